@@ -41,6 +41,10 @@ struct ObjectMeta {
 
   // Body length when known from Content-Length; -1 until the body completes otherwise.
   int64_t content_length = -1;
+
+  // X-Cache received from upstream (innermost layers first); this node appends itself when it
+  // answers. Kept out of `head` so a hit does not rewrite stored text.
+  std::string upstream_x_cache;
 };
 
 }  // namespace ec::cache
