@@ -1,0 +1,139 @@
+#include "storage/body.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/check.h"
+
+namespace ec::storage {
+namespace {
+
+constexpr size_t kInitialDirectoryCapacity = 8;
+
+}  // namespace
+
+Body::Body(uint64_t expected_size)
+    : expected_size_(expected_size),
+      charged_(sizeof(Body) + sizeof(Directory) + kInitialDirectoryCapacity * sizeof(Chunk)),
+      owned_directory_(std::make_unique<Directory>(kInitialDirectoryCapacity)) {
+  directory_.store(owned_directory_.get(), std::memory_order_relaxed);
+}
+
+Body::~Body() = default;
+
+uint32_t Body::nextChunkCapacity() const {
+  if (written_ < expected_size_) {
+    return static_cast<uint32_t>(std::min<uint64_t>(expected_size_ - written_, kMaxKnownChunkBytes));
+  }
+  // Unknown (or overrun) size: double the body so far, so waste stays under half.
+  return static_cast<uint32_t>(
+      std::clamp<uint64_t>(written_, kMinChunkBytes, kMaxGrowChunkBytes));
+}
+
+void Body::addChunk(uint32_t capacity) {
+  auto bytes = std::make_unique_for_overwrite<char[]>(capacity);
+  const size_t index = chunk_count_.load(std::memory_order_relaxed);
+  Directory* dir = owned_directory_.get();
+  size_t extra_charge = capacity;
+  if (index == dir->capacity) {
+    // Copy into a bigger directory; readers holding the old pointer keep reading it.
+    auto bigger = std::make_unique<Directory>(dir->capacity * 2);
+    std::copy(dir->chunks.get(), dir->chunks.get() + index, bigger->chunks.get());
+    bigger->retired = std::move(owned_directory_);
+    owned_directory_ = std::move(bigger);
+    dir = owned_directory_.get();
+    extra_charge += sizeof(Directory) + dir->capacity * sizeof(Chunk);
+  }
+  dir->chunks[index] = Chunk{written_, bytes.get(), capacity};
+  directory_.store(dir, std::memory_order_release);
+  chunk_count_.store(index + 1, std::memory_order_release);
+  write_ptr_ = bytes.get();
+  write_room_ = capacity;
+  owned_chunks_.push_back(std::move(bytes));
+  charged_.fetch_add(extra_charge, std::memory_order_relaxed);
+}
+
+void Body::append(std::string_view data) {
+  EC_DCHECK(state() == State::kFilling);
+  if (data.empty()) return;
+  while (!data.empty()) {
+    if (write_room_ == 0) addChunk(nextChunkCapacity());
+    const size_t n = std::min<size_t>(write_room_, data.size());
+    std::memcpy(write_ptr_, data.data(), n);
+    write_ptr_ += n;
+    write_room_ -= static_cast<uint32_t>(n);
+    written_ += n;
+    data.remove_prefix(n);
+  }
+  available_.store(written_, std::memory_order_release);
+  notify();
+}
+
+void Body::finish() {
+  EC_DCHECK(state() == State::kFilling);
+  state_.store(State::kComplete, std::memory_order_release);
+  notify();
+}
+
+void Body::fail() {
+  if (state() != State::kFilling) return;
+  state_.store(State::kFailed, std::memory_order_release);
+  notify();
+}
+
+int Body::peek(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_iov) const {
+  const uint64_t end_available = available();
+  if (offset >= end_available || max_bytes == 0 || max_iov <= 0) return 0;
+  const uint64_t end = offset + std::min(max_bytes, end_available - offset);
+  const size_t count = chunk_count_.load(std::memory_order_acquire);
+  const Directory* dir = directory_.load(std::memory_order_acquire);
+  const Chunk* first = dir->chunks.get();
+  const Chunk* last = first + count;
+  // The chunk holding `offset`: the last one starting at or before it.
+  const Chunk* chunk =
+      std::upper_bound(first, last, offset,
+                       [](uint64_t value, const Chunk& c) { return value < c.start; }) -
+      1;
+  int filled = 0;
+  uint64_t pos = offset;
+  for (; chunk != last && pos < end && filled < max_iov; ++chunk) {
+    const uint64_t chunk_end = std::min<uint64_t>(chunk->start + chunk->capacity, end);
+    if (chunk_end <= pos) continue;
+    iov[filled].iov_base = const_cast<char*>(chunk->data + (pos - chunk->start));
+    iov[filled].iov_len = static_cast<size_t>(chunk_end - pos);
+    ++filled;
+    pos = chunk_end;
+  }
+  return filled;
+}
+
+void Body::subscribe(BodyObserver* observer) {
+  std::lock_guard lock(observers_mu_);
+  observers_.push_back(observer);
+}
+
+void Body::unsubscribe(BodyObserver* observer) {
+  std::lock_guard lock(observers_mu_);
+  auto it = std::find(observers_.begin(), observers_.end(), observer);
+  if (it == observers_.end()) return;
+  if (notifying_) {
+    *it = nullptr;  // notify() is iterating (on this very thread): compact afterwards
+  } else {
+    observers_.erase(it);
+  }
+}
+
+void Body::notify() {
+  // Holding the lock while calling out is what makes unsubscribe() a barrier: once it has the
+  // lock, no call is in flight and none can start.
+  std::lock_guard lock(observers_mu_);
+  if (observers_.empty()) return;
+  notifying_ = true;
+  for (size_t i = 0; i < observers_.size(); ++i) {
+    if (observers_[i] != nullptr) observers_[i]->onBodyProgress();
+  }
+  notifying_ = false;
+  std::erase(observers_, nullptr);
+}
+
+}  // namespace ec::storage

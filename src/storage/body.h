@@ -1,0 +1,111 @@
+#pragma once
+// Body: an append-only response body shared by one writer (the fetch filling it from the
+// origin) and many readers on other threads (clients served while it fills: read while write).
+// Bytes live in chunks that never move once allocated, so a reader can hand them to writev()
+// without a lock for as long as it holds the Body.
+//
+// Publication protocol (all readers are lock-free):
+//   writer: allocate chunk -> record it in the chunk directory -> publish chunk count (release)
+//           -> copy bytes -> publish available() (release) -> publish state (release) -> notify
+//   reader: available() (acquire) -> chunk count (acquire) -> directory (acquire) -> read
+// A directory that fills up is copied into a bigger one; the old one is retired, not freed,
+// until the Body dies, so a reader still walking it stays safe (the retired total is < 2x).
+
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+namespace ec::storage {
+
+// Told about body progress. Called on the WRITER's thread after new bytes, finish() or fail();
+// must be cheap and thread-safe (the net layer posts a wake-up to the reader's loop). A reader
+// subscribes first and then reads available()/state(), so it cannot miss the last event.
+// Do not call subscribe/unsubscribe of another Body from inside onBodyProgress().
+class BodyObserver {
+ public:
+  virtual ~BodyObserver() = default;
+  virtual void onBodyProgress() = 0;
+};
+
+class Body {
+ public:
+  enum class State : uint8_t { kFilling, kComplete, kFailed };
+
+  // Largest chunk allocated when the size is unknown; growth doubles up to it.
+  static constexpr uint32_t kMaxGrowChunkBytes = 1u << 20;
+  static constexpr uint32_t kMinChunkBytes = 4u << 10;
+  // Largest chunk allocated up front for a known size (one iovec for most objects, and no
+  // multi-GiB allocation on the say-so of a Content-Length).
+  static constexpr uint32_t kMaxKnownChunkBytes = 8u << 20;
+
+  // expected_size: the body length when known (Content-Length), 0 if unknown.
+  explicit Body(uint64_t expected_size);
+  ~Body();
+  Body(const Body&) = delete;
+  Body& operator=(const Body&) = delete;
+
+  // Writer only.
+  void append(std::string_view data);
+  void finish();  // complete
+  void fail();    // aborted (origin died): readers must close their client connection
+
+  State state() const { return state_.load(std::memory_order_acquire); }
+  uint64_t available() const { return available_.load(std::memory_order_acquire); }
+  // Fills up to max_iov iovecs with the bytes in [offset, min(offset + max_bytes, available())).
+  // Returns the number filled (0 when nothing is readable there yet). Lock-free.
+  int peek(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_iov) const;
+
+  // Thread-safe. After unsubscribe() returns, the observer is never called again (it may be
+  // called from inside onBodyProgress() for the observer itself).
+  void subscribe(BodyObserver* observer);
+  void unsubscribe(BodyObserver* observer);
+
+  // Memory held (chunk capacity, directories, this object); grows as the body fills.
+  size_t chargedBytes() const { return charged_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Chunk {
+    uint64_t start;  // body offset of data[0]
+    const char* data;
+    uint32_t capacity;
+  };
+  struct Directory {
+    explicit Directory(size_t cap) : chunks(new Chunk[cap]), capacity(cap) {}
+    std::unique_ptr<Chunk[]> chunks;
+    size_t capacity;
+    std::unique_ptr<Directory> retired;  // the directory this one replaced
+  };
+
+  void addChunk(uint32_t capacity);
+  uint32_t nextChunkCapacity() const;
+  void notify();
+
+  const uint64_t expected_size_;
+
+  // Published to readers.
+  std::atomic<uint64_t> available_{0};
+  std::atomic<State> state_{State::kFilling};
+  std::atomic<size_t> chunk_count_{0};
+  std::atomic<Directory*> directory_;
+  std::atomic<size_t> charged_;
+
+  // Writer only.
+  std::unique_ptr<Directory> owned_directory_;  // owns directory_ and, through it, retired ones
+  std::vector<std::unique_ptr<char[]>> owned_chunks_;
+  char* write_ptr_ = nullptr;  // next free byte of the last chunk
+  uint32_t write_room_ = 0;    // free bytes left in the last chunk
+  uint64_t written_ = 0;
+
+  // Observers. Recursive so an observer may unsubscribe itself from inside its callback.
+  std::recursive_mutex observers_mu_;
+  std::vector<BodyObserver*> observers_;
+  bool notifying_ = false;
+};
+
+}  // namespace ec::storage
