@@ -1,0 +1,59 @@
+#include "cache/storability.h"
+
+#include "cache/freshness.h"
+
+namespace ec::cache {
+
+const char* storeVerdictName(StoreVerdict verdict) {
+  switch (verdict) {
+    case StoreVerdict::kStore: return "store";
+    case StoreVerdict::kMethodNotCacheable: return "method_not_cacheable";
+    case StoreVerdict::kStatusNotCacheable: return "status_not_cacheable";
+    case StoreVerdict::kNoStoreDirective: return "no_store";
+    case StoreVerdict::kPrivate: return "private";
+    case StoreVerdict::kAuthorization: return "authorization";
+    case StoreVerdict::kSetCookie: return "set_cookie";
+    case StoreVerdict::kVaryStar: return "vary_star";
+    case StoreVerdict::kNoFreshnessInfo: return "no_freshness_info";
+  }
+  return "unknown";
+}
+
+StoreVerdict decideStore(const http::RequestHead& request, const http::ResponseHead& response,
+                         const CacheControl& request_cc, const CacheControl& response_cc,
+                         const PolicyConfig& config) {
+  if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
+    return StoreVerdict::kMethodNotCacheable;
+  }
+  const int status = response.status;
+  // 206 needs range-aware storage; 304 is an answer to our validators, not a representation.
+  if (status < 200 || status > 599 || status == 206 || status == 304) {
+    return StoreVerdict::kStatusNotCacheable;
+  }
+  if (request_cc.no_store || response_cc.no_store) return StoreVerdict::kNoStoreDirective;
+  if (response_cc.private_) return StoreVerdict::kPrivate;
+  if (request.fields.has("authorization") && !response_cc.public_ &&
+      !response_cc.s_maxage.has_value() && !response_cc.must_revalidate) {
+    return StoreVerdict::kAuthorization;
+  }
+  if (!config.cache_set_cookie && response.fields.has("set-cookie")) {
+    return StoreVerdict::kSetCookie;
+  }
+  const http::Fields& fields = response.fields;
+  bool vary_star = false;
+  fields.forEachListElement("vary", [&](std::string_view name) { vary_star |= name == "*"; });
+  if (vary_star) return StoreVerdict::kVaryStar;
+
+  const bool explicit_freshness =
+      response_cc.max_age || response_cc.s_maxage || fields.has("expires");
+  if (!explicit_freshness && !response_cc.public_ && !isHeuristicallyCacheable(status)) {
+    return StoreVerdict::kStatusNotCacheable;
+  }
+  const bool has_validator = fields.has("etag") || fields.has("last-modified");
+  if (!explicit_freshness && !has_validator && config.default_ttl <= 0) {
+    return StoreVerdict::kNoFreshnessInfo;
+  }
+  return StoreVerdict::kStore;
+}
+
+}  // namespace ec::cache
