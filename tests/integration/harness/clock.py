@@ -1,0 +1,37 @@
+"""A wall clock the tests can move forward. The Origin stamps Date/Last-Modified/Expires with
+it, and Edgecache advances edgecache's own test clock by the same amount, so freshness
+arithmetic on both sides agrees without sleeping."""
+
+import email.utils
+import re
+import threading
+import time
+
+
+class TestClock:
+    __test__ = False  # not a pytest class
+
+    def __init__(self):
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self):
+        with self._lock:
+            return time.time() + self._offset
+
+    def advance(self, seconds):
+        with self._lock:
+            self._offset += seconds
+
+    def http_date(self, delta=0):
+        return email.utils.formatdate(int(self.now() + delta), usegmt=True)
+
+    _TEMPLATE = re.compile(r"\{now(?:([+-])(\d+))?\}")
+
+    def expand(self, text):
+        """Replaces {now}, {now-N} and {now+N} with IMF-fixdates from this clock."""
+        def date(match):
+            sign, amount = match.group(1), match.group(2)
+            delta = 0 if not sign else int(amount) * (1 if sign == "+" else -1)
+            return self.http_date(delta)
+        return self._TEMPLATE.sub(date, text)
