@@ -1,0 +1,136 @@
+#include "http/head_scanner.h"
+
+#include <cstring>
+
+#include "base/check.h"
+#include "http/syntax.h"
+
+namespace ec::http {
+
+void HeadScanner::reset() {
+  in_fields_ = false;
+  skipped_crlf_ = false;
+  line_start_ = 0;
+  scan_pos_ = 0;
+  head_bytes_ = 0;
+  start_line_ = {};
+  fields_.clear();  // keeps capacity: a keep-alive connection reuses it
+  error_ = {};
+}
+
+HeadScanner::Status HeadScanner::fail(ParseErrorKind kind, std::string_view detail) {
+  error_ = {kind, detail};
+  return Status::kError;
+}
+
+HeadScanner::Status HeadScanner::checkPartialLine(std::string_view input, const ParseLimits& limits,
+                                                  const StartLineRules& rules) {
+  // The line so far, without a CR that may turn out to start its CRLF.
+  size_t partial = input.size() - line_start_;
+  if (partial > 0 && input.back() == '\r') --partial;
+  if (!in_fields_ && partial > rules.max_length) return fail(rules.too_long, "start line too long");
+  if (in_fields_ && partial > limits.max_field_size) {
+    return fail(ParseErrorKind::kFieldTooLarge, "field line too long");
+  }
+  if (input.size() > limits.max_header_bytes) {
+    return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
+  }
+  return Status::kNeedMore;
+}
+
+HeadScanner::Status HeadScanner::takeFieldLine(std::string_view input, size_t begin, size_t end,
+                                               const ParseLimits& limits) {
+  const std::string_view line = input.substr(begin, end - begin);
+  if (line.size() > limits.max_field_size) {
+    return fail(ParseErrorKind::kFieldTooLarge, "field line too long");
+  }
+  if (line.front() == ' ' || line.front() == '\t') {
+    return fail(ParseErrorKind::kObsFold, "line folding (obs-fold) or leading whitespace");
+  }
+  size_t colon = 0;
+  while (colon < line.size() && isTokenChar(static_cast<unsigned char>(line[colon]))) ++colon;
+  if (colon == line.size()) return fail(ParseErrorKind::kBadFieldName, "field line without colon");
+  if (line[colon] != ':') {
+    // Covers "Name : v" (space before the colon must be refused, RFC 9112 §5.1), "Foo@:",
+    // "Transfer_Encoding" is a token so it passes as an opaque field, as it should.
+    return fail(ParseErrorKind::kBadFieldName, "invalid byte in field name");
+  }
+  if (colon == 0) return fail(ParseErrorKind::kBadFieldName, "empty field name");
+  size_t value_begin = colon + 1;
+  size_t value_end = line.size();
+  for (size_t i = value_begin; i < value_end; ++i) {
+    if (!isFieldValueByte(static_cast<unsigned char>(line[i]))) {
+      return fail(ParseErrorKind::kBadFieldValue, "control byte in field value");
+    }
+  }
+  while (value_begin < value_end && (line[value_begin] == ' ' || line[value_begin] == '\t')) {
+    ++value_begin;
+  }
+  while (value_end > value_begin && (line[value_end - 1] == ' ' || line[value_end - 1] == '\t')) {
+    --value_end;
+  }
+  if (fields_.size() >= limits.max_field_count) {
+    return fail(ParseErrorKind::kTooManyFields, "too many fields");
+  }
+  fields_.push_back({{begin, colon}, {begin + value_begin, value_end - value_begin}});
+  return Status::kNeedMore;
+}
+
+HeadScanner::Status HeadScanner::scan(std::string_view input, const ParseLimits& limits,
+                                      const StartLineRules& rules) {
+  if (error_.kind != ParseErrorKind::kNone) return Status::kError;
+  if (head_bytes_ != 0) return Status::kDone;
+  EC_DCHECK(scan_pos_ <= input.size());  // the caller must only ever append
+  while (true) {
+    const void* found = std::memchr(input.data() + scan_pos_, '\n', input.size() - scan_pos_);
+    if (found == nullptr) {
+      scan_pos_ = input.size();
+      return checkPartialLine(input, limits, rules);
+    }
+    const size_t lf = static_cast<size_t>(static_cast<const char*>(found) - input.data());
+    scan_pos_ = lf + 1;
+    if (lf + 1 > limits.max_header_bytes) {
+      return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
+    }
+    if (lf == line_start_ || input[lf - 1] != '\r') {
+      return fail(ParseErrorKind::kBadLineEnding, "bare LF line ending");
+    }
+    const size_t begin = line_start_;
+    const size_t end = lf - 1;  // excludes CRLF
+    line_start_ = lf + 1;
+    if (std::memchr(input.data() + begin, '\r', end - begin) != nullptr) {
+      return fail(ParseErrorKind::kBadLineEnding, "bare CR inside a line");
+    }
+    if (!in_fields_) {
+      if (begin == end) {
+        if (rules.skip_one_leading_crlf && !skipped_crlf_) {
+          skipped_crlf_ = true;
+          continue;
+        }
+        return fail(rules.malformed, "empty line before the start line");
+      }
+      if (end - begin > rules.max_length) return fail(rules.too_long, "start line too long");
+      start_line_ = {begin, end - begin};
+      in_fields_ = true;
+      continue;
+    }
+    if (begin == end) {
+      head_bytes_ = lf + 1;
+      return Status::kDone;
+    }
+    if (Status status = takeFieldLine(input, begin, end, limits); status == Status::kError) {
+      return status;
+    }
+  }
+}
+
+void HeadScanner::fillFields(std::string_view input, Fields& fields) const {
+  fields.clear();
+  fields.reserve(fields_.size());
+  for (const FieldSpan& span : fields_) {
+    fields.add(input.substr(span.name.offset, span.name.length),
+               input.substr(span.value.offset, span.value.length));
+  }
+}
+
+}  // namespace ec::http

@@ -1,0 +1,67 @@
+#pragma once
+// HeadScanner: the line layer shared by RequestParser and ResponseParser. It finds CRLF-ended
+// lines in a growing buffer, enforces the size limits as bytes arrive, validates each field
+// line (token name, colon, value bytes) and remembers offsets rather than views, because the
+// caller's buffer may move between calls. Semantics (Host, framing) belong to the parsers.
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "http/fields.h"
+#include "http/parse_error.h"
+#include "http/parse_limits.h"
+
+namespace ec::http {
+
+class HeadScanner {
+ public:
+  enum class Status { kNeedMore, kDone, kError };
+
+  struct StartLineRules {
+    size_t max_length;            // longest start line, CRLF excluded
+    ParseErrorKind too_long;      // kind reported past that length
+    ParseErrorKind malformed;     // kind reported for an empty start line
+    bool skip_one_leading_crlf;   // requests: RFC 9112 §2.2 lets a server ignore one empty line
+  };
+
+  // `input` starts at the same byte on every call until kDone or kError.
+  Status scan(std::string_view input, const ParseLimits& limits, const StartLineRules& rules);
+  void reset();
+
+  // Valid after kDone, against the same input (offsets, not views).
+  std::string_view startLine(std::string_view input) const {
+    return input.substr(start_line_.offset, start_line_.length);
+  }
+  void fillFields(std::string_view input, Fields& fields) const;
+  size_t headBytes() const { return head_bytes_; }
+
+  const ParseError& error() const { return error_; }
+
+ private:
+  struct Span {
+    size_t offset = 0;
+    size_t length = 0;
+  };
+  struct FieldSpan {
+    Span name;
+    Span value;
+  };
+
+  Status fail(ParseErrorKind kind, std::string_view detail);
+  Status checkPartialLine(std::string_view input, const ParseLimits& limits,
+                          const StartLineRules& rules);
+  Status takeFieldLine(std::string_view input, size_t begin, size_t end,
+                       const ParseLimits& limits);
+
+  bool in_fields_ = false;
+  bool skipped_crlf_ = false;
+  size_t line_start_ = 0;  // first byte of the line being scanned
+  size_t scan_pos_ = 0;    // bytes before this hold no LF past line_start_
+  size_t head_bytes_ = 0;
+  Span start_line_;
+  std::vector<FieldSpan> fields_;
+  ParseError error_;
+};
+
+}  // namespace ec::http

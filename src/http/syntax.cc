@@ -1,0 +1,159 @@
+#include "http/syntax.h"
+
+#include <array>
+
+#include "base/strings.h"
+
+namespace ec::http {
+namespace {
+
+constexpr std::array<bool, 256> makeTokenTable() {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}
+constexpr std::array<bool, 256> kTokenTable = makeTokenTable();
+
+bool isRegNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+bool isHexDigit(char c) {
+  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool isValidPort(std::string_view port) {
+  if (port.empty() || port.size() > 5) return false;
+  auto value = parseDecimal(port);
+  return value && *value <= 65535;
+}
+
+bool isValidIpv6Literal(std::string_view inside) {
+  // Characters only; the proxy never routes on the literal's numeric value, it only has to be
+  // unambiguous text. IPvFuture ("v1.x") is refused.
+  if (inside.size() < 2 || inside.find(':') == std::string_view::npos) return false;
+  for (char c : inside) {
+    if (!isHexDigit(c) && c != ':' && c != '.') return false;
+  }
+  return true;
+}
+
+// Splits a field value on commas (no quoting: framing values are tokens), trimming OWS.
+// Calls fn(element) for every element including empty ones, so callers can refuse them.
+template <typename Fn>
+void forEachRawElement(std::string_view value, Fn&& fn) {
+  size_t start = 0;
+  while (true) {
+    const size_t comma = value.find(',', start);
+    const size_t end = comma == std::string_view::npos ? value.size() : comma;
+    fn(trimOws(value.substr(start, end - start)));
+    if (comma == std::string_view::npos) return;
+    start = comma + 1;
+  }
+}
+
+bool isKnownCoding(std::string_view coding) {
+  // The IANA "HTTP Transfer Coding Registry" plus the legacy names RFC 9112 §7.2 keeps.
+  for (std::string_view known :
+       {"chunked", "compress", "deflate", "gzip", "x-compress", "x-gzip", "identity", "trailers"}) {
+    if (equalsIgnoreCase(coding, known)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool isTokenChar(unsigned char c) { return kTokenTable[c]; }
+
+bool isToken(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!isTokenChar(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool isValidAuthority(std::string_view authority) {
+  if (authority.empty()) return false;
+  std::string_view host = authority;
+  std::string_view rest;
+  if (authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    if (!isValidIpv6Literal(authority.substr(1, close - 1))) return false;
+    host = authority.substr(0, close + 1);
+    rest = authority.substr(close + 1);
+  } else {
+    const size_t colon = authority.find(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      rest = authority.substr(colon);
+    }
+    if (host.empty()) return false;
+    for (char c : host) {
+      if (!isRegNameChar(c)) return false;
+    }
+  }
+  if (rest.empty()) return true;
+  return rest.front() == ':' && isValidPort(rest.substr(1));
+}
+
+ContentLength readContentLength(const Fields& fields) {
+  ContentLength result;
+  for (const Field& field : fields.all()) {
+    if (!equalsIgnoreCase(field.name, "content-length")) continue;
+    forEachRawElement(field.value, [&](std::string_view element) {
+      if (result.state == ContentLength::State::kInvalid) return;
+      auto value = parseDecimal(element);
+      if (!value) {
+        result.state = ContentLength::State::kInvalid;
+      } else if (result.state == ContentLength::State::kAbsent) {
+        result = {ContentLength::State::kValid, *value};
+      } else if (*value != result.value) {
+        result.state = ContentLength::State::kConflicting;
+      }
+    });
+  }
+  return result;
+}
+
+TransferCoding readTransferCoding(const Fields& fields) {
+  bool present = false;
+  bool malformed = false;
+  bool unknown = false;
+  bool other_known = false;
+  size_t chunked_count = 0;
+  bool last_is_chunked = false;
+  for (const Field& field : fields.all()) {
+    if (!equalsIgnoreCase(field.name, "transfer-encoding")) continue;
+    present = true;
+    forEachRawElement(field.value, [&](std::string_view element) {
+      // Parameters (";q=1") are legal on codings but none we accept takes any: refuse them
+      // rather than guess how a peer would read them.
+      if (!isToken(element)) {
+        malformed = true;
+        return;
+      }
+      last_is_chunked = equalsIgnoreCase(element, "chunked");
+      if (last_is_chunked) {
+        ++chunked_count;
+      } else if (isKnownCoding(element)) {
+        other_known = true;
+      } else {
+        unknown = true;
+      }
+    });
+  }
+  if (!present) return TransferCoding::kAbsent;
+  if (malformed) return TransferCoding::kMalformed;
+  if (unknown) return TransferCoding::kUnknownCoding;
+  if (!last_is_chunked || chunked_count != 1) return TransferCoding::kMalformed;
+  if (other_known) return TransferCoding::kUnsupported;
+  return TransferCoding::kChunked;
+}
+
+}  // namespace ec::http
