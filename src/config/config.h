@@ -1,0 +1,164 @@
+#pragma once
+// The validated configuration of one edgecache node: one typed struct per section with its
+// defaults, the loader (YAML file or string -> Config, every error with file:line:column),
+// cross-field validation and the quick-start flag overrides. Rooms receive these structs,
+// never YAML nodes. The per-field declarations (key, type, range, unit, doc) live in
+// config_schema.h and drive both the loader and docs/user/config.md.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ec::config {
+
+struct ListenerConfig {
+  std::string address = "127.0.0.1:8080";  // "host:port", IPv6 as "[::1]:8080"
+  bool operator==(const ListenerConfig&) const = default;
+};
+
+struct AdminConfig {
+  std::string address = "127.0.0.1:9090";
+  std::vector<std::string> allow = {"127.0.0.1/32", "::1/128"};  // CIDRs allowed to reach admin
+  bool operator==(const AdminConfig&) const = default;
+};
+
+struct LimitsConfig {
+  uint64_t max_request_line = 8192;
+  uint64_t max_field_size = 8192;
+  uint64_t max_fields = 100;
+  uint64_t max_header_bytes = 65536;
+  uint64_t max_request_body = uint64_t{1} << 30;
+  uint32_t max_connections = 10000;
+  uint64_t header_timeout_ms = 10000;
+  uint64_t idle_timeout_ms = 60000;
+  uint64_t drain_timeout_ms = 30000;
+  uint32_t max_ranges = 64;
+  bool operator==(const LimitsConfig&) const = default;
+};
+
+struct CacheConfig {
+  uint64_t memory_size = uint64_t{256} << 20;
+  uint64_t max_object_size = uint64_t{64} << 20;
+  uint64_t ttl_cap_s = 86400;
+  uint64_t default_ttl_s = 0;
+  double heuristic_fraction = 0.1;
+  uint64_t heuristic_cap_s = 86400;
+  bool cache_set_cookie = false;
+  bool honor_request_no_cache = true;
+  uint64_t hit_for_pass_s = 601;
+  uint64_t grace_s = 0;
+  std::string eviction = "s3fifo";  // or "lru"
+  uint32_t shards = 16;
+  bool operator==(const CacheConfig&) const = default;
+};
+
+struct OriginConfig {
+  std::string address;  // "host:port"; the host may be a name, resolved at start-up
+  uint64_t connect_timeout_ms = 3000;
+  uint64_t first_byte_timeout_ms = 60000;
+  uint64_t between_bytes_timeout_ms = 30000;
+  uint32_t max_connections = 256;
+  bool operator==(const OriginConfig&) const = default;
+};
+
+struct ServiceConfig {
+  std::string name;
+  std::vector<std::string> hosts;  // "en.wiki.test", "*.wiki.test" or "*"; lowercase
+  std::vector<OriginConfig> origins;
+  bool operator==(const ServiceConfig&) const = default;
+};
+
+struct DemoConfig {
+  bool enabled = false;
+  std::string address = "127.0.0.1:8000";
+  bool operator==(const DemoConfig&) const = default;
+};
+
+// Where each setting came from, keyed by its path ("services[0].origins[1].address"), so that
+// validate() can point at the line that is wrong. Positions are not part of the config's value:
+// two configs that differ only in where they were read from compare equal.
+struct SourcePosition {
+  int line = 0;  // 1-based; 0 when unknown
+  int column = 0;
+  std::string file;  // set when the value came from elsewhere than Config::source ("--listen")
+};
+struct SourceMap {
+  std::map<std::string, SourcePosition, std::less<>> positions;
+  // The position of `path`, or of its nearest enclosing entry ("services[0].name" falls back to
+  // "services[0]" when the key is missing); {} when nothing encloses it.
+  SourcePosition find(std::string_view path) const;
+  // Forgets `path` and everything under it, and records `origin` in its place.
+  void replace(const std::string& path, SourcePosition origin);
+  friend bool operator==(const SourceMap&, const SourceMap&) { return true; }
+};
+
+struct Config {
+  std::string node_name;  // default: the short hostname
+  uint32_t workers = 0;   // 0 = one per core
+  std::vector<ListenerConfig> listeners;
+  AdminConfig admin;
+  LimitsConfig limits;
+  CacheConfig cache;
+  std::vector<ServiceConfig> services;
+  DemoConfig demo;
+  std::string source;  // file path, or "<embedded>", or "<flags>"
+  SourceMap source_map;
+  bool operator==(const Config&) const = default;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;  // 1-based; 0 when not applicable
+  int column = 0;
+  std::string message;
+};
+
+// "file:line:column: message" (the position is left out when unknown).
+std::string formatError(const ConfigError& error);
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when there are no errors
+  std::vector<ConfigError> errors;
+};
+
+// Loads and validates; on failure returns every error found, not only the first.
+LoadResult loadConfigFile(const std::string& path);
+LoadResult loadConfigString(std::string_view yaml, const std::string& source_name);
+
+// The built-in default (deploy/edgecache.yaml, compiled in): listen 127.0.0.1:8080, admin
+// 127.0.0.1:9090, the demo origin on 127.0.0.1:8000 and one service "demo" for every host.
+std::string_view embeddedDefaultConfig();
+inline constexpr std::string_view kEmbeddedSourceName = "<embedded>";
+
+// Markdown for docs/user/config.md, generated from the field declarations.
+std::string renderConfigDocs();
+
+// Quick-start flags, as varnishd's -a/-b. Keep these names: operators script them.
+struct FlagOverrides {
+  std::vector<std::string> listen;     // --listen, repeatable; replaces the configured listeners
+  std::optional<std::string> origin;   // --origin: one service "default", hosts ["*"]; demo off
+  std::optional<std::string> memory;   // --memory 256MiB
+  std::optional<std::string> admin;    // --admin ADDR:PORT
+  std::optional<std::string> name;     // --name NODE
+  std::optional<uint32_t> workers;     // --workers N
+};
+
+// Applies the flags on top of `config` (flags win over the file) and returns the errors in
+// them; call validate() afterwards, as the flags may make the whole inconsistent.
+std::vector<ConfigError> applyOverrides(Config& config, const FlagOverrides& flags);
+
+// Cross-field checks: at least one listener, every address parses, services non-empty, valid
+// and unambiguous host patterns, no duplicate names or listen addresses, ranges.
+std::vector<ConfigError> validate(const Config& config);
+
+// Paths of the restart-only settings that differ between `running` and `next`: a reload
+// applies the rest and logs these as ignored until restart.
+std::vector<std::string> restartOnlyChanges(const Config& running, const Config& next);
+
+// The host name up to its first dot, used as the default node name.
+std::string shortHostname();
+
+}  // namespace ec::config

@@ -1,0 +1,259 @@
+#include "config/config_schema.h"
+
+namespace ec::config {
+namespace {
+
+constexpr uint64_t kKiB = uint64_t{1} << 10;
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+constexpr uint64_t kGiB = uint64_t{1} << 30;
+constexpr uint64_t kTiB = uint64_t{1} << 40;
+constexpr uint64_t kSecond = 1000;  // in milliseconds
+constexpr uint64_t kMinute = 60 * kSecond;
+constexpr uint64_t kHour = 60 * kMinute;
+constexpr uint64_t kDay = 24 * kHour;
+constexpr uint64_t kDayS = 86400;  // in seconds
+
+constexpr auto R = Reload::kReloadable;
+constexpr auto kRestart = Reload::kRestart;
+
+}  // namespace
+
+const SectionDecl<Config>& topLevelDecl() {
+  using C = Config;
+  static const SectionDecl<Config> decl{
+      "",
+      "Settings of the whole node.",
+      {
+          {"node_name", FieldType::kString, &C::node_name, R,
+           "Node name shown in X-Cache (`<node> hit`). Default: the short host name.", 0, 64},
+          {"workers", FieldType::kCount, &C::workers, kRestart,
+           "Worker threads, each with its own event loop; 0 means one per CPU core.", 0, 1024},
+      },
+      {
+          {"listeners", "List of client-facing listeners (at least one)."},
+          {"admin", "The admin listener: /healthz and /metrics."},
+          {"limits", "Request limits and client timeouts."},
+          {"cache", "The memory tier and HTTP caching policy."},
+          {"services", "Sites served, matched by Host, and their origins (at least one)."},
+          {"demo", "The built-in demo origin, for trying edgecache out."},
+      }};
+  return decl;
+}
+
+const SectionDecl<ListenerConfig>& listenerDecl() {
+  static const SectionDecl<ListenerConfig> decl{
+      "listeners[]",
+      "One client-facing listener; several workers share it with SO_REUSEPORT.",
+      {{"address", FieldType::kString, &ListenerConfig::address, kRestart,
+        "IP address and port to listen on, `127.0.0.1:8080` or `[::1]:8080`."}}};
+  return decl;
+}
+
+const SectionDecl<AdminConfig>& adminDecl() {
+  using A = AdminConfig;
+  static const SectionDecl<AdminConfig> decl{
+      "admin",
+      "The admin listener. Keep it on loopback or a management network.",
+      {
+          {"address", FieldType::kString, &A::address, kRestart,
+           "IP address and port of the admin listener."},
+          {"allow", FieldType::kStringList, &A::allow, R,
+           "Address blocks (CIDR) whose clients may reach the admin listener; others get 403."},
+      }};
+  return decl;
+}
+
+const SectionDecl<LimitsConfig>& limitsDecl() {
+  using L = LimitsConfig;
+  static const SectionDecl<LimitsConfig> decl{
+      "limits",
+      "Bounds on what a client may send. Each limit answers with its status and counts in "
+      "`edgecache_http_parse_errors_total{kind=...}`.",
+      {
+          {"max_request_line", FieldType::kSize, &L::max_request_line, R,
+           "Longest request line; longer gets 414.", 64, 1 * kMiB},
+          {"max_field_size", FieldType::kSize, &L::max_field_size, R,
+           "Longest single header field line; longer gets 431.", 64, 1 * kMiB},
+          {"max_fields", FieldType::kCount, &L::max_fields, R,
+           "Most header fields in one request; more gets 431.", 1, 10000},
+          {"max_header_bytes", FieldType::kSize, &L::max_header_bytes, R,
+           "Largest header section in all; larger gets 431.", 1 * kKiB, 16 * kMiB},
+          {"max_request_body", FieldType::kSize, &L::max_request_body, R,
+           "Largest request body; larger gets 413. 0 refuses every body.", 0, 1 * kTiB},
+          {"max_connections", FieldType::kCount, &L::max_connections, R,
+           "Most client connections open at once per node; further ones are closed at once "
+           "and counted in `edgecache_connections_rejected_total`.",
+           1, 1000000},
+          {"header_timeout", FieldType::kDurationMs, &L::header_timeout_ms, R,
+           "Time a client has to send a complete header section; then 408 and close.",
+           100, 1 * kHour},
+          {"idle_timeout", FieldType::kDurationMs, &L::idle_timeout_ms, R,
+           "Time an idle keep-alive client connection stays open.", 1 * kSecond, 1 * kDay},
+          {"drain_timeout", FieldType::kDurationMs, &L::drain_timeout_ms, R,
+           "On SIGTERM, how long in-flight requests may take before the node exits anyway.", 0,
+           1 * kHour},
+          {"max_ranges", FieldType::kCount, &L::max_ranges, R,
+           "Most ranges in one Range header; more are answered with the whole object.", 1,
+           1000},
+      }};
+  return decl;
+}
+
+const SectionDecl<CacheConfig>& cacheDecl() {
+  using C = CacheConfig;
+  static const SectionDecl<CacheConfig> decl{
+      "cache",
+      "The memory tier and the HTTP caching policy (RFC 9111, RFC 5861).",
+      {
+          {"memory_size", FieldType::kSize, &C::memory_size, kRestart,
+           "Bytes of the memory tier: bodies, headers and index overhead all count.", 1 * kMiB,
+           1 * kTiB},
+          {"max_object_size", FieldType::kSize, &C::max_object_size, R,
+           "Largest object stored; larger responses stream through uncached. At most "
+           "`memory_size`.",
+           1 * kKiB, 1 * kTiB},
+          {"ttl_cap", FieldType::kDurationS, &C::ttl_cap_s, R,
+           "Upper bound on any freshness lifetime, whatever the origin says.", 1, 365 * kDayS},
+          {"default_ttl", FieldType::kDurationS, &C::default_ttl_s, R,
+           "Freshness given to responses without any freshness information; 0 stores them but "
+           "revalidates every use. At most `ttl_cap`.",
+           0, 365 * kDayS},
+          {"heuristic_fraction", FieldType::kFraction, &C::heuristic_fraction, R,
+           "Heuristic freshness as a fraction of the Last-Modified age (RFC 9111 §4.2.2).", 0,
+           1000000},
+          {"heuristic_cap", FieldType::kDurationS, &C::heuristic_cap_s, R,
+           "Upper bound on heuristic freshness.", 0, 365 * kDayS},
+          {"cache_set_cookie", FieldType::kBool, &C::cache_set_cookie, R,
+           "Store responses that carry Set-Cookie (the cookie is stored and replayed)."},
+          {"honor_request_no_cache", FieldType::kBool, &C::honor_request_no_cache, R,
+           "Let a client's `Cache-Control: no-cache` force revalidation with the origin."},
+          {"hit_for_pass", FieldType::kDurationS, &C::hit_for_pass_s, R,
+           "How long a key whose response was uncacheable skips coalescing and goes straight "
+           "to the origin.",
+           0, 1 * kDayS},
+          {"grace", FieldType::kDurationS, &C::grace_s, R,
+           "How long past expiry a stale object may be served when the origin fails, beyond "
+           "any stale-if-error.",
+           0, 7 * kDayS},
+          {"eviction", FieldType::kChoice, &C::eviction, kRestart,
+           "Eviction policy of the memory tier: `s3fifo` or `lru`.", 0, kNoMax, false,
+           {"s3fifo", "lru"}},
+          {"shards", FieldType::kCount, &C::shards, kRestart,
+           "Independent shards of the memory tier (each with its own lock and eviction).", 1,
+           1024},
+      }};
+  return decl;
+}
+
+const SectionDecl<ServiceConfig>& serviceDecl() {
+  using S = ServiceConfig;
+  static const SectionDecl<ServiceConfig> decl{
+      "services[]",
+      "A site: the Host values it answers and the origins behind it. The most specific "
+      "pattern wins: exact, then the longest `*.` suffix, then `*`.",
+      {
+          {"name", FieldType::kString, &S::name, R,
+           "Unique name, used in metrics labels and logs.", 1, 64, true},
+          {"hosts", FieldType::kStringList, &S::hosts, R,
+           "Host patterns: `en.wiki.test` (exact), `*.wiki.test` (any subdomain) or `*` "
+           "(any host). Lowercase, no port.",
+           0, kNoMax, true},
+      },
+      {{"origins", "The origin servers of this service (at least one)."}}};
+  return decl;
+}
+
+const SectionDecl<OriginConfig>& originDecl() {
+  using O = OriginConfig;
+  static const SectionDecl<OriginConfig> decl{
+      "services[].origins[]",
+      "One origin server of a service. Failures answer 502 (refused, reset) or 504 (timeout).",
+      {
+          {"address", FieldType::kString, &O::address, R,
+           "`host:port` of the origin; a host name is resolved at start-up.", 0, kNoMax, true},
+          {"connect_timeout", FieldType::kDurationMs, &O::connect_timeout_ms, R,
+           "Time to establish a connection to the origin.", 1, 10 * kMinute},
+          {"first_byte_timeout", FieldType::kDurationMs, &O::first_byte_timeout_ms, R,
+           "Time from sending the request to the first byte of the response.", 1, 1 * kHour},
+          {"between_bytes_timeout", FieldType::kDurationMs, &O::between_bytes_timeout_ms, R,
+           "Longest silence while a response body is arriving.", 1, 1 * kHour},
+          {"max_connections", FieldType::kCount, &O::max_connections, R,
+           "Most connections open to this origin at once; further requests queue.", 1, 100000},
+      }};
+  return decl;
+}
+
+const SectionDecl<DemoConfig>& demoDecl() {
+  static const SectionDecl<DemoConfig> decl{
+      "demo",
+      "A built-in wiki-like origin with realistic caching headers, for trying edgecache out.",
+      {
+          {"enabled", FieldType::kBool, &DemoConfig::enabled, kRestart,
+           "Start the demo origin inside the edgecache process."},
+          {"address", FieldType::kString, &DemoConfig::address, kRestart,
+           "IP address and port the demo origin listens on."},
+      }};
+  return decl;
+}
+
+std::string formatSize(uint64_t bytes) {
+  struct Unit {
+    uint64_t factor;
+    const char* suffix;
+  };
+  static constexpr Unit kUnits[] = {{kTiB, "TiB"}, {kGiB, "GiB"}, {kMiB, "MiB"}, {kKiB, "KiB"}};
+  if (bytes != 0) {
+    for (const Unit& unit : kUnits) {
+      if (bytes % unit.factor == 0) return std::to_string(bytes / unit.factor) + unit.suffix;
+    }
+  }
+  return std::to_string(bytes) + "B";
+}
+
+std::string formatDurationMillis(uint64_t millis) {
+  struct Unit {
+    uint64_t factor;
+    const char* suffix;
+  };
+  static constexpr Unit kUnits[] = {{kDay, "d"}, {kHour, "h"}, {kMinute, "m"}, {kSecond, "s"}};
+  if (millis == 0) return "0s";
+  for (const Unit& unit : kUnits) {
+    if (millis % unit.factor == 0) return std::to_string(millis / unit.factor) + unit.suffix;
+  }
+  return std::to_string(millis) + "ms";
+}
+
+std::string formatBound(FieldType type, uint64_t bound) {
+  switch (type) {
+    case FieldType::kSize:
+      return formatSize(bound);
+    case FieldType::kDurationMs:
+      return formatDurationMillis(bound);
+    case FieldType::kDurationS:
+      return formatDurationMillis(bound * 1000);
+    case FieldType::kFraction: {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%g", static_cast<double>(bound) / 1e6);
+      return buffer;
+    }
+    default:
+      return std::to_string(bound);
+  }
+}
+
+std::string_view fieldTypeName(FieldType type) {
+  switch (type) {
+    case FieldType::kString: return "string";
+    case FieldType::kBool: return "bool";
+    case FieldType::kCount: return "integer";
+    case FieldType::kSize: return "size";
+    case FieldType::kDurationMs:
+    case FieldType::kDurationS: return "duration";
+    case FieldType::kFraction: return "number";
+    case FieldType::kStringList: return "list of strings";
+    case FieldType::kChoice: return "choice";
+  }
+  return "?";
+}
+
+}  // namespace ec::config
