@@ -41,3 +41,19 @@ def start_edgecache(tmp_path, origin):
 @pytest.fixture
 def edgecache(start_edgecache):
     return start_edgecache()
+
+
+@pytest.fixture(scope="module")
+def shared_node(tmp_path_factory):
+    """One edgecache + Origin for a whole module of short, independent cases (the hardening
+    table): starting an ASan binary per case would dominate the suite's run time. Each test
+    calls origin.reset_log() first."""
+    clock = TestClock()
+    server = Origin(clock)
+    node = Edgecache(tmp_path_factory.mktemp("shared"), server,
+                     config={"limits": {"header_timeout": "2s", "max_ranges": 16}})
+    node.start()
+    yield node, server
+    node.stop()
+    server.close()
+    node.check_sanitizers()

@@ -37,7 +37,7 @@ class Reply:
     def __init__(self, status=200, headers=None, body=b"", framing="length", chunk_size=None,
                  delay_before_headers=0.0, delay_between_chunks=0.0, gate=None,
                  gate_after=None, reset_before_headers=False, reset_after=None, date=True,
-                 reason=None):
+                 reason=None, raw=None):
         self.status = status
         # dict or list of pairs; values may use {now}, {now-N}, {now+N}
         self.headers = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
@@ -52,6 +52,7 @@ class Reply:
         self.reset_after = reset_after  # send this many body bytes, then RST
         self.date = date
         self.reason = reason
+        self.raw = raw  # bytes sent verbatim (malformed upstream responses), then close
 
 
 DEFAULT_REPLY = Reply(200, {"Content-Type": "text/plain"}, b"origin default body\n")
@@ -68,6 +69,7 @@ class Origin:
     def __init__(self, clock=None):
         self.clock = clock or TestClock()
         self.requests = []
+        self.heads_seen = 0  # request heads read, counted before any body arrives
         self.connections = 0
         self._scripts = {}
         self._lock = threading.Lock()
@@ -112,6 +114,7 @@ class Origin:
     def reset_log(self):
         with self._lock:
             self.requests.clear()
+            self.heads_seen = 0
 
     def close(self):
         self._stopping = True
@@ -167,6 +170,8 @@ class Origin:
     def _read_request(self, reader):
         raw = reader.read_until(b"\r\n\r\n")
         start, headers = parse_head(raw)
+        with self._lock:
+            self.heads_seen += 1
         parts = start.split(" ")
         method, target, version = (parts + ["", "", ""])[:3]
         te = (headers.get("Transfer-Encoding") or "").lower()
@@ -184,6 +189,11 @@ class Origin:
             time.sleep(reply.delay_before_headers)
         if reply.reset_before_headers:
             _reset(sock)
+            return False
+        if reply.raw is not None:
+            sock.sendall(reply.raw)
+            time.sleep(0.05)
+            sock.shutdown(socket.SHUT_WR)
             return False
         head = "HTTP/1.1 %d %s\r\n" % (reply.status, reply.reason or _reason(reply.status))
         names = {k.lower() for k, _ in reply.headers}
