@@ -92,6 +92,11 @@ class Client:
 
     def read_response(self, head_request=False, timeout=None):
         version, status, reason, headers = self.read_head(timeout)
+        body, trailers = self.read_body(status, headers, head_request)
+        return Response(version, status, reason, headers, body, trailers)
+
+    def read_body(self, status, headers, head_request=False):
+        """The body that follows a head read with read_head(): (bytes, trailers or None)."""
         trailers = None
         if head_request or status in (204, 304):
             body = b""
@@ -101,7 +106,7 @@ class Client:
             body = self.reader.read_exact(int(headers["Content-Length"]))
         else:
             body = self.reader.read_to_close()
-        return Response(version, status, reason, headers, body, trailers)
+        return body, trailers
 
     def read_responses(self, count, head_request=False, timeout=None):
         return [self.read_response(head_request, timeout) for _ in range(count)]

@@ -1,0 +1,246 @@
+"""Core proxy behaviour through real sockets: miss then hit, coalescing, streaming in both
+directions, pipelining, ranges from cache, origin failures, admin endpoints."""
+
+import hashlib
+import threading
+import time
+
+import pytest
+
+from harness import Client, Reply
+from harness.client import request_bytes
+from harness.edgecache import NODE
+from harness.wire import read_chunked
+
+CACHEABLE = {"Cache-Control": "public, max-age=300", "ETag": '"v1"', "Content-Type": "text/plain"}
+
+
+def test_miss_then_hit_with_one_origin_request(edgecache, origin):
+    origin.script("/a", Reply(200, CACHEABLE, b"hello world"))
+    first = edgecache.get("/a")
+    second = edgecache.get("/a")
+    assert first.status == second.status == 200
+    assert first.body == second.body == b"hello world"
+    assert origin.request_count("/a") == 1
+    assert first.header("X-Cache") == "%s miss" % NODE
+    assert second.header("X-Cache") == "%s hit" % NODE
+    assert first.header("X-Cache-Status") == "miss"
+    assert second.header("X-Cache-Status") == "hit-front"
+    assert second.header("Age") is not None and int(second.header("Age")) >= 0
+
+
+def test_x_cache_is_appended_to_upstream(edgecache, origin):
+    origin.script("/layered", Reply(200, dict(CACHEABLE, **{"X-Cache": "cp1001 miss"}), b"x"))
+    assert edgecache.get("/layered").header("X-Cache") == "cp1001 miss, %s miss" % NODE
+    assert edgecache.get("/layered").header("X-Cache") == "cp1001 miss, %s hit" % NODE
+
+
+def test_private_response_is_passed(edgecache, origin):
+    origin.script("/private", Reply(200, {"Cache-Control": "private, max-age=60"}, b"mine"))
+    edgecache.get("/private")
+    edgecache.get("/private")
+    assert origin.request_count("/private") == 2
+
+
+@pytest.mark.slow
+def test_100_concurrent_clients_on_cold_key_make_one_origin_request(edgecache, origin):
+    body = hashlib.sha256(b"cold").hexdigest().encode() * 2000
+    origin.script("/cold", Reply(200, CACHEABLE, body, delay_before_headers=1.0))
+    results = [None] * 100
+    barrier = threading.Barrier(100)
+
+    def fetch(i):
+        with Client(edgecache.port, timeout=30) as client:
+            barrier.wait()
+            results[i] = client.get("/cold")
+
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert origin.request_count("/cold") == 1
+    assert all(r is not None and r.status == 200 and r.body == body for r in results)
+    assert edgecache.metric("edgecache_cache_lookups_total", result="coalesced") >= 1
+
+
+@pytest.mark.slow
+def test_50mib_response_reaches_client_before_origin_finishes(start_edgecache, origin):
+    node = start_edgecache(config={"cache": {"memory_size": "256MiB"}})
+    size = 50 << 20
+    body = bytes(range(256)) * (size // 256)
+    gate = threading.Event()
+    origin.script("/huge", Reply(200, CACHEABLE, body, chunk_size=1 << 20, gate=gate,
+                                 gate_after=size // 2))
+    with Client(node.port, timeout=30) as client:
+        client.send(request_bytes("GET", "/huge"))
+        _, status, _, headers = client.read_head()
+        assert status == 200
+        first = client.read_some(timeout=20)
+        assert first, "no body bytes while the origin is paused mid-body"
+        assert not gate.is_set()
+        gate.set()
+        rest = client.reader.read_exact(size - len(first)) if "Content-Length" in headers else None
+        if rest is None:  # chunked toward the client
+            client.reader.buffer = first + client.reader.buffer
+            received, _ = read_chunked(client.reader)
+        else:
+            received = first + rest
+    assert hashlib.sha256(received).digest() == hashlib.sha256(body).digest()
+
+
+@pytest.mark.parametrize("framing", ["chunked", "close"])
+def test_chunked_and_close_delimited_responses_stream_through(edgecache, origin, framing):
+    gate = threading.Event()
+    body = b"".join(b"line %05d\n" % i for i in range(5000))
+    origin.script("/f", Reply(200, {"Cache-Control": "max-age=60"}, body, framing=framing,
+                              chunk_size=4096, gate=gate, gate_after=8192))
+    with Client(edgecache.port, timeout=15) as client:
+        client.send(request_bytes("GET", "/f"))
+        client.read_head()
+        assert client.read_some(timeout=10), "nothing streamed while origin paused"
+        gate.set()
+    response = edgecache.get("/f")  # a complete copy, from cache or origin
+    assert response.body == body
+
+
+def test_post_body_streams_to_origin(edgecache, origin):
+    origin.script("/upload", lambda req: Reply(200, {}, hashlib.sha256(req.body).hexdigest()))
+    payload = bytes(range(256)) * 8192  # 2 MiB
+    with Client(edgecache.port, timeout=20) as client:
+        client.send(b"POST /upload HTTP/1.1\r\nHost: example.test\r\nContent-Length: %d\r\n\r\n"
+                    % len(payload) + payload[:65536])
+        deadline = time.monotonic() + 5
+        while origin.heads_seen == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert origin.heads_seen == 1, "origin saw nothing before the body was complete"
+        client.send(payload[65536:])
+        response = client.read_response()
+    assert response.body.decode() == hashlib.sha256(payload).hexdigest()
+    # A chunked request body arrives intact too (re-framed as the proxy likes).
+    with Client(edgecache.port) as client:
+        client.send(b"POST /upload HTTP/1.1\r\nHost: example.test\r\nTransfer-Encoding: chunked"
+                    b"\r\n\r\n4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n")
+        assert client.read_response().body.decode() == hashlib.sha256(b"abcdefg").hexdigest()
+
+
+def test_pipelined_and_one_byte_segments_give_identical_results(edgecache, origin):
+    origin.script("/p1", Reply(200, CACHEABLE, b"first"))
+    origin.script("/p2", Reply(200, {"Cache-Control": "no-store"}, b"second"))
+    wire = request_bytes("GET", "/p1") + request_bytes("GET", "/p2")
+    with Client(edgecache.port) as client:
+        client.send(wire)
+        together = client.read_responses(2)
+    with Client(edgecache.port) as client:
+        client.send_slowly(wire, segment=1)
+        slowly = client.read_responses(2)
+    assert [r.body for r in together] == [r.body for r in slowly] == [b"first", b"second"]
+    assert [r.status for r in together] == [r.status for r in slowly] == [200, 200]
+
+
+def test_range_requests_are_served_from_cache(edgecache, origin):
+    body = bytes(range(256)) * 4
+    origin.script("/r", Reply(200, CACHEABLE, body))
+    assert edgecache.get("/r").body == body
+    single = edgecache.get("/r", {"Range": "bytes=10-19"})
+    assert single.status == 206
+    assert single.header("Content-Range") == "bytes 10-19/1024"
+    assert single.body == body[10:20]
+    suffix = edgecache.get("/r", {"Range": "bytes=-4"})
+    assert suffix.body == body[-4:]
+    multi = edgecache.get("/r", {"Range": "bytes=0-1,100-101"})
+    assert multi.status == 206
+    assert multi.header("Content-Type").startswith("multipart/byteranges")
+    assert body[0:2] in multi.body and body[100:102] in multi.body
+    stale_if_range = edgecache.get("/r", {"Range": "bytes=0-9", "If-Range": '"other"'})
+    assert stale_if_range.status == 200 and stale_if_range.body == body
+    unsatisfiable = edgecache.get("/r", {"Range": "bytes=5000-"})
+    assert unsatisfiable.status == 416
+    many = edgecache.get("/r", {"Range": "bytes=" + ",".join(["0-0"] * 500)})
+    assert many.status in (200, 206, 416)
+    assert many.body.count(b"Content-Range") <= 16 or many.status != 206
+    assert origin.request_count("/r") == 1
+
+
+def test_unkeyed_forwarding_headers_cannot_poison_the_cache(edgecache, origin):  # E20
+    origin.script("/poison", lambda req: Reply(200, CACHEABLE, "host=%s" % (
+        req.header("X-Forwarded-Host") or req.header("X-Host") or "-")))
+    edgecache.get("/poison", {"X-Forwarded-Host": "evil.test", "X-Host": "evil.test"})
+    assert b"evil" not in edgecache.get("/poison").body
+
+
+def test_set_cookie_and_authorization_are_not_shared(edgecache, origin):  # E22
+    origin.script("/cookie", Reply(200, dict(CACHEABLE, **{"Set-Cookie": "s=1"}), b"c"))
+    edgecache.get("/cookie")
+    edgecache.get("/cookie")
+    assert origin.request_count("/cookie") == 2
+    origin.script("/auth", lambda req: Reply(200, {"Cache-Control": "max-age=60"},
+                                             req.header("Authorization") or "anon"))
+    assert edgecache.get("/auth", {"Authorization": "Bearer t"}).body == b"Bearer t"
+    assert edgecache.get("/auth").body == b"anon"
+
+
+def test_refused_origin_gives_502_and_node_keeps_serving(start_edgecache, origin):
+    node = start_edgecache(config={"services": [{"name": "down", "hosts": ["*"],
+                                                 "origins": [{"address": "127.0.0.1:1"}]}]})
+    response = node.get("/any")
+    assert response.status == 502
+    assert node.metric("edgecache_origin_errors_total") >= 1
+    assert node.healthz()[0] == 200
+    assert node.get("/again").status == 502
+
+
+def test_reset_gives_502_and_timeout_gives_504(start_edgecache, origin):
+    node = start_edgecache(config={"services": [{
+        "name": "default", "hosts": ["*"],
+        "origins": [{"address": origin.address, "first_byte_timeout": "1s"}]}]})
+    origin.script("/reset", Reply(reset_before_headers=True))
+    origin.script("/slow", Reply(200, CACHEABLE, b"late", delay_before_headers=4))
+    origin.script("/fine", Reply(200, CACHEABLE, b"fine"))
+    assert node.get("/reset").status == 502
+    started = time.monotonic()
+    assert node.get("/slow").status == 504
+    assert time.monotonic() - started < 3.5
+    assert node.get("/fine").body == b"fine"
+
+
+def test_truncated_origin_body_is_not_cached(edgecache, origin):  # D19
+    origin.script("/trunc", [Reply(200, CACHEABLE, b"x" * 10000, reset_after=3000),
+                             Reply(200, CACHEABLE, b"y" * 10000)])
+    with Client(edgecache.port) as client:
+        client.send(request_bytes("GET", "/trunc"))
+        data = client.read_all(timeout=5)
+        assert len(data) < 10000 + 200  # never a complete-looking body
+    assert edgecache.get("/trunc").body == b"y" * 10000
+    assert origin.request_count("/trunc") == 2
+
+
+@pytest.mark.parametrize("raw", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nhello",
+    b"HTTP/1.1 200 OK\r\nX-Bad: a\rSet-Cookie: evil=1\r\nContent-Length: 5\r\n\r\nhello",
+], ids=["dup-cl", "cl-and-te", "bad-cl", "bare-cr-in-field"])
+def test_malformed_upstream_response(edgecache, origin, raw):  # D19
+    origin.script("/bad", Reply(raw=raw))
+    response = edgecache.get("/bad")
+    assert response.status == 502 or ("evil" not in str(response.headers.items) and
+                                       response.status == 200)
+
+
+def test_healthz_and_metrics(edgecache, origin):
+    assert edgecache.healthz() == (200, edgecache.healthz()[1])
+    assert edgecache.healthz()[1].strip() == "ok"
+    origin.script("/m", Reply(200, CACHEABLE, b"m"))
+    edgecache.get("/m")
+    edgecache.get("/m")
+    assert edgecache.metric("edgecache_requests_total", status_class="2xx") >= 2
+    assert edgecache.metric("edgecache_cache_lookups_total", result="hit") >= 1
+    assert edgecache.metric("edgecache_cache_lookups_total", result="miss") >= 1
+    assert edgecache.metric("edgecache_origin_requests_total") >= 1
+    assert edgecache.metric("edgecache_memory_objects") >= 1
+    assert edgecache.metric("edgecache_memory_bytes") > 0
+    with Client(edgecache.port) as client:
+        client.send(b"GET / HTTP/1.1\r\n\r\n")
+        client.read_response()
+    assert edgecache.metric("edgecache_parse_errors_total") >= 1
