@@ -1,0 +1,59 @@
+#include "cache/cache_key.h"
+
+#include <gtest/gtest.h>
+
+namespace ec::cache {
+namespace {
+
+TEST(PrimaryKey, LowercasesSchemeAndHostButNotPath) {
+  EXPECT_EQ(primaryKey("HTTP", "Example.TEST", "/A/b?Q=1"), "http://example.test/A/b?Q=1");
+}
+
+TEST(PrimaryKey, RemovesDefaultPortAndTrailingDot) {
+  EXPECT_EQ(primaryKey("http", "example.test:80", "/"), "http://example.test/");
+  EXPECT_EQ(primaryKey("https", "example.test:443", "/"), "https://example.test/");
+  EXPECT_EQ(primaryKey("http", "example.test:443", "/"), "http://example.test:443/");
+  EXPECT_EQ(primaryKey("http", "example.test.:8080", "/"), "http://example.test:8080/");
+  EXPECT_EQ(primaryKey("http", "example.test:", "/"), "http://example.test/");
+  EXPECT_EQ(primaryKey("http", "example.test:0080", "/"), "http://example.test/");
+  EXPECT_EQ(primaryKey("http", "user:pw@example.test", "/"), "http://example.test/");
+  EXPECT_EQ(primaryKey("http", "[::1]:80", "/"), "http://[::1]/");
+  EXPECT_EQ(primaryKey("http", "[::1]", "/"), "http://[::1]/");
+}
+
+TEST(PrimaryKey, NormalisesPercentEscapes) {
+  EXPECT_EQ(primaryKey("http", "h", "/a%2fb%7e%41"), "http://h/a%2Fb~A");
+  EXPECT_EQ(primaryKey("http", "h", "/%e2%82%ac"), "http://h/%E2%82%AC");
+  EXPECT_EQ(primaryKey("http", "h", "/100%"), "http://h/100%");
+  EXPECT_EQ(primaryKey("http", "h", "/%zz%4"), "http://h/%zz%4");
+  // Query: escape case only, unreserved escapes stay encoded.
+  EXPECT_EQ(primaryKey("http", "h", "/p?a=%7e%2f&b=%41"), "http://h/p?a=%7E%2F&b=%41");
+}
+
+TEST(PrimaryKey, RemovesDotSegments) {
+  EXPECT_EQ(primaryKey("http", "h", "/a/b/c/./../../g"), "http://h/a/g");
+  EXPECT_EQ(primaryKey("http", "h", "/a/./b/"), "http://h/a/b/");
+  EXPECT_EQ(primaryKey("http", "h", "/../../x"), "http://h/x");
+  EXPECT_EQ(primaryKey("http", "h", "/a/.."), "http://h/");
+  EXPECT_EQ(primaryKey("http", "h", "/a/."), "http://h/a/");
+  EXPECT_EQ(primaryKey("http", "h", "/a/%2E%2E/b"), "http://h/b");  // decoded, then removed
+  EXPECT_EQ(primaryKey("http", "h", "/a/..%2Fb"), "http://h/a/..%2Fb");
+  EXPECT_EQ(primaryKey("http", "h", "/a/b?x=/../y"), "http://h/a/b?x=/../y");
+}
+
+TEST(PrimaryKey, KeepsDoubleSlashesAndEmptyPath) {
+  EXPECT_EQ(primaryKey("http", "h", "//a//b"), "http://h//a//b");
+  EXPECT_EQ(primaryKey("http", "h", ""), "http://h/");
+  EXPECT_EQ(primaryKey("http", "h", "?q"), "http://h/?q");
+  EXPECT_EQ(primaryKey("http", "h", "*"), "http://h*");
+}
+
+TEST(PrimaryKey, EquivalentSpellingsShareAKey) {
+  EXPECT_EQ(primaryKey("http", "EXAMPLE.test.:80", "/w/%7Euser/./index.php?title=X"),
+            primaryKey("http", "example.test", "/w/~user/index.php?title=X"));
+  EXPECT_NE(primaryKey("http", "example.test", "/a?x=1"),
+            primaryKey("http", "example.test", "/a?X=1"));
+}
+
+}  // namespace
+}  // namespace ec::cache
