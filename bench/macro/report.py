@@ -1,0 +1,103 @@
+"""Summaries of a peer benchmark run: medians, the console table, edgecache's ratios, Markdown."""
+
+import statistics
+
+METRICS = ("rps", "p50_ms", "p99_ms", "cpu_us_per_req")
+
+
+def summarise(passes):
+    """Median of each metric over the kept passes of one (peer, workload) cell, plus its flags."""
+    if not passes:
+        return None
+    cell = {m: statistics.median(p[m] for p in passes) for m in METRICS}
+    cell["passes"] = len(passes)
+    cell["origin_requests"] = sum(p["origin_requests"] for p in passes)
+    cell["requests"] = sum(p["requests"] for p in passes)
+    cell["cpu0_other_pct"] = max(p["cpu0_other_pct"] for p in passes)
+    cell["cpu1_other_pct"] = max(p["cpu1_other_pct"] for p in passes)
+    flags = set()
+    for p in passes:
+        flags.update(p["flags"])
+    cell["flags"] = sorted(flags)
+    return cell
+
+
+def ratios(cells, workload, target="edgecache"):
+    """edgecache against the best peer by req/s and the leanest peer by CPU per request.
+
+    Peers whose cell is flagged as not serving hits or as failing are left out: a proxy that does
+    not do the work would otherwise set the bar.
+    """
+    mine = cells.get(target, {}).get(workload)
+    peers = {name: c[workload] for name, c in cells.items()
+             if name != target and c.get(workload) and _comparable(c[workload])}
+    if not mine or not peers:
+        return None
+    best = max(peers, key=lambda n: peers[n]["rps"])
+    lean = min(peers, key=lambda n: peers[n]["cpu_us_per_req"])
+    p99 = min(peers, key=lambda n: peers[n]["p99_ms"])
+    return {
+        "best_peer": best,
+        "rps_ratio": mine["rps"] / peers[best]["rps"],
+        "best_peer_cpu_ratio": mine["cpu_us_per_req"] / peers[best]["cpu_us_per_req"],
+        "leanest_peer": lean,
+        "cpu_ratio": mine["cpu_us_per_req"] / peers[lean]["cpu_us_per_req"],
+        "p99_vs_best_peer": mine["p99_ms"] / peers[best]["p99_ms"],
+        "lowest_p99_peer": p99,
+    }
+
+
+def _comparable(cell):
+    return not any(f.startswith(("origin-saw", "errors", "pin-escape")) for f in cell["flags"])
+
+
+def _fmtRps(v):
+    return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
+
+
+def consoleTable(cells, workloads, order):
+    rows = [("workload", "peer", "req/s", "p50 ms", "p99 ms", "CPU us/req", "origin req",
+             "cpu0 other%", "cpu1 other%", "flags")]
+    for w in workloads:
+        for name in order:
+            c = cells.get(name, {}).get(w)
+            if c is None:
+                continue
+            rows.append((w, name, _fmtRps(c["rps"]), f"{c['p50_ms']:.2f}", f"{c['p99_ms']:.2f}",
+                         f"{c['cpu_us_per_req']:.1f}", str(c["origin_requests"]),
+                         f"{c['cpu0_other_pct']:.1f}", f"{c['cpu1_other_pct']:.1f}",
+                         ",".join(c["flags"]) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(v.ljust(widths[i]) for i, v in enumerate(r)) for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    for w in workloads:
+        r = ratios(cells, w)
+        if r:
+            lines.append(f"edgecache {w}: {r['rps_ratio']:.2f}x req/s of best peer ({r['best_peer']}),"
+                         f" {r['cpu_ratio']:.2f}x CPU/req of leanest peer ({r['leanest_peer']}),"
+                         f" p99 {r['p99_vs_best_peer']:.2f}x of {r['best_peer']}'s")
+    return "\n".join(lines)
+
+
+def markdownTable(cells, workloads, order):
+    """Peers as columns, one row per (workload, metric), in the shape of docs/performance.md."""
+    names = [n for n in order if n in cells]
+    out = ["| 1 core, all from one run | " + " | ".join(names) + " |",
+           "|---|" + "---:|" * len(names)]
+    for w in workloads:
+        for label, key, fmt in (("req/s", "rps", _fmtRps),
+                                ("p50 / p99 ms", None, None),
+                                ("server CPU per request", "cpu_us_per_req",
+                                 lambda v: f"{v:.1f} µs")):
+            vals = []
+            for n in names:
+                c = cells[n].get(w)
+                if c is None:
+                    vals.append("–")
+                elif key is None:
+                    vals.append(f"{c['p50_ms']:.2f} / {c['p99_ms']:.2f}")
+                else:
+                    mark = " ⚠" if not _comparable(c) else ""
+                    vals.append(fmt(c[key]) + mark)
+            out.append(f"| {w} {label} | " + " | ".join(vals) + " |")
+    return "\n".join(out)
