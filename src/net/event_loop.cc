@@ -1,0 +1,138 @@
+#include "net/event_loop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <pthread.h>
+
+#include "base/check.h"
+
+namespace ec::net {
+namespace {
+uint64_t currentThreadId() { return static_cast<uint64_t>(pthread_self()); }
+constexpr int kMaxEvents = 256;
+}  // namespace
+
+void Timer::arm(EventLoop& loop, MonoTime deadline, std::function<void()> callback) {
+  cancel();
+  callback_ = std::move(callback);
+  armed_ = true;
+  loop.scheduleTimer(*this, deadline);
+}
+
+EventLoop::EventLoop() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  EC_CHECK(epoll_fd_ >= 0);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  EC_CHECK(wake_fd_ >= 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // nullptr marks the wake fd
+  EC_CHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
+  now_ = std::chrono::steady_clock::now();
+}
+
+EventLoop::~EventLoop() {
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+bool EventLoop::add(int fd, uint32_t events, IoHandler* handler) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  return epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool EventLoop::modify(int fd, uint32_t events, IoHandler* handler) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
+}
+
+void EventLoop::remove(int fd) { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+
+bool EventLoop::inLoopThread() const {
+  return thread_id_.load(std::memory_order_relaxed) == currentThreadId();
+}
+
+void EventLoop::stop() {
+  stopping_.store(true);
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(posted_mutex_);
+    posted_.push_back(std::move(fn));
+  }
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void EventLoop::scheduleTimer(Timer& timer, MonoTime deadline) {
+  timers_.push(TimerEntry{deadline, timer.generation_, timer.self_});
+}
+
+int EventLoop::nextTimeoutMs() const {
+  if (!deferred_.empty()) return 0;
+  if (timers_.empty()) return 1000;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.top().deadline - now_);
+  if (wait.count() <= 0) return 0;
+  return static_cast<int>(std::min<int64_t>(wait.count() + 1, 1000));
+}
+
+void EventLoop::runExpiredTimers() {
+  while (!timers_.empty() && timers_.top().deadline <= now_) {
+    TimerEntry entry = timers_.top();
+    timers_.pop();
+    auto alive = entry.timer.lock();
+    if (!alive) continue;
+    Timer* timer = *alive;
+    if (!timer->armed_ || timer->generation_ != entry.generation) continue;
+    timer->armed_ = false;
+    auto callback = std::move(timer->callback_);
+    callback();  // may destroy or re-arm the timer
+  }
+}
+
+void EventLoop::runPosted() {
+  {
+    std::lock_guard lock(posted_mutex_);
+    posted_batch_.swap(posted_);
+  }
+  for (auto& fn : posted_batch_) fn();
+  posted_batch_.clear();
+}
+
+void EventLoop::run() {
+  thread_id_.store(currentThreadId(), std::memory_order_relaxed);
+  epoll_event events[kMaxEvents];
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    const int n = epoll_wait(epoll_fd_, events, kMaxEvents, nextTimeoutMs());
+    now_ = std::chrono::steady_clock::now();
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.ptr == nullptr) {
+        uint64_t count;
+        while (read(wake_fd_, &count, sizeof count) > 0) {
+        }
+        continue;
+      }
+      static_cast<IoHandler*>(events[i].data.ptr)->onIo(events[i].events);
+    }
+    runPosted();
+    runExpiredTimers();
+    while (!deferred_.empty()) {
+      auto batch = std::move(deferred_);
+      deferred_.clear();
+      for (auto& fn : batch) fn();
+    }
+  }
+  runPosted();
+}
+
+}  // namespace ec::net

@@ -1,0 +1,277 @@
+#include "proxy/client_connection.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "http/parse_error.h"
+#include "http/serializer.h"
+#include "proxy/transaction.h"
+#include "proxy/worker_context.h"
+
+namespace ec::proxy {
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+}
+
+ClientConnection::ClientConnection(WorkerContext& worker, net::UniqueFd fd, std::string peer_ip,
+                                   OnClosed on_closed)
+    : worker_(worker),
+      fd_(std::move(fd)),
+      peer_ip_(std::move(peer_ip)),
+      on_closed_(std::move(on_closed)),
+      config_(worker.shared().config()),
+      parser_(config_->limits) {
+  head_.fields.reserve(32);
+}
+
+ClientConnection::~ClientConnection() {
+  transaction_.reset();
+  if (fd_) worker_.loop().remove(fd_.get());
+}
+
+void ClientConnection::start() {
+  interest_ = EPOLLIN | EPOLLRDHUP;
+  worker_.loop().add(fd_.get(), interest_, this);
+  armHeaderTimer();
+}
+
+std::string_view ClientConnection::rawHead() const {
+  if (!head_copy_.empty()) return head_copy_;
+  return input_.readable().substr(0, parser_.headBytes());
+}
+
+void ClientConnection::armHeaderTimer() {
+  // Idle keep-alive connections wait idle_timeout for a first byte; once a request has begun
+  // it must complete within header_timeout (slowloris defence).
+  const bool partial = input_.readableBytes() > 0;
+  const Millis timeout = partial ? config_->header_timeout : config_->idle_timeout;
+  timer_.arm(worker_.loop(), worker_.loop().now() + timeout, [this, partial] {
+    if (transaction_ || closed_) return;
+    if (partial) {
+      worker_.shared().stats().header_timeouts.fetch_add(1, std::memory_order_relaxed);
+      respondError(408, "Request header timeout.\n", false, 0);
+    } else {
+      finishClose();
+    }
+  });
+}
+
+void ClientConnection::onIo(uint32_t events) {
+  if (closed_) return;
+  if (events & EPOLLOUT) {
+    flush();
+    if (closed_) return;
+    if (transaction_ && output_.queuedBytes() < kHighWatermark) transaction_->onWritable();
+    if (closed_) return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readInput();
+}
+
+void ClientConnection::readInput() {
+  // While a request without a body is being answered its head lives in input_, so nothing more
+  // is read (pipelined requests wait in the socket): views stay valid without copying.
+  while (!closed_ && !read_eof_) {
+    if (transaction_ && !body_active_) break;
+    if (body_active_ && body_paused_) break;
+    char* space = input_.writeSpace(kReadChunk);
+    const ssize_t n = ::recv(fd_.get(), space, input_.writableBytes(), 0);
+    if (n > 0) {
+      input_.commitWrite(static_cast<size_t>(n));
+      worker_.shared().stats().client_bytes_in.fetch_add(static_cast<uint64_t>(n),
+                                                         std::memory_order_relaxed);
+      processInput();
+      continue;
+    }
+    if (n == 0) {
+      read_eof_ = true;
+      if (body_active_) {
+        // The client gave up mid-body: nothing sensible can be forwarded.
+        abortNow();
+        return;
+      }
+      if (!transaction_ && output_.empty()) finishClose();
+      else closing_ = true;
+      return;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (errno == EINTR) continue;
+    abortNow();
+    return;
+  }
+  updateInterest();
+}
+
+void ClientConnection::processInput() {
+  if (closed_) return;
+  if (body_active_) {
+    feedBody();
+    return;
+  }
+  while (!transaction_ && !closing_ && !closed_ && input_.readableBytes() > 0) {
+    const auto status = parser_.parse(input_.readable(), head_);
+    if (status == http::RequestParser::Status::kNeedMore) {
+      if (!timer_.armed() || requests_served_ == 0) armHeaderTimer();
+      return;
+    }
+    if (status == http::RequestParser::Status::kError) {
+      const http::ParseError& error = parser_.error();
+      respondError(http::statusForParseError(error.kind), "Bad request.\n", true,
+                   static_cast<int>(error.kind));
+      return;
+    }
+    startRequest();
+  }
+}
+
+void ClientConnection::startRequest() {
+  timer_.cancel();
+  if (worker_.shared().draining()) closing_ = true;
+  config_ = worker_.shared().config();  // each request sees the newest configuration
+  const bool has_body = head_.framing == http::BodyFraming::kChunked ||
+                        (head_.framing == http::BodyFraming::kContentLength && head_.content_length > 0);
+  if (has_body) {
+    // Re-home the head: the body will be read into input_, which may move.
+    const size_t head_bytes = parser_.headBytes();
+    head_copy_.assign(input_.readable().substr(0, head_bytes));
+    input_.consume(head_bytes);
+    parser_.reset();
+    head_.clear();
+    http::RequestParser reparse(config_->limits);
+    if (reparse.parse(head_copy_, head_) != http::RequestParser::Status::kDone) {
+      respondError(400, "Bad request.\n", false, 0);
+      return;
+    }
+    body_decoder_.start(head_.framing, head_.content_length, config_->limits, true);
+    body_active_ = true;
+    if (head_.expect_continue) output_.appendCopy("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  transaction_ = std::make_unique<Transaction>(worker_, *this, config_, head_);
+  transaction_->start();
+  if (body_active_ && transaction_ && !closed_) feedBody();
+  flush();
+}
+
+void ClientConnection::feedBody() {
+  while (body_active_ && !closed_) {
+    auto step = body_decoder_.decode(input_.readable());
+    if (!step.ok()) {
+      // A malformed body after the head went out: the origin exchange is abandoned.
+      worker_.shared().stats().parse_errors[static_cast<size_t>(
+          http::ParseErrorKind::kBadChunkData)].fetch_add(1, std::memory_order_relaxed);
+      abortNow();
+      return;
+    }
+    if (!step->data.empty() && transaction_) transaction_->onRequestBody(step->data);
+    input_.consume(step->consumed);
+    if (step->done) {
+      body_active_ = false;
+      if (transaction_) transaction_->onRequestBodyEnd();
+      return;
+    }
+    if (step->consumed == 0) return;
+  }
+}
+
+void ClientConnection::pauseBody(bool paused) {
+  body_paused_ = paused;
+  updateInterest();
+}
+
+void ClientConnection::respondError(int status, const char* detail, bool count_parse_error,
+                                    int parse_kind) {
+  if (count_parse_error && parse_kind >= 0 &&
+      static_cast<size_t>(parse_kind) < worker_.shared().stats().parse_errors.size()) {
+    worker_.shared().stats().parse_errors[static_cast<size_t>(parse_kind)].fetch_add(
+        1, std::memory_order_relaxed);
+  }
+  worker_.shared().stats().countStatus(status);
+  std::string out;
+  http::appendStatusLine(out, status);
+  const std::string_view body(detail);
+  out += "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ";
+  out += std::to_string(body.size());
+  out += "\r\nConnection: close\r\n\r\n";
+  out += body;
+  output_.appendOwned(std::move(out));
+  closing_ = true;
+  flush();
+}
+
+void ClientConnection::transactionFinished(bool keep_alive) {
+  if (!keep_alive || body_active_) closing_ = true;
+  // The transaction may be on the stack: delete it after this event.
+  worker_.loop().defer([done = std::shared_ptr<Transaction>(std::move(transaction_))] {});
+  if (head_copy_.empty()) input_.consume(parser_.headBytes());
+  head_copy_.clear();
+  parser_.reset();
+  head_.clear();
+  ++requests_served_;
+  flush();
+  if (closed_) return;
+  if (!closing_) {
+    armHeaderTimer();
+    // Pipelined requests already buffered.
+    worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
+      if (alive.expired() || closed_) return;
+      processInput();
+      readInput();
+    });
+  }
+}
+
+void ClientConnection::flush() {
+  if (closed_) return;
+  uint64_t written = 0;
+  auto result = output_.flush(fd_.get(), written);
+  worker_.shared().stats().client_bytes_out.fetch_add(written, std::memory_order_relaxed);
+  if (!result.ok()) {
+    abortNow();
+    return;
+  }
+  want_write_ = !*result;
+  if (*result && closing_ && !transaction_) {
+    finishClose();
+    return;
+  }
+  updateInterest();
+}
+
+void ClientConnection::updateInterest() {
+  if (closed_) return;
+  uint32_t events = EPOLLRDHUP;
+  const bool reading = !read_eof_ && (!transaction_ || (body_active_ && !body_paused_)) && !closing_;
+  if (reading) events |= EPOLLIN;
+  if (want_write_) events |= EPOLLOUT;
+  if (events != interest_) {
+    interest_ = events;
+    worker_.loop().modify(fd_.get(), interest_, this);
+  }
+}
+
+void ClientConnection::drain() {
+  closing_ = true;
+  if (!transaction_ && output_.empty()) finishClose();
+}
+
+void ClientConnection::abortNow() {
+  output_.clear();
+  closing_ = true;
+  finishClose();
+}
+
+void ClientConnection::finishClose() {
+  if (closed_) return;
+  closed_ = true;
+  timer_.cancel();
+  worker_.loop().remove(fd_.get());
+  ::shutdown(fd_.get(), SHUT_RDWR);
+  fd_.reset();
+  if (transaction_) {
+    worker_.loop().defer([done = std::shared_ptr<Transaction>(std::move(transaction_))] {});
+  }
+  alive_token_.reset();
+  on_closed_(this);
+}
+
+}  // namespace ec::proxy

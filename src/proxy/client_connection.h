@@ -1,0 +1,89 @@
+#pragma once
+// ClientConnection: one downstream HTTP/1.1 connection. Reads and parses requests (one at a
+// time; pipelined bytes wait in the buffer), feeds request bodies to the transaction, writes
+// what the transaction queues, and enforces the header timeout (slowloris -> 408), the idle
+// timeout and keep-alive. A parse error gets its status and a close; nothing reaches an origin.
+
+#include <memory>
+#include <string>
+
+#include "http/body_decoder.h"
+#include "http/message.h"
+#include "http/request_parser.h"
+#include "net/buffer.h"
+#include "net/event_loop.h"
+#include "net/socket.h"
+#include "proxy/output_queue.h"
+#include "proxy/runtime_config.h"
+
+namespace ec::proxy {
+
+class Transaction;
+class WorkerContext;
+
+class ClientConnection final : public net::IoHandler {
+ public:
+  // Called when the connection is finished and may be deleted (deferred by the owner).
+  using OnClosed = std::function<void(ClientConnection*)>;
+
+  ClientConnection(WorkerContext& worker, net::UniqueFd fd, std::string peer_ip, OnClosed on_closed);
+  ~ClientConnection() override;
+
+  void start();
+  void onIo(uint32_t events) override;
+
+  // --- used by Transaction ---
+  OutputQueue& output() { return output_; }
+  // Writes what is queued now; the transaction gets onWritable() when the queue drains.
+  void flush();
+  // The transaction is done: the response is fully queued. keep_alive=false closes after it.
+  void transactionFinished(bool keep_alive);
+  // Stop reading the request body for a while (the origin is slow to take it).
+  void pauseBody(bool paused);
+  const std::string& peerIp() const { return peer_ip_; }
+  // The raw bytes of the current request head (for a fetch that outlives the client).
+  std::string_view rawHead() const;
+  bool closing() const { return closing_; }
+  // Abort: drop queued output and close now (e.g. an object failed mid-stream).
+  void abortNow();
+  // Graceful shutdown: close now if idle, else after the current response.
+  void drain();
+
+  static constexpr uint64_t kHighWatermark = 1 << 20;  // pass-through backpressure
+
+ private:
+  void readInput();
+  void processInput();
+  void startRequest();
+  void feedBody();
+  void respondError(int status, const char* detail, bool count_parse_error, int parse_kind);
+  void closeSoon();
+  void finishClose();
+  void updateInterest();
+  void armHeaderTimer();
+
+  WorkerContext& worker_;
+  net::UniqueFd fd_;
+  std::string peer_ip_;
+  OnClosed on_closed_;
+  RuntimeConfigPtr config_;
+  net::Buffer input_;
+  http::RequestParser parser_;
+  http::RequestHead head_;
+  http::BodyDecoder body_decoder_;
+  bool body_active_ = false;
+  bool body_paused_ = false;
+  std::string head_copy_;  // the head re-homed when a request has a body (input may move)
+  OutputQueue output_;
+  std::unique_ptr<Transaction> transaction_;
+  bool closing_ = false;        // close once output drains
+  bool closed_ = false;
+  bool want_write_ = false;
+  bool read_eof_ = false;
+  uint32_t interest_ = 0;
+  uint64_t requests_served_ = 0;
+  net::Timer timer_;
+  std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ec::proxy

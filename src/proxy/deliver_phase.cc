@@ -1,0 +1,286 @@
+// Deliver phase: answering from an object (a hit, a coalesced wait, or the leader's own miss
+// read while it is written): client conditionals, ranges, Age, X-Cache, and streaming the body
+// as it arrives.
+#include <cinttypes>
+
+#include "base/strings.h"
+#include "cache/conditional.h"
+#include "cache/freshness.h"
+#include "cache/range.h"
+#include "cache/x_cache.h"
+#include "http/serializer.h"
+#include "proxy/client_connection.h"
+#include "proxy/transaction.h"
+#include "proxy/worker_context.h"
+
+namespace ec::proxy {
+namespace {
+
+constexpr uint64_t kUnknownEnd = UINT64_MAX;
+
+std::string_view dispositionName(Disposition disposition) {
+  switch (disposition) {
+    case Disposition::kHit: return "hit";
+    case Disposition::kMiss: return "miss";
+    case Disposition::kPass: return "pass";
+    case Disposition::kInt: return "int";
+  }
+  return "int";
+}
+
+void appendNumber(std::string& out, uint64_t value) {
+  char digits[24];
+  const int n = std::snprintf(digits, sizeof digits, "%" PRIu64, value);
+  out.append(digits, static_cast<size_t>(n));
+}
+
+// The stored head without the named field (for multipart answers, whose parts carry it).
+std::string headWithout(std::string_view head, std::string_view field_prefix) {
+  std::string out;
+  while (!head.empty()) {
+    const size_t eol = head.find("\r\n");
+    const std::string_view line = head.substr(0, eol == std::string_view::npos ? head.size() : eol + 2);
+    head.remove_prefix(line.size());
+    if (!startsWithIgnoreCase(line, field_prefix)) out += line;
+  }
+  return out;
+}
+
+std::string_view storedContentType(std::string_view head) {
+  while (!head.empty()) {
+    const size_t eol = head.find("\r\n");
+    const std::string_view line = head.substr(0, eol == std::string_view::npos ? head.size() : eol);
+    head.remove_prefix(std::min(head.size(), line.size() + 2));
+    if (startsWithIgnoreCase(line, "content-type:")) return trimOws(line.substr(13));
+  }
+  return {};
+}
+
+}  // namespace
+
+void Transaction::appendXCacheFields(std::string& out, std::string_view upstream_x_cache,
+                                     Disposition disposition) {
+  const std::string x_cache =
+      cache::appendXCache(upstream_x_cache, config_->node_name, dispositionName(disposition));
+  out += "X-Cache: ";
+  out += x_cache;
+  out += "\r\nX-Cache-Status: ";
+  out += cache::xCacheStatus(x_cache);
+  out += "\r\n";
+}
+
+void Transaction::deliverObject(storage::ObjectRef object, Disposition disposition,
+                                CacheResult /*result*/) {
+  if (finished_) return;
+  const cache::ObjectMeta& meta = object->meta();
+  const WallTime now = worker_.shared().clock().wallNow();
+  const int64_t age = cache::currentAge(meta, now);
+  body_ = object->body();
+  object_ = std::move(object);
+  const bool complete = body_->state() == storage::Body::State::kComplete;
+  const bool head_only = head_.method == http::Method::kHead;
+
+  std::string out;
+  out.reserve(meta.head.size() + 256);
+  auto appendCommon = [&](std::string_view stored_head) {
+    out += stored_head;
+    out += "Age: ";
+    appendNumber(out, static_cast<uint64_t>(std::max<int64_t>(age, 0)));
+    out += "\r\n";
+    appendXCacheFields(out, meta.upstream_x_cache, disposition);
+    if (!head_.keep_alive || connection_.closing()) out += "Connection: close\r\n";
+  };
+
+  // Client conditionals first (RFC 9110 §13.2.2), answered from the stored validators.
+  const cache::ConditionalResult conditional = cache::evaluateConditional(head_, meta);
+  if (conditional != cache::ConditionalResult::kNone && meta.status == 200) {
+    const int status = conditional == cache::ConditionalResult::kNotModified ? 304 : 412;
+    http::appendStatusLine(out, status);
+    appendCommon(meta.head);
+    if (status == 412) out += "Content-Length: 0\r\n";
+    out += "\r\n";
+    response_status_ = status;
+    connection_.output().appendOwned(std::move(out));
+    body_end_ = 0;
+    finishDelivery();
+    return;
+  }
+
+  // Ranges, from complete objects only.
+  const std::optional<std::string_view> range = head_.fields.get("range");
+  if (range && complete && meta.status == 200 && head_.method == http::Method::kGet &&
+      cache::ifRangeMatches(head_, meta)) {
+    const uint64_t size = body_->available();
+    const cache::RangePlan plan = cache::planRanges(*range, size, config_->policy.max_ranges);
+    if (plan.kind == cache::RangePlan::kUnsatisfiable) {
+      http::appendStatusLine(out, 416);
+      appendCommon(headWithout(meta.head, "content-type:"));
+      out += "Content-Range: " + cache::unsatisfiedContentRangeValue(size) + "\r\n";
+      out += "Content-Length: 0\r\n\r\n";
+      response_status_ = 416;
+      connection_.output().appendOwned(std::move(out));
+      finishDelivery();
+      return;
+    }
+    if (plan.kind == cache::RangePlan::kSingle) {
+      const cache::ByteRange r = plan.ranges.front();
+      http::appendStatusLine(out, 206);
+      appendCommon(meta.head);
+      out += "Content-Range: " + cache::contentRangeValue(r, size) + "\r\n";
+      out += "Content-Length: ";
+      appendNumber(out, r.length());
+      out += "\r\n\r\n";
+      response_status_ = 206;
+      connection_.output().appendOwned(std::move(out));
+      connection_.output().appendBody(body_, r.first, r.length());
+      finishDelivery();
+      return;
+    }
+    if (plan.kind == cache::RangePlan::kMultiple) {
+      const std::string boundary = cache::multipartBoundary(
+          std::hash<std::string>{}(primary_key_) ^ static_cast<uint64_t>(now.time_since_epoch().count()));
+      const std::string_view content_type = storedContentType(meta.head);
+      http::appendStatusLine(out, 206);
+      appendCommon(headWithout(meta.head, "content-type:"));
+      out += "Content-Type: " + cache::multipartContentType(boundary) + "\r\n";
+      out += "Content-Length: ";
+      appendNumber(out, cache::multipartBodyLength(plan, boundary, content_type, size));
+      out += "\r\n\r\n";
+      response_status_ = 206;
+      OutputQueue& output = connection_.output();
+      output.appendOwned(std::move(out));
+      for (const cache::ByteRange& r : plan.ranges) {
+        output.appendOwned(cache::multipartPartHeader(boundary, content_type, r, size));
+        output.appendBody(body_, r.first, r.length());
+      }
+      output.appendOwned(cache::multipartTrailer(boundary));
+      finishDelivery();
+      return;
+    }
+  }
+
+  // The whole object, possibly still arriving.
+  http::appendStatusLine(out, meta.status);
+  response_status_ = meta.status;
+  appendCommon(meta.head);
+  const bool bodyless_status = meta.status == 204 || meta.status == 304 || meta.status < 200;
+  if (complete || meta.content_length >= 0) {
+    body_end_ = complete ? body_->available() : static_cast<uint64_t>(meta.content_length);
+    if (!bodyless_status) {
+      out += "Content-Length: ";
+      appendNumber(out, body_end_);
+      out += "\r\n";
+    }
+  } else if (head_.version == http::Version::kHttp11) {
+    body_end_ = kUnknownEnd;
+    if (!head_only) {
+      out += "Transfer-Encoding: chunked\r\n";
+      chunked_out_ = true;
+    }
+  } else {
+    body_end_ = kUnknownEnd;
+    close_delimited_out_ = !head_only;
+  }
+  out += "\r\n";
+  connection_.output().appendOwned(std::move(out));
+  if (head_only || bodyless_status) {
+    body_end_ = 0;
+    finishDelivery();
+    return;
+  }
+  body_offset_ = 0;
+  pumpBody();
+  if (!finished_ && body_ && !subscribed_) {
+    subscribed_ = true;
+    body_->subscribe(this);
+    pumpBody();  // bytes that arrived between the first pump and the subscription
+  }
+}
+
+void Transaction::pumpBody() {
+  if (finished_ || !body_) return;
+  OutputQueue& output = connection_.output();
+  const uint64_t available = std::min(body_->available(), body_end_);
+  if (available > body_offset_ && output.queuedBytes() < ClientConnection::kHighWatermark) {
+    const uint64_t length = available - body_offset_;
+    if (chunked_out_) {
+      char size_line[32];
+      const int n = std::snprintf(size_line, sizeof size_line, "%" PRIx64 "\r\n", length);
+      output.appendOwned(std::string(size_line, static_cast<size_t>(n)));
+      output.appendBody(body_, body_offset_, length);
+      output.appendOwned("\r\n");
+    } else {
+      output.appendBody(body_, body_offset_, length);
+    }
+    body_offset_ = available;
+    connection_.flush();
+    if (finished_) return;
+  }
+  const storage::Body::State state = body_->state();
+  if (state == storage::Body::State::kFailed) {
+    // The origin broke off: the client must not take a truncated body for a whole one.
+    finished_ = true;
+    connection_.abortNow();
+    return;
+  }
+  const bool all_sent = body_end_ != kUnknownEnd ? body_offset_ >= body_end_
+                                                 : (state == storage::Body::State::kComplete &&
+                                                    body_offset_ >= body_->available());
+  if (all_sent) {
+    if (chunked_out_) output.appendOwned("0\r\n\r\n");
+    finishDelivery();
+  }
+}
+
+void Transaction::onBodyProgress() {
+  if (wake_pending_->exchange(true)) return;  // a wake-up is already on its way
+  std::weak_ptr<bool> alive = alive_;
+  worker_.loop().post([this, alive, pending = wake_pending_] {
+    pending->store(false);
+    if (!alive.expired()) pumpBody();
+  });
+}
+
+void Transaction::onWritable() {
+  if (finished_) return;
+  if (body_) pumpBody();
+  if (pass_exchange_ && pass_paused_ &&
+      connection_.output().queuedBytes() < ClientConnection::kHighWatermark / 2) {
+    pass_paused_ = false;
+    pass_exchange_->resumeReading();
+  }
+}
+
+void Transaction::finishDelivery() {
+  if (subscribed_ && body_) {
+    body_->unsubscribe(this);
+    subscribed_ = false;
+  }
+  finish(!close_delimited_out_ && head_.keep_alive);
+}
+
+void Transaction::respondSynthetic(int status, std::string_view body, Disposition disposition) {
+  if (finished_) return;
+  std::string out;
+  http::appendStatusLine(out, status);
+  out += "Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ";
+  appendNumber(out, body.size());
+  out += "\r\n";
+  appendXCacheFields(out, {}, disposition);
+  const bool keep_alive = head_.keep_alive;
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  if (head_.method != http::Method::kHead) out += body;
+  response_status_ = status;
+  connection_.output().appendOwned(std::move(out));
+  finish(keep_alive);
+}
+
+void Transaction::finish(bool keep_alive) {
+  if (finished_) return;
+  finished_ = true;
+  worker_.shared().stats().countStatus(response_status_);
+  connection_.transactionFinished(keep_alive);
+}
+
+}  // namespace ec::proxy

@@ -1,0 +1,223 @@
+#include "proxy/fetch.h"
+
+#include "base/strings.h"
+#include "cache/cache_control.h"
+#include "cache/conditional.h"
+#include "cache/freshness.h"
+#include "cache/serve_decision.h"
+#include "cache/storability.h"
+#include "cache/vary.h"
+#include "http/serializer.h"
+#include "proxy/transaction.h"
+#include "proxy/worker_context.h"
+
+namespace ec::proxy {
+namespace {
+
+int statusForOriginError(const Error& error) {
+  return error.kind == ErrorKind::kTimeout ? 504 : 502;
+}
+
+// Takes the X-Cache received from upstream out of the stored head (this node appends itself
+// on every answer) and drops X-Cache-Status, which each layer derives anew.
+void liftXCache(cache::ObjectMeta& meta) {
+  std::string kept;
+  kept.reserve(meta.head.size());
+  std::string_view rest = meta.head;
+  while (!rest.empty()) {
+    const size_t eol = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, eol == std::string_view::npos ? rest.size() : eol + 2);
+    rest.remove_prefix(line.size());
+    if (startsWithIgnoreCase(line, "x-cache:")) {
+      meta.upstream_x_cache = std::string(trimOws(line.substr(8, line.size() - 10)));
+      continue;
+    }
+    if (startsWithIgnoreCase(line, "x-cache-status:")) continue;
+    kept += line;
+  }
+  meta.head = std::move(kept);
+}
+
+}  // namespace
+
+void Fetch::start(WorkerContext& worker, Params params) {
+  auto fetch = std::make_shared<Fetch>(worker, std::move(params));
+  fetch->self_ = fetch;
+  fetch->begin();
+}
+
+Fetch::Fetch(WorkerContext& worker, Params params)
+    : worker_(worker), params_(std::move(params)), request_parser_(params_.config->limits) {}
+
+CoalescedOutcome Fetch::staleOutcome() const {
+  auto secondary = cache::secondaryKey(params_.stale->meta().vary_names, request_.fields);
+  return CoalescedOutcome{CoalescedOutcome::Kind::kObject, params_.stale, secondary.value_or(""), 0};
+}
+
+Transaction* Fetch::liveLeader() const {
+  return params_.leader_alive.expired() ? nullptr : params_.leader;
+}
+
+void Fetch::begin() {
+  // Re-parse our own copy of the head: its views must outlive the client's buffer.
+  if (request_parser_.parse(params_.raw_request_head, request_) !=
+      http::RequestParser::Status::kDone) {
+    publish(CoalescedOutcome{CoalescedOutcome::Kind::kError, nullptr, {}, 500}, false);
+    done();
+    return;
+  }
+  const auto& origins = params_.service->origins;
+  const upstream::OriginSettings& origin = origins[worker_.nextOriginIndex() % origins.size()];
+  http::Fields extra;
+  if (params_.stale) {
+    cache::appendValidators(extra, params_.stale->meta());
+    worker_.shared().stats().revalidations.fetch_add(1, std::memory_order_relaxed);
+  }
+  // A HEAD miss fetches the whole object so the next GET is a hit (the body is not sent).
+  const http::Method client_method = request_.method;
+  std::string head_bytes;
+  if (client_method == http::Method::kHead) {
+    request_.method = http::Method::kGet;
+    request_.method_text = "GET";
+  }
+  http::ForwardOptions options;
+  options.client_address = params_.client_ip;
+  // Client validators are the client's business: the cache revalidates with its own.
+  request_.fields.remove("if-none-match");
+  request_.fields.remove("if-modified-since");
+  request_.fields.remove("if-match");
+  request_.fields.remove("if-unmodified-since");
+  request_.fields.remove("if-range");
+  request_.fields.remove("range");
+  http::appendOriginRequest(head_bytes, request_, options, extra.empty() ? nullptr : &extra);
+  request_.method = client_method;
+  request_time_ = worker_.shared().clock().wallNow();
+  exchange_ = std::make_unique<upstream::OriginExchange>(worker_.poolFor(origin), *this);
+  exchange_->start(std::move(head_bytes), http::Method::kGet, false);
+}
+
+void Fetch::publish(const CoalescedOutcome& outcome, bool stale) {
+  if (published_) return;
+  published_ = true;
+  worker_.shared().coalescer().complete(params_.primary_key, outcome);
+  if (Transaction* leader = liveLeader()) leader->onFetchOutcome(outcome, stale);
+}
+
+void Fetch::onResponseHead(const http::ResponseHead& head) {
+  SharedState& shared = worker_.shared();
+  const RuntimeConfig& config = *params_.config;
+  const WallTime response_time = shared.clock().wallNow();
+
+  if (params_.stale && head.status == 304) {
+    cache::ObjectMeta meta = params_.stale->meta();
+    cache::updateFromNotModified(meta, head, request_time_, response_time, config.policy);
+    liftXCache(meta);
+    auto refreshed = std::make_shared<storage::CachedObject>(std::move(meta), params_.stale->body());
+    auto secondary = cache::secondaryKey(refreshed->meta().vary_names, request_.fields);
+    if (secondary) shared.store().insert(params_.primary_key, *secondary, refreshed);
+    publish(CoalescedOutcome{CoalescedOutcome::Kind::kObject, refreshed, secondary.value_or(""), 0},
+            false);
+    return;  // the exchange completes on its own (a 304 has no body)
+  }
+  if (params_.stale && head.status >= 500 &&
+      cache::mayServeStaleOnError(params_.stale->meta(), cache::parseCacheControl(request_.fields),
+                                  response_time, config.policy)) {
+    shared.stats().stale_on_error.fetch_add(1, std::memory_order_relaxed);
+    publish(staleOutcome(), true);
+    exchange_->abort();
+    done();
+    return;
+  }
+
+  const cache::CacheControl request_cc = cache::parseCacheControl(request_.fields);
+  const cache::CacheControl response_cc = cache::parseCacheControl(head.fields);
+  cache::StoreVerdict verdict =
+      cache::decideStore(request_, head, request_cc, response_cc, config.policy);
+  const bool too_big = head.framing == http::BodyFraming::kContentLength &&
+                       head.content_length > config.max_object_bytes;
+  std::optional<std::string> secondary;
+  cache::ObjectMeta meta;
+  if (verdict == cache::StoreVerdict::kStore) {
+    meta = cache::makeObjectMeta(request_, head, request_time_, response_time, config.policy);
+    secondary = cache::secondaryKey(meta.vary_names, request_.fields);
+  }
+  if (verdict != cache::StoreVerdict::kStore || !secondary || too_big) {
+    // Uncacheable: later requests skip coalescing for a while (hit-for-pass), except for
+    // server errors, which are usually transient.
+    if (head.status < 500) {
+      shared.coalescer().markHitForPass(params_.primary_key,
+                                        response_time + Seconds{config.policy.hit_for_pass});
+    }
+    publish(CoalescedOutcome{CoalescedOutcome::Kind::kUncacheable, nullptr, {}, 0}, false);
+    if (Transaction* leader = liveLeader()) {
+      exchange_->setListener(*leader);
+      leader->adoptPassExchange(std::move(exchange_), head);
+    } else {
+      exchange_->abort();
+    }
+    done();
+    return;
+  }
+  liftXCache(meta);
+  secondary_key_ = std::move(*secondary);
+  const uint64_t expected = head.framing == http::BodyFraming::kContentLength ? head.content_length : 0;
+  object_ = std::make_shared<storage::CachedObject>(std::move(meta),
+                                                    std::make_shared<storage::Body>(expected));
+  shared.store().insert(params_.primary_key, secondary_key_, object_);
+  stored_ = true;
+  publish(CoalescedOutcome{CoalescedOutcome::Kind::kObject, object_, secondary_key_, 0}, false);
+  if (head.framing == http::BodyFraming::kNone) object_->body()->finish();
+}
+
+void Fetch::onResponseData(std::string_view data) {
+  if (!object_) return;
+  object_->body()->append(data);
+  body_bytes_ += data.size();
+  if (stored_ && body_bytes_ > params_.config->max_object_bytes) {
+    // Grew past the memory tier's limit: stop offering it to new readers; current readers
+    // still get every byte.
+    worker_.shared().store().eraseIf(params_.primary_key, secondary_key_, object_.get());
+    stored_ = false;
+  }
+}
+
+void Fetch::onResponseComplete() {
+  if (object_ && object_->body()->state() == storage::Body::State::kFilling) object_->body()->finish();
+  done();
+}
+
+void Fetch::onExchangeError(const Error& error, bool response_started) {
+  SharedState& shared = worker_.shared();
+  if (!response_started || !object_) {
+    const WallTime now = shared.clock().wallNow();
+    if (params_.stale && cache::mayServeStaleOnError(params_.stale->meta(),
+                                                     cache::parseCacheControl(request_.fields), now,
+                                                     params_.config->policy)) {
+      shared.stats().stale_on_error.fetch_add(1, std::memory_order_relaxed);
+      publish(staleOutcome(), true);
+    } else {
+      publish(CoalescedOutcome{CoalescedOutcome::Kind::kError, nullptr, {},
+                               statusForOriginError(error)},
+              false);
+    }
+  } else {
+    // Truncated mid-body: never served again, never kept.
+    shared.stats().truncated_origin_bodies.fetch_add(1, std::memory_order_relaxed);
+    object_->body()->fail();
+    if (stored_) shared.store().eraseIf(params_.primary_key, secondary_key_, object_.get());
+    stored_ = false;
+  }
+  done();
+}
+
+void Fetch::done() {
+  if (!self_) return;
+  // Deferred: we may be inside our exchange's callback.
+  std::shared_ptr<upstream::OriginExchange> exchange(std::move(exchange_));
+  worker_.loop().defer([self = std::move(self_), exchange]() mutable {
+    exchange.reset();
+    self.reset();
+  });
+}
+
+}  // namespace ec::proxy

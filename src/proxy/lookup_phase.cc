@@ -1,0 +1,125 @@
+// Lookup phase: the memory tier, the freshness verdict, coalescing and hit-for-pass.
+#include "cache/serve_decision.h"
+#include "cache/vary.h"
+#include "proxy/client_connection.h"
+#include "proxy/fetch.h"
+#include "proxy/transaction.h"
+#include "proxy/worker_context.h"
+
+namespace ec::proxy {
+
+void Transaction::lookup() {
+  SharedState& shared = worker_.shared();
+  const WallTime now = shared.clock().wallNow();
+  storage::ObjectRef object = shared.store().find(primary_key_, head_.fields);
+  if (object && object->body()->state() == storage::Body::State::kFailed) object = nullptr;
+  if (object) {
+    const cache::ServeDecision decision =
+        cache::decideServe(object->meta(), request_cc_, now, config_->policy);
+    switch (decision.verdict) {
+      case cache::ServeVerdict::kFresh:
+        shared.stats().countResult(CacheResult::kHit);
+        deliverObject(std::move(object), Disposition::kHit, CacheResult::kHit);
+        return;
+      case cache::ServeVerdict::kStaleAllowed:
+        shared.stats().countResult(CacheResult::kStale);
+        deliverObject(std::move(object), Disposition::kHit, CacheResult::kStale);
+        return;
+      case cache::ServeVerdict::kOnlyIfCachedFail:
+        respondSynthetic(504, "Not in cache (only-if-cached).\n");
+        return;
+      case cache::ServeVerdict::kStaleWhileRevalidate:
+        shared.stats().countResult(CacheResult::kStale);
+        startMissFetch(object, /*background=*/true);
+        deliverObject(std::move(object), Disposition::kHit, CacheResult::kStale);
+        return;
+      case cache::ServeVerdict::kRevalidate:
+        startMissFetch(std::move(object), /*background=*/false);
+        return;
+    }
+  }
+  if (request_cc_.only_if_cached) {
+    respondSynthetic(504, "Not in cache (only-if-cached).\n");
+    return;
+  }
+  if (shared.coalescer().isHitForPass(primary_key_, now)) {
+    shared.stats().countResult(CacheResult::kPass);
+    startPass();
+    return;
+  }
+  startMissFetch(nullptr, /*background=*/false);
+}
+
+void Transaction::startMissFetch(storage::ObjectRef stale, bool background) {
+  SharedState& shared = worker_.shared();
+  Fetch::Params params;
+  params.config = config_;
+  params.service = service_;
+  params.primary_key = primary_key_;
+  params.raw_request_head = std::string(connection_.rawHead());
+  params.client_ip = connection_.peerIp();
+  params.stale = std::move(stale);
+  if (background) {
+    // One background refresh per key: if a fetch is already running, it will refresh.
+    if (shared.coalescer().join(primary_key_, Follower{&worker_.loop(), {}}) ==
+        Coalescer::Role::kLeader) {
+      shared.stats().background_refreshes.fetch_add(1, std::memory_order_relaxed);
+      Fetch::start(worker_, std::move(params));
+    }
+    return;
+  }
+  coalesce_callback_ = std::make_shared<std::function<void(const CoalescedOutcome&)>>(
+      [this](const CoalescedOutcome& outcome) { onCoalesced(outcome); });
+  if (shared.coalescer().join(primary_key_, Follower{&worker_.loop(), coalesce_callback_}) ==
+      Coalescer::Role::kFollower) {
+    shared.stats().countResult(CacheResult::kCoalesced);
+    return;  // woken by onCoalesced
+  }
+  shared.stats().countResult(CacheResult::kMiss);
+  params.leader = this;
+  params.leader_alive = alive_;
+  Fetch::start(worker_, std::move(params));
+}
+
+void Transaction::onFetchOutcome(const CoalescedOutcome& outcome, bool stale) {
+  switch (outcome.kind) {
+    case CoalescedOutcome::Kind::kObject:
+      deliverObject(outcome.object, stale ? Disposition::kHit : Disposition::kMiss,
+                    stale ? CacheResult::kStale : CacheResult::kMiss);
+      return;
+    case CoalescedOutcome::Kind::kUncacheable:
+      return;  // the fetch hands its exchange over next (adoptPassExchange)
+    case CoalescedOutcome::Kind::kError:
+      worker_.shared().stats().origin_unavailable.fetch_add(1, std::memory_order_relaxed);
+      respondSynthetic(outcome.error_status, outcome.error_status == 504
+                                                 ? "The origin did not answer in time.\n"
+                                                 : "The origin could not be reached.\n");
+      return;
+  }
+}
+
+void Transaction::onCoalesced(const CoalescedOutcome& outcome) {
+  coalesce_callback_.reset();
+  switch (outcome.kind) {
+    case CoalescedOutcome::Kind::kObject: {
+      const auto mine = cache::secondaryKey(outcome.object->meta().vary_names, head_.fields);
+      if (mine && *mine == outcome.secondary) {
+        deliverObject(outcome.object, Disposition::kHit, CacheResult::kCoalesced);
+      } else {
+        lookup();  // another variant: look again (and fetch our own if need be)
+      }
+      return;
+    }
+    case CoalescedOutcome::Kind::kUncacheable:
+      startPass();
+      return;
+    case CoalescedOutcome::Kind::kError:
+      worker_.shared().stats().origin_unavailable.fetch_add(1, std::memory_order_relaxed);
+      respondSynthetic(outcome.error_status, outcome.error_status == 504
+                                                 ? "The origin did not answer in time.\n"
+                                                 : "The origin could not be reached.\n");
+      return;
+  }
+}
+
+}  // namespace ec::proxy

@@ -1,0 +1,90 @@
+#include "proxy/output_queue.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ec::proxy {
+namespace {
+constexpr int kMaxIov = 64;
+}
+
+void OutputQueue::appendOwned(std::string bytes) {
+  if (bytes.empty()) return;
+  queued_bytes_ += bytes.size();
+  // Small writes coalesce into the last owned segment: fewer iovecs per writev.
+  if (!segments_.empty() && !segments_.back().body && segments_.size() > 1 &&
+      segments_.back().bytes.size() + bytes.size() <= 16 * 1024) {
+    segments_.back().bytes += bytes;
+    return;
+  }
+  segments_.push_back(Segment{std::move(bytes), nullptr, 0, 0});
+}
+
+void OutputQueue::appendCopy(std::string_view bytes) { appendOwned(std::string(bytes)); }
+
+void OutputQueue::appendBody(std::shared_ptr<storage::Body> body, uint64_t offset, uint64_t length) {
+  if (length == 0) return;
+  queued_bytes_ += length;
+  segments_.push_back(Segment{{}, std::move(body), offset, length});
+}
+
+void OutputQueue::clear() {
+  segments_.clear();
+  queued_bytes_ = 0;
+  head_written_ = 0;
+}
+
+Result<bool> OutputQueue::flush(int fd, uint64_t& bytes_written) {
+  while (!segments_.empty()) {
+    iovec iov[kMaxIov];
+    int count = 0;
+    for (const Segment& segment : segments_) {
+      if (count >= kMaxIov) break;
+      if (segment.body) {
+        count += segment.body->peek(segment.offset, segment.length, iov + count, kMaxIov - count);
+      } else {
+        const size_t skip = (&segment == &segments_.front()) ? head_written_ : 0;
+        iov[count].iov_base = const_cast<char*>(segment.bytes.data() + skip);
+        iov[count].iov_len = segment.bytes.size() - skip;
+        ++count;
+      }
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<size_t>(count);
+    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+      if (errno == EINTR) continue;
+      return fail(Error::downstream(ErrorKind::kConnectionReset, strerror(errno)));
+    }
+    bytes_written += static_cast<uint64_t>(n);
+    queued_bytes_ -= static_cast<uint64_t>(n);
+    size_t left = static_cast<size_t>(n);
+    while (left > 0 && !segments_.empty()) {
+      Segment& front = segments_.front();
+      if (front.body) {
+        const uint64_t take = std::min<uint64_t>(left, front.length);
+        front.offset += take;
+        front.length -= take;
+        left -= take;
+        if (front.length == 0) segments_.pop_front();
+      } else {
+        const size_t remaining = front.bytes.size() - head_written_;
+        if (left >= remaining) {
+          left -= remaining;
+          head_written_ = 0;
+          segments_.pop_front();
+        } else {
+          head_written_ += left;
+          left = 0;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace ec::proxy

@@ -1,0 +1,45 @@
+#pragma once
+// OutputQueue: what a downstream connection still has to write, as segments that are either
+// owned bytes (heads, error pages, pass-through data) or ranges of a stored body (written
+// straight from the object's chunks with writev, no copy). A segment keeps its object alive.
+
+#include <sys/uio.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "storage/body.h"
+
+namespace ec::proxy {
+
+class OutputQueue {
+ public:
+  void appendOwned(std::string bytes);
+  void appendCopy(std::string_view bytes);
+  // [offset, offset+length) of body; all of it must already be available.
+  void appendBody(std::shared_ptr<storage::Body> body, uint64_t offset, uint64_t length);
+
+  // Writes as much as the socket takes. Returns true when everything was written, false when
+  // the socket is full (wait for EPOLLOUT); an error when the peer is gone.
+  Result<bool> flush(int fd, uint64_t& bytes_written);
+
+  bool empty() const { return segments_.empty(); }
+  uint64_t queuedBytes() const { return queued_bytes_; }
+  void clear();
+
+ private:
+  struct Segment {
+    std::string bytes;
+    std::shared_ptr<storage::Body> body;
+    uint64_t offset = 0;
+    uint64_t length = 0;  // body segments only
+  };
+  std::deque<Segment> segments_;
+  uint64_t queued_bytes_ = 0;
+  size_t head_written_ = 0;  // bytes of the front owned segment already written
+};
+
+}  // namespace ec::proxy

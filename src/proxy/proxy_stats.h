@@ -1,0 +1,40 @@
+#pragma once
+// ProxyStats: the data path's counters, plain relaxed atomics bumped on the hot path and read
+// by the metrics collector at scrape time (observe/ renders them; see server/metrics_wiring).
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace ec::proxy {
+
+enum class CacheResult : uint8_t { kHit, kMiss, kPass, kStale, kCoalesced, kInternal, kCount };
+const char* cacheResultName(CacheResult result);
+
+struct ProxyStats {
+  std::array<std::atomic<uint64_t>, 6> requests_by_class{};  // index 1..5 = 1xx..5xx
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(CacheResult::kCount)> cache_results{};
+  std::array<std::atomic<uint64_t>, 64> parse_errors{};  // by http::ParseErrorKind
+  std::atomic<uint64_t> client_bytes_in{0};
+  std::atomic<uint64_t> client_bytes_out{0};
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_rejected{0};  // over max_connections
+  std::atomic<int64_t> connections_open{0};
+  std::atomic<uint64_t> header_timeouts{0};
+  std::atomic<uint64_t> origin_unavailable{0};  // 502/504 answered
+  std::atomic<uint64_t> stale_on_error{0};
+  std::atomic<uint64_t> revalidations{0};
+  std::atomic<uint64_t> background_refreshes{0};
+  std::atomic<uint64_t> invalidations{0};
+  std::atomic<uint64_t> truncated_origin_bodies{0};
+
+  void countResult(CacheResult result) {
+    cache_results[static_cast<size_t>(result)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void countStatus(int status) {
+    const int cls = status / 100;
+    if (cls >= 1 && cls <= 5) requests_by_class[cls].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace ec::proxy

@@ -1,0 +1,56 @@
+// Request phase: route the request to a service, apply method rules and build the cache key.
+#include "cache/cache_key.h"
+#include "proxy/client_connection.h"
+#include "proxy/transaction.h"
+#include "proxy/worker_context.h"
+
+namespace ec::proxy {
+
+Transaction::Transaction(WorkerContext& worker, ClientConnection& connection,
+                         RuntimeConfigPtr config, const http::RequestHead& head)
+    : worker_(worker), connection_(connection), config_(std::move(config)), head_(head) {}
+
+Transaction::~Transaction() {
+  *alive_ = false;
+  if (subscribed_ && body_) body_->unsubscribe(this);
+  if (pass_exchange_) pass_exchange_->abort();
+}
+
+void Transaction::start() { routeRequest(); }
+
+void Transaction::routeRequest() {
+  service_ = config_->routeFor(head_.authority);
+  if (service_ == nullptr || service_->origins.empty()) {
+    respondSynthetic(421, "No service is configured for this host.\n");
+    return;
+  }
+  switch (head_.method) {
+    case http::Method::kGet:
+    case http::Method::kHead:
+      cacheable_method_ = true;
+      break;
+    case http::Method::kPurge:
+      // Purging arrives with its own access control in a later room; until then it is refused
+      // rather than forwarded to an origin that would not expect it.
+      respondSynthetic(405, "PURGE is not enabled on this node.\n");
+      return;
+    case http::Method::kTrace:
+    case http::Method::kConnect:
+      respondSynthetic(405, "Method not allowed.\n");
+      return;
+    default:
+      break;
+  }
+  const std::string_view scheme = head_.scheme.empty() ? std::string_view("http") : head_.scheme;
+  primary_key_ = cache::primaryKey(scheme, head_.authority, head_.path);
+  if (!cacheable_method_) {
+    invalidate_on_success_ = !http::isSafeMethod(head_.method);
+    worker_.shared().stats().countResult(CacheResult::kPass);
+    startPass();
+    return;
+  }
+  request_cc_ = cache::parseCacheControl(head_.fields);
+  lookup();
+}
+
+}  // namespace ec::proxy

@@ -1,0 +1,47 @@
+#pragma once
+// RuntimeConfig: the validated configuration as the data path uses it (parsed addresses,
+// host matchers, policy numbers). Built once per load or reload and shared read-only by every
+// worker through an atomic shared_ptr, so a reload never blocks or tears a request: in-flight
+// requests keep the generation they started with.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cache/policy_config.h"
+#include "http/parse_limits.h"
+#include "upstream/origin_pool.h"
+
+namespace ec::proxy {
+
+struct ServiceRoute {
+  std::string name;
+  std::vector<std::string> exact_hosts;     // lowercased
+  std::vector<std::string> suffix_hosts;    // "*.wiki.test" stored as ".wiki.test"
+  bool match_all = false;                   // "*"
+  std::vector<upstream::OriginSettings> origins;
+};
+
+struct RuntimeConfig {
+  uint64_t generation = 0;
+  std::string node_name;
+  http::ParseLimits limits;
+  cache::PolicyConfig policy;
+  uint64_t max_object_bytes = 64ull << 20;
+  Millis header_timeout{10000};
+  Millis idle_timeout{60000};
+  uint32_t max_connections = 10000;
+  std::vector<ServiceRoute> services;
+
+  // The service for a request authority (host[:port], any case); nullptr when none matches.
+  const ServiceRoute* routeFor(std::string_view authority) const;
+};
+
+using RuntimeConfigPtr = std::shared_ptr<const RuntimeConfig>;
+
+// Strips the port and a trailing dot and lowercases: "En.Wiki.Test.:80" -> "en.wiki.test".
+std::string hostOnly(std::string_view authority);
+
+}  // namespace ec::proxy

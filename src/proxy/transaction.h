@@ -1,0 +1,117 @@
+#pragma once
+// Transaction: one request's journey through the phases (docs/dev/request_lifecycle.md):
+//   request_phase.cc  route to a service, method rules, the cache key
+//   lookup_phase.cc   memory tier lookup, freshness verdict, coalescing, hit-for-pass
+//   fetch_phase.cc    the origin fetch that fills an object (Fetch) and pass-through
+//   deliver_phase.cc  answering from an object: conditionals, ranges, streaming, X-Cache
+// A Transaction lives on its connection's loop and is owned by the ClientConnection.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cache/cache_control.h"
+#include "http/message.h"
+#include "proxy/coalescer.h"
+#include "proxy/proxy_stats.h"
+#include "proxy/runtime_config.h"
+#include "storage/body.h"
+#include "storage/cached_object.h"
+#include "upstream/origin_exchange.h"
+
+namespace ec::proxy {
+
+class ClientConnection;
+class WorkerContext;
+
+// How this node answered, for X-Cache ("hit", "miss", "pass", "int").
+enum class Disposition : uint8_t { kHit, kMiss, kPass, kInt };
+
+class Transaction final : public storage::BodyObserver, public upstream::ExchangeListener {
+ public:
+  Transaction(WorkerContext& worker, ClientConnection& connection, RuntimeConfigPtr config,
+              const http::RequestHead& head);
+  ~Transaction() override;
+
+  void start();
+  bool wantsRequestBody() const { return pass_exchange_ != nullptr; }
+  void onRequestBody(std::string_view data);
+  void onRequestBodyEnd();
+  void onWritable();
+
+  // storage::BodyObserver (called on the writer's thread).
+  void onBodyProgress() override;
+  // upstream::ExchangeListener (pass-through mode).
+  void onResponseHead(const http::ResponseHead& head) override;
+  void onResponseData(std::string_view data) override;
+  void onResponseComplete() override;
+  void onExchangeError(const Error& error, bool response_started) override;
+
+  // Used by Fetch (same loop): the leader learns the outcome of its own fetch.
+  void onFetchOutcome(const CoalescedOutcome& outcome, bool stale);
+  // Fetch found the response uncacheable and hands over its exchange for pass-through.
+  void adoptPassExchange(std::unique_ptr<upstream::OriginExchange> exchange,
+                         const http::ResponseHead& head);
+
+  WorkerContext& worker() { return worker_; }
+  const RuntimeConfig& config() const { return *config_; }
+  const http::RequestHead& request() const { return head_; }
+  const ServiceRoute* service() const { return service_; }
+  const std::string& primaryKey() const { return primary_key_; }
+  const cache::CacheControl& requestCacheControl() const { return request_cc_; }
+
+ private:
+  // request_phase.cc
+  void routeRequest();
+  // lookup_phase.cc
+  void lookup();
+  void startMissFetch(storage::ObjectRef stale, bool background);
+  void onCoalesced(const CoalescedOutcome& outcome);
+  void serveStaleOrError(int status, const char* detail);
+  // fetch_phase.cc (pass-through)
+  void startPass();
+  const upstream::OriginSettings* pickOrigin();
+  // deliver_phase.cc
+  void deliverObject(storage::ObjectRef object, Disposition disposition, CacheResult result);
+  void pumpBody();
+  void finishDelivery();
+  void respondSynthetic(int status, std::string_view body, Disposition disposition = Disposition::kInt);
+  void appendXCacheFields(std::string& out, std::string_view upstream_x_cache, Disposition disposition);
+  void invalidateAfterUnsafe(const http::ResponseHead& head);
+  void finish(bool keep_alive);
+
+  WorkerContext& worker_;
+  ClientConnection& connection_;
+  RuntimeConfigPtr config_;
+  const http::RequestHead& head_;
+  const ServiceRoute* service_ = nullptr;
+  std::string primary_key_;
+  cache::CacheControl request_cc_;
+  bool cacheable_method_ = false;
+  bool finished_ = false;
+  int response_status_ = 0;
+
+  // Coalescing: followers hold this callback; the Coalescer keeps only a weak reference.
+  std::shared_ptr<std::function<void(const CoalescedOutcome&)>> coalesce_callback_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  // Delivering from an object (hit, or read while write).
+  storage::ObjectRef object_;
+  std::shared_ptr<storage::Body> body_;
+  uint64_t body_offset_ = 0;
+  uint64_t body_end_ = 0;           // exclusive; UINT64_MAX while unknown
+  bool chunked_out_ = false;
+  bool close_delimited_out_ = false;
+  bool subscribed_ = false;
+  std::shared_ptr<std::atomic<bool>> wake_pending_ = std::make_shared<std::atomic<bool>>(false);
+
+  // Pass-through.
+  std::unique_ptr<upstream::OriginExchange> pass_exchange_;
+  bool pass_chunked_out_ = false;
+  bool pass_head_sent_ = false;
+  bool pass_paused_ = false;
+  bool request_chunked_ = false;
+  bool invalidate_on_success_ = false;
+};
+
+}  // namespace ec::proxy

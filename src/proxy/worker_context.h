@@ -1,0 +1,73 @@
+#pragma once
+// SharedState is what all workers share (the store, the coalescer, the live config, the
+// counters); WorkerContext is one worker's view: its loop and its origin pools.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/time_source.h"
+#include "net/event_loop.h"
+#include "proxy/coalescer.h"
+#include "proxy/proxy_stats.h"
+#include "proxy/runtime_config.h"
+#include "storage/store.h"
+#include "upstream/origin_pool.h"
+
+namespace ec::proxy {
+
+class SharedState {
+ public:
+  SharedState(storage::Store& store, const TimeSource& clock, RuntimeConfigPtr config)
+      : store_(store), clock_(clock), config_(std::move(config)) {}
+
+  storage::Store& store() { return store_; }
+  const TimeSource& clock() const { return clock_; }
+  Coalescer& coalescer() { return coalescer_; }
+  ProxyStats& stats() { return stats_; }
+
+  RuntimeConfigPtr config() const { return std::atomic_load(&config_); }
+  void setConfig(RuntimeConfigPtr config) { std::atomic_store(&config_, std::move(config)); }
+
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  void setDraining() { draining_.store(true); }
+
+  // Origin counters by label ("service/address"), created on first use, never removed.
+  upstream::OriginStats& originStats(const std::string& label);
+  template <typename Fn>
+  void forEachOrigin(Fn&& fn) {
+    std::lock_guard lock(origin_mutex_);
+    for (auto& [label, stats] : origin_stats_) fn(label, *stats);
+  }
+
+ private:
+  storage::Store& store_;
+  const TimeSource& clock_;
+  RuntimeConfigPtr config_;
+  Coalescer coalescer_;
+  ProxyStats stats_;
+  std::atomic<bool> draining_{false};
+  std::mutex origin_mutex_;
+  std::map<std::string, std::unique_ptr<upstream::OriginStats>> origin_stats_;
+};
+
+class WorkerContext {
+ public:
+  WorkerContext(SharedState& shared, net::EventLoop& loop) : shared_(shared), loop_(loop) {}
+  SharedState& shared() { return shared_; }
+  net::EventLoop& loop() { return loop_; }
+  // The pool for an origin of the given config generation's service (pools are keyed by
+  // label and address, so a reload that keeps an origin keeps its idle connections).
+  upstream::OriginPool& poolFor(const upstream::OriginSettings& settings);
+  uint32_t nextOriginIndex() { return round_robin_++; }
+
+ private:
+  SharedState& shared_;
+  net::EventLoop& loop_;
+  std::map<std::string, std::unique_ptr<upstream::OriginPool>> pools_;
+  uint32_t round_robin_ = 0;
+};
+
+}  // namespace ec::proxy

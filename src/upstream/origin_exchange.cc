@@ -1,0 +1,282 @@
+#include "upstream/origin_exchange.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "upstream/origin_pool.h"
+
+namespace ec::upstream {
+namespace {
+constexpr size_t kReadChunk = 64 * 1024;
+}
+
+OriginExchange::OriginExchange(OriginPool& pool, ExchangeListener& listener)
+    : pool_(pool), listener_(&listener), parser_(pool.settings().limits) {}
+
+OriginExchange::~OriginExchange() { abort(); }
+
+void OriginExchange::start(std::string head_bytes, http::Method method, bool has_body) {
+  method_ = method;
+  request_body_pending_ = has_body;
+  head_bytes_ = std::move(head_bytes);
+  output_ = head_bytes_;
+  output_sent_ = 0;
+  pool_.stats().requests.fetch_add(1, std::memory_order_relaxed);
+  pool_.acquire(this);
+}
+
+void OriginExchange::connectionReady(net::UniqueFd fd, bool reused) {
+  fd_ = std::move(fd);
+  reused_connection_ = reused;
+  registered_ = pool_.loop().add(fd_.get(), EPOLLOUT | EPOLLIN | EPOLLRDHUP, this);
+  if (!registered_) {
+    fail(Error::upstream(ErrorKind::kIo, "cannot watch origin socket"));
+    return;
+  }
+  if (reused) {
+    onConnected();
+  } else {
+    phase_ = Phase::kConnecting;
+    armTimer(pool_.settings().connect_timeout, ErrorKind::kTimeout, "connect timeout");
+  }
+}
+
+void OriginExchange::onConnected() {
+  phase_ = Phase::kSending;
+  armTimer(pool_.settings().first_byte_timeout, ErrorKind::kTimeout, "first byte timeout");
+  flushOutput();
+}
+
+void OriginExchange::armTimer(Millis timeout, ErrorKind kind, const char* what) {
+  timer_.arm(pool_.loop(), pool_.loop().now() + timeout, [this, kind, what] {
+    pool_.stats().timeouts.fetch_add(1, std::memory_order_relaxed);
+    fail(Error::upstream(kind, std::string(what) + " from " + pool_.settings().label));
+  });
+}
+
+void OriginExchange::sendBody(std::string_view data) {
+  if (phase_ == Phase::kDone) return;
+  output_.append(data);
+  if (phase_ == Phase::kSending || phase_ == Phase::kReceivingHead ||
+      phase_ == Phase::kReceivingBody) {
+    flushOutput();
+  }
+}
+
+void OriginExchange::finishBody() { request_body_pending_ = false; }
+
+void OriginExchange::flushOutput() {
+  while (output_sent_ < output_.size()) {
+    const ssize_t n = ::send(fd_.get(), output_.data() + output_sent_, output_.size() - output_sent_,
+                             MSG_NOSIGNAL);
+    if (n > 0) {
+      output_sent_ += static_cast<size_t>(n);
+      pool_.stats().bytes_out.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0 && errno == EINTR) continue;
+    fail(Error::upstream(ErrorKind::kConnectionReset,
+                         "send to " + pool_.settings().label + ": " + strerror(errno),
+                         reused_connection_ && !response_started_));
+    return;
+  }
+  if (output_sent_ == output_.size()) {
+    output_.clear();
+    output_sent_ = 0;
+    if (phase_ == Phase::kSending) phase_ = Phase::kReceivingHead;
+  }
+  updateInterest();
+}
+
+void OriginExchange::updateInterest() {
+  if (!registered_ || phase_ == Phase::kDone) return;
+  uint32_t events = EPOLLRDHUP;
+  if (!paused_) events |= EPOLLIN;
+  if (phase_ == Phase::kConnecting || output_sent_ < output_.size()) events |= EPOLLOUT;
+  pool_.loop().modify(fd_.get(), events, this);
+}
+
+void OriginExchange::pauseReading() {
+  if (paused_) return;
+  paused_ = true;
+  timer_.cancel();  // a slow client is not the origin's fault
+  updateInterest();
+}
+
+void OriginExchange::resumeReading() {
+  if (!paused_ || phase_ == Phase::kDone) return;
+  paused_ = false;
+  armTimer(pool_.settings().between_bytes_timeout, ErrorKind::kTimeout, "between bytes timeout");
+  updateInterest();
+  processInput();  // bytes buffered while paused
+  if (phase_ != Phase::kDone && !paused_) readResponse();
+}
+
+void OriginExchange::onIo(uint32_t events) {
+  if (phase_ == Phase::kConnecting) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+      const int error = net::connectError(fd_.get());
+      if (error != 0) {
+        pool_.stats().refused.fetch_add(1, std::memory_order_relaxed);
+        fail(Error::upstream(error == ECONNREFUSED ? ErrorKind::kConnectionRefused : ErrorKind::kIo,
+                             "connect to " + pool_.settings().label + ": " + strerror(error), true));
+        return;
+      }
+      onConnected();
+    }
+    return;
+  }
+  if ((events & EPOLLOUT) && output_sent_ < output_.size()) flushOutput();
+  if (phase_ == Phase::kDone) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (!paused_) readResponse();
+  }
+}
+
+void OriginExchange::readResponse() {
+  while (phase_ != Phase::kDone && !paused_) {
+    char* space = input_.writeSpace(kReadChunk);
+    const ssize_t n = ::recv(fd_.get(), space, input_.writableBytes(), 0);
+    if (n > 0) {
+      input_.commitWrite(static_cast<size_t>(n));
+      pool_.stats().bytes_in.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+      if (phase_ == Phase::kSending) phase_ = Phase::kReceivingHead;  // early response
+      armTimer(pool_.settings().between_bytes_timeout, ErrorKind::kTimeout,
+               "between bytes timeout");
+      processInput();
+      continue;
+    }
+    if (n == 0) {
+      // EOF: ends a close-delimited body, anything else is a truncated response.
+      if (phase_ == Phase::kReceivingBody) {
+        auto step = decoder_.finishAtEof();
+        if (step.ok() && step->done) {
+          if (!step->data.empty()) listener_->onResponseData(step->data);
+          finishClean();
+          return;
+        }
+      }
+      pool_.stats().resets.fetch_add(1, std::memory_order_relaxed);
+      fail(Error::upstream(ErrorKind::kClosed,
+                           "origin " + pool_.settings().label + " closed the connection early",
+                           reused_connection_ && !response_started_ && input_.readableBytes() == 0));
+      return;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (errno == EINTR) continue;
+    pool_.stats().resets.fetch_add(1, std::memory_order_relaxed);
+    fail(Error::upstream(ErrorKind::kConnectionReset,
+                         "recv from " + pool_.settings().label + ": " + strerror(errno),
+                         reused_connection_ && !response_started_));
+    return;
+  }
+}
+
+void OriginExchange::processInput() {
+  while (phase_ != Phase::kDone && !paused_ && input_.readableBytes() > 0) {
+    if (phase_ == Phase::kReceivingHead || phase_ == Phase::kSending) {
+      auto status = parser_.parse(input_.readable(), method_, head_);
+      if (status == http::ResponseParser::Status::kNeedMore) return;
+      if (status == http::ResponseParser::Status::kError) {
+        pool_.stats().bad_responses.fetch_add(1, std::memory_order_relaxed);
+        fail(Error::upstream(ErrorKind::kParse, std::string("bad response from ") +
+                                                    pool_.settings().label + ": " +
+                                                    std::string(parser_.error().detail)));
+        return;
+      }
+      const size_t head_bytes = parser_.headBytes();
+      if (head_.status < 200) {  // 1xx: skip it and parse the next head
+        input_.consume(head_bytes);
+        parser_.reset();
+        head_.clear();
+        continue;
+      }
+      response_started_ = true;
+      phase_ = Phase::kReceivingBody;
+      decoder_.start(head_.framing, head_.content_length, pool_.settings().limits, false);
+      listener_->onResponseHead(head_);
+      input_.consume(head_bytes);
+      if (phase_ == Phase::kDone) return;  // listener aborted
+      if (head_.framing == http::BodyFraming::kNone) {
+        finishClean();
+        return;
+      }
+      continue;
+    }
+    auto step = decoder_.decode(input_.readable());
+    if (!step.ok()) {
+      pool_.stats().bad_responses.fetch_add(1, std::memory_order_relaxed);
+      fail(Error::upstream(ErrorKind::kParse, "bad response body from " + pool_.settings().label +
+                                                  ": " + step.error().context));
+      return;
+    }
+    input_.consume(step->consumed);
+    if (!step->data.empty()) listener_->onResponseData(step->data);
+    if (phase_ == Phase::kDone) return;
+    if (step->done) {
+      finishClean();
+      return;
+    }
+    if (step->consumed == 0) return;
+  }
+}
+
+void OriginExchange::finishClean() {
+  timer_.cancel();
+  // Reuse only when the whole request went out, the response was delimited and nothing extra
+  // arrived after it (an origin that sends more than it framed is not trusted again).
+  const bool reusable = head_.keep_alive && !request_body_pending_ && output_.empty() &&
+                        head_.framing != http::BodyFraming::kCloseDelimited &&
+                        input_.readableBytes() == 0;
+  phase_ = Phase::kDone;
+  releaseConnection(reusable);
+  ExchangeListener* listener = listener_;
+  listener->onResponseComplete();
+}
+
+void OriginExchange::fail(Error error) {
+  if (phase_ == Phase::kDone) return;
+  timer_.cancel();
+  // A pooled connection that the origin closed while idle: retry once on a fresh one.
+  if (error.retryable && reused_connection_ && !response_started_ && !retried_ &&
+      !request_body_pending_) {
+    retried_ = true;
+    pool_.stats().retries.fetch_add(1, std::memory_order_relaxed);
+    releaseConnection(false);
+    input_.clear();
+    parser_.reset();
+    head_.clear();
+    output_ = head_bytes_;
+    output_sent_ = 0;
+    phase_ = Phase::kWaitingForConnection;
+    reused_connection_ = false;
+    pool_.acquire(this);
+    return;
+  }
+  phase_ = Phase::kDone;
+  if (fd_) releaseConnection(false);
+  else pool_.cancel(this);
+  listener_->onExchangeError(error, response_started_);
+}
+
+void OriginExchange::releaseConnection(bool reusable) {
+  if (!fd_) return;
+  if (registered_) pool_.loop().remove(fd_.get());
+  registered_ = false;
+  pool_.release(std::move(fd_), reusable);
+}
+
+void OriginExchange::abort() {
+  timer_.cancel();
+  if (phase_ != Phase::kDone) {
+    phase_ = Phase::kDone;
+    if (fd_) releaseConnection(false);
+    else pool_.cancel(this);
+  }
+}
+
+}  // namespace ec::upstream

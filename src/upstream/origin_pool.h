@@ -1,0 +1,79 @@
+#pragma once
+// OriginPool: the keep-alive connections of one worker to one origin. Hands a connection
+// (idle and still open, or new) to each exchange, caps open connections at the configured
+// maximum (later exchanges wait in FIFO order), and takes connections back after a clean
+// response. Per worker, so no locks.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "base/time_source.h"
+#include "http/parse_limits.h"
+#include "net/event_loop.h"
+#include "net/socket.h"
+
+namespace ec::upstream {
+
+class OriginExchange;
+
+struct OriginSettings {
+  net::SocketAddress address;
+  std::string label;  // "service/address", for logs and metric labels
+  Millis connect_timeout{3000};
+  Millis first_byte_timeout{60000};
+  Millis between_bytes_timeout{30000};
+  uint32_t max_connections = 256;
+  Millis idle_timeout{30000};
+  http::ParseLimits limits;
+};
+
+// Counters read by the metrics collector from any thread.
+struct OriginStats {
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> connects{0};
+  std::atomic<uint64_t> reused{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> resets{0};
+  std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> bad_responses{0};
+  std::atomic<uint64_t> retries{0};
+  std::atomic<int64_t> open_connections{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+};
+
+class OriginPool {
+ public:
+  OriginPool(net::EventLoop& loop, OriginSettings settings, OriginStats& stats);
+  ~OriginPool();
+
+  net::EventLoop& loop() { return loop_; }
+  const OriginSettings& settings() const { return settings_; }
+  OriginStats& stats() { return stats_; }
+
+  // Gives the exchange a connection now, or queues it until one is free.
+  void acquire(OriginExchange* exchange);
+  // Removes a queued exchange (it was aborted before it got a connection).
+  void cancel(OriginExchange* exchange);
+  // Returns a connection; reusable ones go idle, others are closed.
+  void release(net::UniqueFd fd, bool reusable);
+
+ private:
+  struct Idle {
+    net::UniqueFd fd;
+    MonoTime since;
+  };
+  bool startNew(OriginExchange* exchange);
+
+  net::EventLoop& loop_;
+  OriginSettings settings_;
+  OriginStats& stats_;
+  std::vector<Idle> idle_;
+  std::deque<OriginExchange*> waiting_;
+  uint32_t open_ = 0;
+};
+
+}  // namespace ec::upstream
