@@ -138,3 +138,44 @@ def test_deep_merge_and_sanitizer_markers():
     assert sanitizer_report("==1==ERROR: AddressSanitizer: heap-use-after-free")
     assert sanitizer_report("x.cc:3:4: runtime error: signed integer overflow")
     assert not sanitizer_report("all good")
+
+
+FAKE_NODE = r'''#!/usr/bin/python3
+# Stands in for edgecache in the harness self-test: reads the config, serves /healthz, and
+# on request prints a sanitizer-looking line, so the wrapper's plumbing is exercised.
+import http.server, signal, sys, yaml
+config = yaml.safe_load(open(sys.argv[sys.argv.index("--config") + 1]))
+host, port = config["admin"]["address"].rsplit(":", 1)
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"ok\n"
+        self.send_response(200); self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def do_POST(self):
+        sys.stderr.write("x.cc:1:2: runtime error: pretend\n"); sys.stderr.flush()
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer((host, int(port)), Handler)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+server.serve_forever()
+'''
+
+
+def test_edgecache_wrapper_with_a_fake_binary(tmp_path, monkeypatch, origin):
+    from harness import Edgecache
+    fake = tmp_path / "fake-edgecache"
+    fake.write_text(FAKE_NODE)
+    fake.chmod(0o755)
+    monkeypatch.setenv("EDGECACHE_BIN", str(fake))
+    node = Edgecache(tmp_path, origin, config={"cache": {"memory_size": "8MiB"}})
+    node.start()
+    assert node.config["services"][0]["origins"][0]["address"] == origin.address
+    assert node.config["cache"]["memory_size"] == "8MiB"
+    assert node.healthz()[0] == 200
+    node.check_sanitizers()  # clean so far
+    node.advance(30)  # the fake "reports" a sanitizer error on POST
+    assert node.stop() == 0
+    import pytest
+    with pytest.raises(pytest.fail.Exception):
+        node.check_sanitizers()
