@@ -77,6 +77,18 @@ def cpuDelta(before, after):
     return {k: (after[k] - before[k]) / CLOCK_TICKS for k in before}
 
 
+def busyShare(cpus, interval):
+    """Fraction of each CPU's time spent busy (anything but idle/iowait) over interval seconds."""
+    before = {c: cpuStat(c) for c in cpus}
+    time.sleep(interval)
+    shares = {}
+    for c in cpus:
+        d = cpuDelta(before[c], cpuStat(c))
+        total = sum(d.values())
+        shares[c] = (total - d["idle"] - d["iowait"]) / total if total else 0.0
+    return shares
+
+
 def affinityReport(pids):
     """{"pid/tid comm": Cpus_allowed_list} for every thread of every pid."""
     report = {}

@@ -1,0 +1,121 @@
+"""Self-tests of the benchmark's parsing and arithmetic: /usr/bin/python3 -m unittest discover
+-s bench/macro -p 'test_*.py'. They need no servers; the runner itself is checked by running it.
+"""
+
+import os
+import sys
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import procs  # noqa: E402
+import report  # noqa: E402
+import wrk_run  # noqa: E402
+
+# Verbatim wrk 4.1 output (Debian 12), one with errors and a slow tail.
+WRK_OK = """Running 1s test @ http://127.0.0.1:40367/a
+  1 threads and 2 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   581.81us  376.13us   7.46ms   96.98%
+    Req/Sec     2.89k    88.19     2.97k    90.91%
+  Latency Distribution
+     50%  555.00us
+     75%  675.00us
+     90%  815.00us
+     99%    1.17ms
+  3157 requests in 1.10s, 0.91MB read
+Requests/sec:   2870.70
+Transfer/sec:    843.83KB
+"""
+
+WRK_ERRORS = """Running 10s test @ http://127.0.0.1:1234/obj/4m.bin
+  1 threads and 64 connections
+  Latency Distribution
+     50%   92.57ms
+     75%  100.00ms
+     90%  101.00ms
+     99%    1.20s
+  6730 requests in 10.00s, 26.29GB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+  Non-2xx or 3xx responses: 7
+Requests/sec:    673.00
+Transfer/sec:      2.63GB
+"""
+
+
+class WrkParseTest(unittest.TestCase):
+    def testParsesCountsAndPercentilesInMilliseconds(self):
+        r = wrk_run.parse(WRK_OK)
+        self.assertEqual(r.requests, 3157)
+        self.assertAlmostEqual(r.seconds, 1.10)
+        self.assertAlmostEqual(r.rps, 2870.70)
+        self.assertAlmostEqual(r.p50_ms, 0.555)
+        self.assertAlmostEqual(r.p99_ms, 1.17)
+        self.assertEqual((r.non2xx, r.socket_errors), (0, 0))
+
+    def testSecondsAndErrors(self):
+        r = wrk_run.parse(WRK_ERRORS)
+        self.assertAlmostEqual(r.p99_ms, 1200.0)
+        self.assertEqual(r.non2xx, 7)
+        self.assertEqual(r.socket_errors, 5)
+
+    def testMissingLatencyDistributionIsAnError(self):
+        without = "\n".join(l for l in WRK_OK.splitlines() if "%  " not in l)
+        with self.assertRaises(ValueError):
+            wrk_run.parse(without)
+
+
+def _pass(rps, cpu, p99=1.0, origin=0, flags=()):
+    return {"rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "cpu_us_per_req": cpu,
+            "origin_requests": origin, "requests": int(rps * 10), "cpu0_other_pct": 1.0,
+            "cpu1_other_pct": 2.0, "flags": list(flags)}
+
+
+class ReportTest(unittest.TestCase):
+    def testMedianPerMetricAndUnionOfFlags(self):
+        cell = report.summarise([_pass(100, 30), _pass(300, 10, flags=["noisy"]), _pass(200, 20)])
+        self.assertEqual(cell["rps"], 200)
+        self.assertEqual(cell["cpu_us_per_req"], 20)
+        self.assertEqual(cell["flags"], ["noisy"])
+        self.assertEqual(cell["passes"], 3)
+
+    def testRatiosSkipPeersThatDidNotServeHits(self):
+        cells = {
+            "haproxy": {"1KiB": report.summarise([_pass(80000, 12.0, p99=2.0)])},
+            "nginx": {"1KiB": report.summarise([_pass(40000, 8.0)])},
+            # Fast only because the origin did the work: must not set the bar.
+            "cheat": {"1KiB": report.summarise([_pass(200000, 1.0, origin=5,
+                                                      flags=["origin-saw:5"])])},
+            "edgecache": {"1KiB": report.summarise([_pass(100000, 6.0, p99=1.0)])},
+        }
+        r = report.ratios(cells, "1KiB")
+        self.assertEqual(r["best_peer"], "haproxy")
+        self.assertAlmostEqual(r["rps_ratio"], 1.25)
+        self.assertAlmostEqual(r["best_peer_cpu_ratio"], 0.5)
+        self.assertEqual(r["leanest_peer"], "nginx")
+        self.assertAlmostEqual(r["cpu_ratio"], 0.75)
+        self.assertAlmostEqual(r["p99_vs_best_peer"], 0.5)
+
+    def testNoRatiosWithoutEdgecache(self):
+        cells = {"haproxy": {"1KiB": report.summarise([_pass(1, 1)])}}
+        self.assertIsNone(report.ratios(cells, "1KiB"))
+
+
+class ProcsTest(unittest.TestCase):
+    def testOwnCpuTimeAndAffinityAreReadable(self):
+        me = os.getpid()
+        self.assertIn(me, procs.descendants(me))
+        sum(i * i for i in range(200000))  # burn a little CPU so the counter is not zero
+        self.assertGreater(procs.cpuSeconds([me]), 0.0)
+        threads = procs.affinityReport([me])
+        self.assertTrue(any(k.startswith(f"{me}/{me} ") for k in threads))
+
+    def testCpuDeltaIsInSeconds(self):
+        before = procs.cpuStat(0)
+        after = dict(before, user=before["user"] + procs.CLOCK_TICKS)
+        self.assertEqual(procs.cpuDelta(before, after)["user"], 1.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
