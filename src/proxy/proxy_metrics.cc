@@ -1,0 +1,155 @@
+#include "proxy/proxy_metrics.h"
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "http/parse_error.h"
+#include "proxy/worker_context.h"
+
+namespace ec::proxy {
+namespace {
+using observe::MetricDecl;
+using Type = observe::MetricDecl::Type;
+
+const MetricDecl kRequests{"edgecache_requests_total", "Client requests answered, by status class.",
+                           Type::kCounter, {"status_class"}, {}, ""};
+const MetricDecl kCacheLookups{
+    "edgecache_cache_lookups_total",
+    "How requests were answered: hit, miss, pass, stale (served stale), coalesced (waited for "
+    "another request's fetch), int (answered by edgecache itself).",
+    Type::kCounter, {"result"}, {}, ""};
+const MetricDecl kParseErrors{"edgecache_parse_errors_total",
+                              "Client requests refused by the HTTP/1.1 parser, by reason.",
+                              Type::kCounter, {"kind"}, {}, ""};
+const MetricDecl kClientBytes{"edgecache_client_bytes_total",
+                              "Bytes received from and sent to clients.", Type::kCounter,
+                              {"direction"}, {}, "bytes"};
+const MetricDecl kConnections{"edgecache_client_connections_total",
+                              "Client connections accepted, and rejected at limits.max_connections.",
+                              Type::kCounter, {"outcome"}, {}, ""};
+const MetricDecl kConnectionsOpen{"edgecache_client_connections_open",
+                                  "Client connections open now.", Type::kGauge, {}, {}, ""};
+const MetricDecl kHeaderTimeouts{"edgecache_header_timeouts_total",
+                                 "Requests answered 408 because the header section took longer "
+                                 "than limits.header_timeout.",
+                                 Type::kCounter, {}, {}, ""};
+const MetricDecl kCacheEvents{
+    "edgecache_cache_events_total",
+    "Cache events: revalidations sent, background refreshes (stale-while-revalidate), stale "
+    "served on origin error, invalidations by unsafe methods, truncated origin bodies dropped.",
+    Type::kCounter, {"event"}, {}, ""};
+const MetricDecl kOriginRequests{"edgecache_origin_requests_total",
+                                 "Requests sent to origins.", Type::kCounter, {"origin"}, {}, ""};
+const MetricDecl kOriginErrors{"edgecache_origin_errors_total",
+                               "Origin failures by kind (refused, reset, timeout, bad_response).",
+                               Type::kCounter, {"origin", "kind"}, {}, ""};
+const MetricDecl kOriginConnections{"edgecache_origin_connections_total",
+                                    "Origin connections opened (new) and reused from the pool.",
+                                    Type::kCounter, {"origin", "kind"}, {}, ""};
+const MetricDecl kOriginOpen{"edgecache_origin_connections_open",
+                             "Origin connections open now (busy and idle).", Type::kGauge,
+                             {"origin"}, {}, ""};
+const MetricDecl kOriginBytes{"edgecache_origin_bytes_total", "Bytes exchanged with origins.",
+                              Type::kCounter, {"origin", "direction"}, {}, "bytes"};
+const MetricDecl kOriginUnavailable{"edgecache_origin_unavailable_total",
+                                    "Client requests answered 502 or 504 because the origin failed.",
+                                    Type::kCounter, {}, {}, ""};
+const MetricDecl kMemoryBytes{"edgecache_memory_bytes",
+                              "Bytes held by the memory tier (bodies, headers and index).",
+                              Type::kGauge, {}, {}, "bytes"};
+const MetricDecl kMemoryObjects{"edgecache_memory_objects", "Objects in the memory tier.",
+                                Type::kGauge, {}, {}, ""};
+const MetricDecl kMemoryEvictions{"edgecache_memory_evictions_total",
+                                  "Objects evicted from the memory tier to make room.",
+                                  Type::kCounter, {}, {}, ""};
+const MetricDecl kMemoryInserts{"edgecache_memory_inserts_total",
+                                "Objects inserted into the memory tier.", Type::kCounter, {}, {}, ""};
+
+double load(const std::atomic<uint64_t>& value) {
+  return static_cast<double>(value.load(std::memory_order_relaxed));
+}
+
+}  // namespace
+
+const std::vector<const observe::MetricDecl*>& metricDecls() {
+  static const std::vector<const MetricDecl*> decls = {
+      &kRequests,        &kCacheLookups,   &kParseErrors,       &kClientBytes,
+      &kConnections,     &kConnectionsOpen, &kHeaderTimeouts,   &kCacheEvents,
+      &kOriginRequests,  &kOriginErrors,   &kOriginConnections, &kOriginOpen,
+      &kOriginBytes,     &kOriginUnavailable, &kMemoryBytes,    &kMemoryObjects,
+      &kMemoryEvictions, &kMemoryInserts};
+  return decls;
+}
+
+void registerMetrics(observe::Registry& registry, SharedState& shared) {
+  ProxyStats& stats = shared.stats();
+  static const char* const kClasses[] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (int cls = 1; cls <= 5; ++cls) {
+    registry.callback(kRequests, {kClasses[cls]}, [&stats, cls] { return load(stats.requests_by_class[cls]); });
+  }
+  for (size_t i = 0; i < static_cast<size_t>(CacheResult::kCount); ++i) {
+    registry.callback(kCacheLookups, {cacheResultName(static_cast<CacheResult>(i))},
+                      [&stats, i] { return load(stats.cache_results[i]); });
+  }
+  for (size_t kind = 1; kind <= static_cast<size_t>(http::ParseErrorKind::kTruncatedBody); ++kind) {
+    registry.callback(kParseErrors, {http::parseErrorName(static_cast<http::ParseErrorKind>(kind))},
+                      [&stats, kind] { return load(stats.parse_errors[kind]); });
+  }
+  registry.callback(kClientBytes, {"in"}, [&stats] { return load(stats.client_bytes_in); });
+  registry.callback(kClientBytes, {"out"}, [&stats] { return load(stats.client_bytes_out); });
+  registry.callback(kConnections, {"accepted"}, [&stats] { return load(stats.connections_accepted); });
+  registry.callback(kConnections, {"rejected"}, [&stats] { return load(stats.connections_rejected); });
+  registry.callback(kConnectionsOpen, {}, [&stats] {
+    return static_cast<double>(stats.connections_open.load(std::memory_order_relaxed));
+  });
+  registry.callback(kHeaderTimeouts, {}, [&stats] { return load(stats.header_timeouts); });
+  registry.callback(kCacheEvents, {"revalidation"}, [&stats] { return load(stats.revalidations); });
+  registry.callback(kCacheEvents, {"background_refresh"}, [&stats] { return load(stats.background_refreshes); });
+  registry.callback(kCacheEvents, {"stale_on_error"}, [&stats] { return load(stats.stale_on_error); });
+  registry.callback(kCacheEvents, {"invalidation"}, [&stats] { return load(stats.invalidations); });
+  registry.callback(kCacheEvents, {"truncated_origin_body"}, [&stats] { return load(stats.truncated_origin_bodies); });
+  registry.callback(kOriginUnavailable, {}, [&stats] { return load(stats.origin_unavailable); });
+
+  storage::Store& store = shared.store();
+  registry.callback(kMemoryBytes, {}, [&store] { return static_cast<double>(store.stats().bytes); });
+  registry.callback(kMemoryObjects, {}, [&store] { return static_cast<double>(store.stats().objects); });
+  registry.callback(kMemoryEvictions, {}, [&store] { return static_cast<double>(store.stats().evictions); });
+  registry.callback(kMemoryInserts, {}, [&store] { return static_cast<double>(store.stats().inserts); });
+
+  // Origins appear as they are first used; a collector registers their series at scrape time.
+  auto registered = std::make_shared<std::set<std::string>>();
+  registry.addCollector([&shared, registered](observe::Registry& r) {
+    shared.forEachOrigin([&r, &registered](const std::string& label, upstream::OriginStats& origin) {
+      if (!registered->insert(label).second) return;
+      const std::string_view o = label;
+      r.callback(kOriginRequests, {o}, [&origin] { return load(origin.requests); });
+      r.callback(kOriginErrors, {o, "refused"}, [&origin] { return load(origin.refused); });
+      r.callback(kOriginErrors, {o, "reset"}, [&origin] { return load(origin.resets); });
+      r.callback(kOriginErrors, {o, "timeout"}, [&origin] { return load(origin.timeouts); });
+      r.callback(kOriginErrors, {o, "bad_response"}, [&origin] { return load(origin.bad_responses); });
+      r.callback(kOriginConnections, {o, "new"}, [&origin] { return load(origin.connects); });
+      r.callback(kOriginConnections, {o, "reused"}, [&origin] { return load(origin.reused); });
+      r.callback(kOriginOpen, {o}, [&origin] {
+        return static_cast<double>(origin.open_connections.load(std::memory_order_relaxed));
+      });
+      r.callback(kOriginBytes, {o, "in"}, [&origin] { return load(origin.bytes_in); });
+      r.callback(kOriginBytes, {o, "out"}, [&origin] { return load(origin.bytes_out); });
+    });
+  });
+}
+
+const char* cacheResultName(CacheResult result) {
+  switch (result) {
+    case CacheResult::kHit: return "hit";
+    case CacheResult::kMiss: return "miss";
+    case CacheResult::kPass: return "pass";
+    case CacheResult::kStale: return "stale";
+    case CacheResult::kCoalesced: return "coalesced";
+    case CacheResult::kInternal: return "int";
+    case CacheResult::kCount: break;
+  }
+  return "unknown";
+}
+
+}  // namespace ec::proxy

@@ -1,0 +1,92 @@
+#include "server/runtime_builder.h"
+
+#include <netdb.h>
+
+#include <cstring>
+
+#include "net/socket.h"
+
+namespace ec::server {
+namespace {
+
+// Origins may be configured by name; resolve once at load time.
+Result<net::SocketAddress> resolveOrigin(const std::string& address) {
+  auto numeric = net::parseSocketAddress(address);
+  if (numeric.ok()) return numeric;
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return numeric;
+  const std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
+    return fail(Error::internal(ErrorKind::kInvalidArgument, "cannot resolve origin '" + address + "'"));
+  }
+  net::SocketAddress resolved;
+  std::memcpy(&resolved.storage, found->ai_addr, found->ai_addrlen);
+  resolved.length = found->ai_addrlen;
+  freeaddrinfo(found);
+  return resolved;
+}
+
+}  // namespace
+
+Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config, uint64_t generation) {
+  auto runtime = std::make_shared<proxy::RuntimeConfig>();
+  runtime->generation = generation;
+  runtime->node_name = config.node_name.empty() ? config::shortHostname() : config.node_name;
+
+  const config::LimitsConfig& limits = config.limits;
+  runtime->limits.max_request_line = limits.max_request_line;
+  runtime->limits.max_field_size = limits.max_field_size;
+  runtime->limits.max_field_count = limits.max_fields;
+  runtime->limits.max_header_bytes = limits.max_header_bytes;
+  runtime->limits.max_body_bytes = limits.max_request_body;
+  runtime->header_timeout = Millis{limits.header_timeout_ms};
+  runtime->idle_timeout = Millis{limits.idle_timeout_ms};
+  runtime->max_connections = limits.max_connections;
+
+  const config::CacheConfig& cache = config.cache;
+  cache::PolicyConfig& policy = runtime->policy;
+  policy.ttl_cap = static_cast<int64_t>(cache.ttl_cap_s);
+  policy.default_ttl = static_cast<int64_t>(cache.default_ttl_s);
+  policy.heuristic_fraction = cache.heuristic_fraction;
+  policy.heuristic_cap = static_cast<int64_t>(cache.heuristic_cap_s);
+  policy.cache_set_cookie = cache.cache_set_cookie;
+  policy.honor_request_no_cache = cache.honor_request_no_cache;
+  policy.honor_request_max_age = cache.honor_request_no_cache;
+  policy.grace = static_cast<int64_t>(cache.grace_s);
+  policy.hit_for_pass = static_cast<int64_t>(cache.hit_for_pass_s);
+  policy.node_name = runtime->node_name;
+  policy.max_ranges = limits.max_ranges;
+  runtime->max_object_bytes = cache.max_object_size;
+
+  for (const config::ServiceConfig& service : config.services) {
+    proxy::ServiceRoute route;
+    route.name = service.name;
+    for (const std::string& host : service.hosts) {
+      if (host == "*") route.match_all = true;
+      else if (host.starts_with("*.")) route.suffix_hosts.push_back(proxy::hostOnly(host.substr(2)).insert(0, "."));
+      else route.exact_hosts.push_back(proxy::hostOnly(host));
+    }
+    for (const config::OriginConfig& origin : service.origins) {
+      auto address = resolveOrigin(origin.address);
+      if (!address.ok()) return fail(address.error());
+      upstream::OriginSettings settings;
+      settings.address = *address;
+      settings.label = service.name + "/" + origin.address;
+      settings.connect_timeout = Millis{origin.connect_timeout_ms};
+      settings.first_byte_timeout = Millis{origin.first_byte_timeout_ms};
+      settings.between_bytes_timeout = Millis{origin.between_bytes_timeout_ms};
+      settings.max_connections = origin.max_connections;
+      settings.limits = runtime->limits;
+      settings.limits.max_body_bytes = UINT64_MAX;  // response bodies are bounded by the store
+      route.origins.push_back(std::move(settings));
+    }
+    runtime->services.push_back(std::move(route));
+  }
+  return proxy::RuntimeConfigPtr(std::move(runtime));
+}
+
+}  // namespace ec::server

@@ -1,0 +1,238 @@
+#include "server/server.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "observe/process_metrics.h"
+#include "proxy/proxy_metrics.h"
+#include "server/runtime_builder.h"
+
+namespace ec::server {
+namespace {
+
+const observe::MetricDecl kConfigGeneration{
+    "edgecache_config_generation", "Generation of the running configuration (1 at start, +1 per reload).",
+    observe::MetricDecl::Type::kGauge, {}, {}, ""};
+const observe::MetricDecl kReloads{"edgecache_config_reloads_total",
+                                   "Configuration reloads (SIGHUP), by outcome.",
+                                   observe::MetricDecl::Type::kCounter, {"outcome"}, {}, ""};
+const observe::MetricDecl kAdminDenied{"edgecache_admin_denied_total",
+                                       "Admin requests refused by admin.allow.",
+                                       observe::MetricDecl::Type::kCounter, {}, {}, ""};
+const observe::MetricDecl kDraining{"edgecache_draining", "1 while the node drains (SIGTERM), else 0.",
+                                    observe::MetricDecl::Type::kGauge, {}, {}, ""};
+const observe::MetricDecl kBugs{"edgecache_internal_bugs_total",
+                                "Broken internal invariants reported (EC_BUG); should stay 0.",
+                                observe::MetricDecl::Type::kCounter, {}, {}, ""};
+
+void printErrors(const std::vector<config::ConfigError>& errors) {
+  for (const config::ConfigError& error : errors) {
+    std::fprintf(stderr, "%s\n", config::formatError(error).c_str());
+  }
+}
+
+}  // namespace
+
+const std::vector<const observe::MetricDecl*>& metricDecls() {
+  static const std::vector<const observe::MetricDecl*> decls = {&kConfigGeneration, &kReloads,
+                                                                &kAdminDenied, &kDraining, &kBugs};
+  return decls;
+}
+
+config::LoadResult loadFromCli(const CliOptions& options) {
+  config::LoadResult result =
+      options.config_path
+          ? config::loadConfigFile(*options.config_path)
+          : config::loadConfigString(config::embeddedDefaultConfig(),
+                                     std::string(config::kEmbeddedSourceName));
+  if (!result.config) return result;
+  auto errors = config::applyOverrides(*result.config, options.overrides);
+  auto more = config::validate(*result.config);
+  errors.insert(errors.end(), more.begin(), more.end());
+  if (!errors.empty()) {
+    result.config.reset();
+    result.errors = std::move(errors);
+  }
+  return result;
+}
+
+Server::Server(CliOptions options) : options_(std::move(options)) {}
+
+Server::~Server() {
+  for (auto& worker : workers_) worker->stopAndJoin();
+  if (admin_) admin_->stop();
+  if (demo_) demo_->stop();
+}
+
+Status Server::start(const config::Config& config) {
+  auto runtime = buildRuntimeConfig(config, generation_);
+  if (!runtime.ok()) return fail(runtime.error());
+
+  if (config.demo.enabled) {
+    demo_ = std::make_unique<demo::DemoOrigin>(config.demo.address, clock_);
+    if (auto started = demo_->start(); !started.ok()) return started;
+    EC_LOG_INFO("demo origin listening on %s", config.demo.address.c_str());
+  }
+
+  storage::MemoryStoreOptions store_options;
+  store_options.capacity_bytes = config.cache.memory_size;
+  store_options.shards = config.cache.shards;
+  store_options.max_object_bytes = config.cache.max_object_size;
+  store_options.policy = config.cache.eviction == "lru" ? storage::MemoryStoreOptions::Policy::kLru
+                                                        : storage::MemoryStoreOptions::Policy::kS3Fifo;
+  store_ = std::make_unique<storage::MemoryStore>(store_options);
+  shared_ = std::make_unique<proxy::SharedState>(*store_, clock_, *runtime);
+
+  std::vector<net::SocketAddress> addresses;
+  for (const config::ListenerConfig& listener : config.listeners) {
+    auto address = net::parseSocketAddress(listener.address);
+    if (!address.ok()) return fail(address.error());
+    addresses.push_back(*address);
+  }
+  uint32_t worker_count = config.workers;
+  if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
+  for (uint32_t i = 0; i < worker_count; ++i) {
+    auto worker = std::make_unique<Worker>(*shared_, static_cast<int>(i));
+    if (auto listening = worker->listen(addresses); !listening.ok()) return listening;
+    workers_.push_back(std::move(worker));
+  }
+
+  auto admin_address = net::parseSocketAddress(config.admin.address);
+  if (!admin_address.ok()) return fail(admin_address.error());
+  auto access = admin::AccessList::parse(config.admin.allow);
+  if (!access.ok()) return fail(access.error());
+  admin_ = std::make_unique<admin::AdminServer>(std::move(*access), *admin_address);
+  registerMetrics();
+  registerAdminRoutes(*admin_);
+  if (auto started = admin_->start(); !started.ok()) return started;
+
+  for (auto& worker : workers_) worker->start();
+  for (const config::ListenerConfig& listener : config.listeners) {
+    EC_LOG_INFO("listening on %s (%u workers), node %s", listener.address.c_str(), worker_count,
+                (*runtime)->node_name.c_str());
+  }
+  EC_LOG_INFO("admin on %s: /healthz /metrics", config.admin.address.c_str());
+  return {};
+}
+
+void Server::registerMetrics() {
+  proxy::registerMetrics(registry_, *shared_);
+  observe::registerProcessMetrics(registry_);
+  registry_.callback(kConfigGeneration, {}, [this] {
+    return static_cast<double>(generation_gauge_.load(std::memory_order_relaxed));
+  });
+  registry_.callback(kReloads, {"ok"}, [this] { return static_cast<double>(reloads_ok_.load()); });
+  registry_.callback(kReloads, {"failed"}, [this] { return static_cast<double>(reload_failures_.load()); });
+  registry_.callback(kAdminDenied, {}, [this] { return static_cast<double>(admin_->deniedTotal()); });
+  registry_.callback(kDraining, {}, [this] { return shared_->draining() ? 1.0 : 0.0; });
+  registry_.callback(kBugs, {}, [] { return static_cast<double>(bugCount()); });
+}
+
+void Server::registerAdminRoutes(admin::AdminServer& admin) {
+  admin.route("/healthz", [this](const admin::AdminRequest&) {
+    if (shared_->draining()) return admin::AdminResponse{503, "text/plain; charset=utf-8", "draining\n"};
+    return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
+  });
+  admin.route("/metrics", [this](const admin::AdminRequest&) {
+    return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                                registry_.renderPrometheus()};
+  });
+  if (options_.test_clock) {
+    admin.route("/debug/clock/advance", [this](const admin::AdminRequest& request) {
+      if (request.method != http::Method::kPost) {
+        return admin::AdminResponse{405, "text/plain; charset=utf-8", "POST only.\n"};
+      }
+      std::string_view query = request.query;
+      std::optional<uint64_t> seconds;
+      if (query.starts_with("seconds=")) seconds = parseDecimal(query.substr(8));
+      if (!seconds) return admin::AdminResponse{400, "text/plain; charset=utf-8", "seconds=N\n"};
+      clock_.advance(static_cast<int64_t>(*seconds));
+      return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
+    });
+  }
+}
+
+void Server::reload() {
+  config::LoadResult loaded = loadFromCli(options_);
+  if (!loaded.config) {
+    reload_failures_.fetch_add(1);
+    EC_LOG_ERROR("reload failed, keeping generation %llu:", static_cast<unsigned long long>(generation_));
+    printErrors(loaded.errors);
+    return;
+  }
+  auto runtime = buildRuntimeConfig(*loaded.config, generation_ + 1);
+  if (!runtime.ok()) {
+    reload_failures_.fetch_add(1);
+    EC_LOG_ERROR("reload failed, keeping generation %llu: %s",
+                 static_cast<unsigned long long>(generation_), runtime.error().describe().c_str());
+    return;
+  }
+  for (const std::string& path : config::restartOnlyChanges(running_config_, *loaded.config)) {
+    EC_LOG_WARN("reload: %s changed but only takes effect after a restart", path.c_str());
+  }
+  ++generation_;
+  generation_gauge_.store(generation_);
+  shared_->setConfig(*runtime);
+  running_config_ = std::move(*loaded.config);
+  reloads_ok_.fetch_add(1);
+  EC_LOG_INFO("reloaded configuration, generation %llu", static_cast<unsigned long long>(generation_));
+}
+
+void Server::drain() {
+  shared_->setDraining();
+  EC_LOG_INFO("draining: no new connections, finishing in-flight requests");
+  for (auto& worker : workers_) worker->beginDrain();
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(running_config_.limits.drain_timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int64_t open = 0;
+    for (auto& worker : workers_) open += worker->openConnections();
+    if (open == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& worker : workers_) worker->stopAndJoin();
+  EC_LOG_INFO("drained, exiting");
+}
+
+int Server::run() {
+  // Signals are taken synchronously by this thread; block them before any thread starts so
+  // workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  config::LoadResult loaded = loadFromCli(options_);
+  if (!loaded.config) {
+    printErrors(loaded.errors);
+    return 1;
+  }
+  running_config_ = std::move(*loaded.config);
+  if (auto started = start(running_config_); !started.ok()) {
+    EC_LOG_ERROR("cannot start: %s", started.error().describe().c_str());
+    return 1;
+  }
+  while (true) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number == SIGHUP) {
+      reload();
+    } else if (signal_number == SIGTERM || signal_number == SIGINT) {
+      drain();
+      return 0;
+    }
+    // SIGUSR1 (log reopen) is for the access log, which arrives with its own room.
+  }
+}
+
+}  // namespace ec::server

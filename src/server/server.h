@@ -1,0 +1,70 @@
+#pragma once
+// Server: bootstrap and lifetime. Loads the configuration, builds the store, the shared state,
+// the workers, the admin listener and (when enabled) the demo origin; then waits for signals:
+// SIGHUP reloads (a bad config is logged and the old one keeps serving), SIGTERM/SIGINT drain
+// (stop accepting, finish in-flight responses up to the drain timeout, exit 0).
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "admin/admin_server.h"
+#include "base/time_source.h"
+#include "config/config.h"
+#include "demo/demo_origin.h"
+#include "observe/registry.h"
+#include "proxy/worker_context.h"
+#include "server/cli.h"
+#include "server/worker.h"
+#include "storage/memory_store.h"
+
+namespace ec::server {
+
+// Wall clock with an offset that tests move forward (--test-clock); the offset is 0 otherwise.
+class AdjustableTimeSource final : public TimeSource {
+ public:
+  WallTime wallNow() const override {
+    return SystemTimeSource::instance().wallNow() + Seconds{offset_.load(std::memory_order_relaxed)};
+  }
+  MonoTime monoNow() const override { return SystemTimeSource::instance().monoNow(); }
+  void advance(int64_t seconds) { offset_.fetch_add(seconds); }
+
+ private:
+  std::atomic<int64_t> offset_{0};
+};
+
+class Server {
+ public:
+  explicit Server(CliOptions options);
+  ~Server();
+  // Runs until drained; returns the process exit code.
+  int run();
+
+ private:
+  Status start(const config::Config& config);
+  void reload();
+  void drain();
+  void registerMetrics();
+  void registerAdminRoutes(admin::AdminServer& admin);
+
+  CliOptions options_;
+  config::Config running_config_;
+  uint64_t generation_ = 1;
+  AdjustableTimeSource clock_;
+  std::unique_ptr<storage::MemoryStore> store_;
+  std::unique_ptr<proxy::SharedState> shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<demo::DemoOrigin> demo_;
+  observe::Registry registry_;
+  std::atomic<uint64_t> reloads_ok_{0};
+  std::atomic<uint64_t> reload_failures_{0};
+  std::atomic<uint64_t> generation_gauge_{1};
+};
+
+// Loads the configuration the command line asks for: the file, or the embedded default when
+// there is neither a file nor an --origin; then the flags on top. Every error is returned.
+config::LoadResult loadFromCli(const CliOptions& options);
+
+}  // namespace ec::server

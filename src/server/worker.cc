@@ -1,0 +1,111 @@
+#include "server/worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "base/log.h"
+
+namespace ec::server {
+
+class Worker::Acceptor final : public net::IoHandler {
+ public:
+  Acceptor(Worker& worker, int fd) : worker_(worker), fd_(fd) {}
+  void onIo(uint32_t) override { worker_.accept(fd_); }
+  int fd() const { return fd_; }
+
+ private:
+  Worker& worker_;
+  int fd_;
+};
+
+Worker::Worker(proxy::SharedState& shared, int index)
+    : shared_(shared), index_(index), context_(shared, loop_) {}
+
+Worker::~Worker() { stopAndJoin(); }
+
+Status Worker::listen(const std::vector<net::SocketAddress>& addresses) {
+  for (const net::SocketAddress& address : addresses) {
+    auto fd = net::listenOn(address, /*reuse_port=*/true);
+    if (!fd.ok()) return fail(fd.error());
+    listeners_.push_back(std::move(*fd));
+  }
+  return {};
+}
+
+void Worker::start() {
+  for (const net::UniqueFd& fd : listeners_) {
+    acceptors_.push_back(std::make_unique<Acceptor>(*this, fd.get()));
+    loop_.add(fd.get(), EPOLLIN, acceptors_.back().get());
+  }
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), ("ec-worker-" + std::to_string(index_)).c_str());
+    loop_.run();
+    connections_.clear();  // on the loop thread, after it stopped
+  });
+}
+
+void Worker::accept(int listen_fd) {
+  proxy::ProxyStats& stats = shared_.stats();
+  for (int batch = 0; batch < 64 && !draining_; ++batch) {
+    net::SocketAddress peer;
+    peer.length = sizeof peer.storage;
+    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer.storage), &peer.length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        EC_LOG_EVERY_SECOND(LogLevel::kError, "accept: out of file descriptors");
+      }
+      return;
+    }
+    net::UniqueFd client(fd);
+    const auto config = shared_.config();
+    if (stats.connections_open.load(std::memory_order_relaxed) >= config->max_connections) {
+      stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+      continue;  // closed by UniqueFd: the limit protects the node
+    }
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+    open_.fetch_add(1, std::memory_order_relaxed);
+    auto connection = std::make_unique<proxy::ClientConnection>(
+        context_, std::move(client), peer.hostString(),
+        [this](proxy::ClientConnection* closed) { onClosed(closed); });
+    proxy::ClientConnection* raw = connection.get();
+    connections_.emplace(raw, std::move(connection));
+    raw->start();
+  }
+}
+
+void Worker::onClosed(proxy::ClientConnection* connection) {
+  shared_.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
+  open_.fetch_sub(1, std::memory_order_relaxed);
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;
+  // Deleted after the current event: the connection is still on the stack.
+  loop_.defer([doomed = std::shared_ptr<proxy::ClientConnection>(std::move(it->second))] {});
+  connections_.erase(it);
+}
+
+void Worker::beginDrain() {
+  loop_.post([this] {
+    draining_ = true;
+    for (auto& acceptor : acceptors_) loop_.remove(acceptor->fd());
+    listeners_.clear();
+    std::vector<proxy::ClientConnection*> all;
+    all.reserve(connections_.size());
+    for (auto& [raw, owned] : connections_) all.push_back(raw);
+    for (proxy::ClientConnection* connection : all) connection->drain();
+  });
+}
+
+void Worker::stopAndJoin() {
+  if (!thread_.joinable()) return;
+  loop_.stop();
+  thread_.join();
+}
+
+}  // namespace ec::server

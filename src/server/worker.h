@@ -1,0 +1,50 @@
+#pragma once
+// Worker: one thread, one event loop, its own SO_REUSEPORT listening sockets (the kernel
+// spreads new connections across workers) and the client connections it accepted. Nothing
+// here is shared with other workers except through proxy::SharedState.
+
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "net/event_loop.h"
+#include "net/socket.h"
+#include "proxy/client_connection.h"
+#include "proxy/worker_context.h"
+
+namespace ec::server {
+
+class Worker {
+ public:
+  Worker(proxy::SharedState& shared, int index);
+  ~Worker();
+
+  // Binds this worker's listeners (before the thread starts, so bind errors surface early).
+  Status listen(const std::vector<net::SocketAddress>& addresses);
+  void start();
+  // From any thread: stop accepting and close idle connections; busy ones close after their
+  // current response.
+  void beginDrain();
+  // From any thread: stop the loop (drained or out of time) and join.
+  void stopAndJoin();
+  int64_t openConnections() const { return open_.load(std::memory_order_relaxed); }
+
+ private:
+  class Acceptor;
+  void accept(int listen_fd);
+  void onClosed(proxy::ClientConnection* connection);
+
+  proxy::SharedState& shared_;
+  int index_;
+  net::EventLoop loop_;
+  proxy::WorkerContext context_;
+  std::vector<net::UniqueFd> listeners_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::unordered_map<proxy::ClientConnection*, std::unique_ptr<proxy::ClientConnection>> connections_;
+  std::atomic<int64_t> open_{0};
+  std::thread thread_;
+  bool draining_ = false;
+};
+
+}  // namespace ec::server
