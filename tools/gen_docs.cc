@@ -53,9 +53,9 @@ int main(int argc, char** argv) {
   }
   if (command == "--out" && argc == 3) {
     const std::string dir = argv[2];
-    const bool ok = writeFile(dir + "/config.md", ec::config::renderConfigDocs()) &&
-                    writeFile(dir + "/metrics.md",
-                              ec::observe::Registry::renderDocs(allMetricDecls()));
+    const bool ok =
+        writeFile(dir + "/config.md", ec::config::renderConfigDocs()) &&
+        writeFile(dir + "/metrics.md", ec::observe::Registry::renderDocs(allMetricDecls()));
     return ok ? 0 : 1;
   }
   return usage();

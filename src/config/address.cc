@@ -98,8 +98,8 @@ Result<Cidr> parseCidr(std::string_view text) {
   if (size_t slash = text.find('/'); slash != std::string_view::npos) {
     address = text.substr(0, slash);
     prefix = parseDecimal(text.substr(slash + 1));
-    if (!prefix) return invalid("prefix length '" + std::string(text.substr(slash + 1)) +
-                                "' is not a number");
+    if (!prefix)
+      return invalid("prefix length '" + std::string(text.substr(slash + 1)) + "' is not a number");
   }
   const std::string host(address);
   if (inet_pton(AF_INET, host.c_str(), cidr.bytes.data()) == 1) {

@@ -16,7 +16,7 @@ namespace ec::config {
 struct HostPort {
   std::string host;  // without brackets for IPv6
   uint16_t port = 0;
-  bool ipv6 = false;  // the host is an IPv6 literal
+  bool ipv6 = false;     // the host is an IPv6 literal
   bool literal = false;  // the host is an IP literal (v4 or v6), not a name
 };
 

@@ -138,12 +138,12 @@ std::string renderConfigDocs();
 
 // Quick-start flags, as varnishd's -a/-b. Keep these names: operators script them.
 struct FlagOverrides {
-  std::vector<std::string> listen;     // --listen, repeatable; replaces the configured listeners
-  std::optional<std::string> origin;   // --origin: one service "default", hosts ["*"]; demo off
-  std::optional<std::string> memory;   // --memory 256MiB
-  std::optional<std::string> admin;    // --admin ADDR:PORT
-  std::optional<std::string> name;     // --name NODE
-  std::optional<uint32_t> workers;     // --workers N
+  std::vector<std::string> listen;    // --listen, repeatable; replaces the configured listeners
+  std::optional<std::string> origin;  // --origin: one service "default", hosts ["*"]; demo off
+  std::optional<std::string> memory;  // --memory 256MiB
+  std::optional<std::string> admin;   // --admin ADDR:PORT
+  std::optional<std::string> name;    // --name NODE
+  std::optional<uint32_t> workers;    // --workers N
 };
 
 // Applies the flags on top of `config` (flags win over the file) and returns the errors in

@@ -58,8 +58,8 @@ void renderSection(const SectionDecl<Section>& decl, std::string_view title, std
     }
     out += "| `" + std::string(field.key) + "` | " + std::string(fieldTypeName(field.type)) +
            " | " + cell(default_text) + " | " + cell(rangeText(field)) + " | " +
-           (field.reload == Reload::kReloadable ? "reload" : "restart") + " | " +
-           cell(field.doc) + " |\n";
+           (field.reload == Reload::kReloadable ? "reload" : "restart") + " | " + cell(field.doc) +
+           " |\n";
   }
   for (const ChildDecl& child : decl.children) {
     out += "| `" + std::string(child.key) + "` | section | | | | " + cell(child.doc) + " |\n";

@@ -29,11 +29,16 @@ std::string joinPath(const std::string& prefix, std::string_view key) {
 
 std::string_view nodeKindName(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a single value";
-    case YAML::NodeType::Null: return "nothing";
-    default: return "an undefined value";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a single value";
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return "an undefined value";
   }
 }
 
@@ -77,8 +82,9 @@ class Loader {
 
   void load(const YAML::Node& root) {
     if (!root.IsNull() && !root.IsMap()) {
-      report(root, "", std::string("the file must hold a mapping of settings, not ") +
-                           std::string(nodeKindName(root)));
+      report(root, "",
+             std::string("the file must hold a mapping of settings, not ") +
+                 std::string(nodeKindName(root)));
       return;
     }
     loadSection(root, topLevelDecl(), "", config_);
@@ -100,10 +106,11 @@ class Loader {
                  loadSection(item, serviceDecl(), path, service);
                  if (!item.IsMap()) return;
                  if (auto origins = item["origins"]) {
-                   loadList(origins, path + ".origins", service.origins,
-                            [&](const YAML::Node& o, const std::string& o_path, OriginConfig& origin) {
-                              loadSection(o, originDecl(), o_path, origin);
-                            });
+                   loadList(
+                       origins, path + ".origins", service.origins,
+                       [&](const YAML::Node& o, const std::string& o_path, OriginConfig& origin) {
+                         loadSection(o, originDecl(), o_path, origin);
+                       });
                  }
                });
     }
@@ -145,8 +152,8 @@ class Loader {
     if (!path.empty()) remember(path, node);
     if (node.IsNull()) return;  // "cache:" with nothing under it: all defaults
     if (!node.IsMap()) {
-      report(node, path, std::string("expected a mapping of settings, got ") +
-                             std::string(nodeKindName(node)));
+      report(node, path,
+             std::string("expected a mapping of settings, got ") + std::string(nodeKindName(node)));
       return;
     }
     std::set<std::string> seen;
@@ -201,15 +208,15 @@ class Loader {
   }
 
   template <typename Section>
-  void loadField(const YAML::Node& value, const FieldDecl<Section>& field,
-                 const std::string& path, Section& out) {
+  void loadField(const YAML::Node& value, const FieldDecl<Section>& field, const std::string& path,
+                 Section& out) {
     if (field.type == FieldType::kStringList) {
       loadStringList(value, path, out.*std::get<std::vector<std::string> Section::*>(field.member));
       return;
     }
     if (!value.IsScalar()) {
-      report(value, path, "expected " + expectation(field) + ", got " +
-                              std::string(nodeKindName(value)));
+      report(value, path,
+             "expected " + expectation(field) + ", got " + std::string(nodeKindName(value)));
       return;
     }
     const std::string text = value.Scalar();
@@ -270,7 +277,7 @@ class Loader {
         report(value, path, "value " + value.Scalar() + " is too large");
         return;
       }
-      out.**narrow = static_cast<uint32_t>(number);
+      out.** narrow = static_cast<uint32_t>(number);
     } else {
       out.*std::get<uint64_t Section::*>(field.member) = number;
     }
@@ -283,8 +290,9 @@ class Loader {
       return;
     }
     if (!value.IsSequence()) {
-      report(value, path, std::string("expected a list of strings, as in [a, b], got ") +
-                              std::string(nodeKindName(value)));
+      report(value, path,
+             std::string("expected a list of strings, as in [a, b], got ") +
+                 std::string(nodeKindName(value)));
       return;
     }
     out.clear();
@@ -292,8 +300,8 @@ class Loader {
       const std::string item_path = path + "[" + std::to_string(i) + "]";
       remember(item_path, value[i]);
       if (!value[i].IsScalar()) {
-        report(value[i], item_path, std::string("expected a string, got ") +
-                                        std::string(nodeKindName(value[i])));
+        report(value[i], item_path,
+               std::string("expected a string, got ") + std::string(nodeKindName(value[i])));
         continue;
       }
       out.push_back(value[i].Scalar());
@@ -303,13 +311,19 @@ class Loader {
   template <typename Section>
   static std::string expectation(const FieldDecl<Section>& field) {
     switch (field.type) {
-      case FieldType::kSize: return "a size (examples: 256MiB, 1GiB)";
+      case FieldType::kSize:
+        return "a size (examples: 256MiB, 1GiB)";
       case FieldType::kDurationMs:
-      case FieldType::kDurationS: return "a duration (examples: 500ms, 10s, 5m, 1d)";
-      case FieldType::kCount: return "a whole number";
-      case FieldType::kBool: return "true or false";
-      case FieldType::kFraction: return "a number";
-      default: return "a string";
+      case FieldType::kDurationS:
+        return "a duration (examples: 500ms, 10s, 5m, 1d)";
+      case FieldType::kCount:
+        return "a whole number";
+      case FieldType::kBool:
+        return "true or false";
+      case FieldType::kFraction:
+        return "a number";
+      default:
+        return "a string";
     }
   }
 

@@ -85,16 +85,15 @@ const SectionDecl<LimitsConfig>& limitsDecl() {
            "and counted in `edgecache_connections_rejected_total`.",
            1, 1000000},
           {"header_timeout", FieldType::kDurationMs, &L::header_timeout_ms, R,
-           "Time a client has to send a complete header section; then 408 and close.",
-           100, 1 * kHour},
+           "Time a client has to send a complete header section; then 408 and close.", 100,
+           1 * kHour},
           {"idle_timeout", FieldType::kDurationMs, &L::idle_timeout_ms, R,
            "Time an idle keep-alive client connection stays open.", 1 * kSecond, 1 * kDay},
           {"drain_timeout", FieldType::kDurationMs, &L::drain_timeout_ms, R,
            "On SIGTERM, how long in-flight requests may take before the node exits anyway.", 0,
            1 * kHour},
           {"max_ranges", FieldType::kCount, &L::max_ranges, R,
-           "Most ranges in one Range header; more are answered with the whole object.", 1,
-           1000},
+           "Most ranges in one Range header; more are answered with the whole object.", 1, 1000},
       }};
   return decl;
 }
@@ -135,12 +134,17 @@ const SectionDecl<CacheConfig>& cacheDecl() {
            "How long past expiry a stale object may be served when the origin fails, beyond "
            "any stale-if-error.",
            0, 7 * kDayS},
-          {"eviction", FieldType::kChoice, &C::eviction, kRestart,
-           "Eviction policy of the memory tier: `s3fifo` or `lru`.", 0, kNoMax, false,
+          {"eviction",
+           FieldType::kChoice,
+           &C::eviction,
+           kRestart,
+           "Eviction policy of the memory tier: `s3fifo` or `lru`.",
+           0,
+           kNoMax,
+           false,
            {"s3fifo", "lru"}},
           {"shards", FieldType::kCount, &C::shards, kRestart,
-           "Independent shards of the memory tier (each with its own lock and eviction).", 1,
-           1024},
+           "Independent shards of the memory tier (each with its own lock and eviction).", 1, 1024},
       }};
   return decl;
 }
@@ -152,8 +156,8 @@ const SectionDecl<ServiceConfig>& serviceDecl() {
       "A site: the Host values it answers and the origins behind it. The most specific "
       "pattern wins: exact, then the longest `*.` suffix, then `*`.",
       {
-          {"name", FieldType::kString, &S::name, R,
-           "Unique name, used in metrics labels and logs.", 1, 64, true},
+          {"name", FieldType::kString, &S::name, R, "Unique name, used in metrics labels and logs.",
+           1, 64, true},
           {"hosts", FieldType::kStringList, &S::hosts, R,
            "Host patterns: `en.wiki.test` (exact), `*.wiki.test` (any subdomain) or `*` "
            "(any host). Lowercase, no port.",
@@ -243,15 +247,23 @@ std::string formatBound(FieldType type, uint64_t bound) {
 
 std::string_view fieldTypeName(FieldType type) {
   switch (type) {
-    case FieldType::kString: return "string";
-    case FieldType::kBool: return "bool";
-    case FieldType::kCount: return "integer";
-    case FieldType::kSize: return "size";
+    case FieldType::kString:
+      return "string";
+    case FieldType::kBool:
+      return "bool";
+    case FieldType::kCount:
+      return "integer";
+    case FieldType::kSize:
+      return "size";
     case FieldType::kDurationMs:
-    case FieldType::kDurationS: return "duration";
-    case FieldType::kFraction: return "number";
-    case FieldType::kStringList: return "list of strings";
-    case FieldType::kChoice: return "choice";
+    case FieldType::kDurationS:
+      return "duration";
+    case FieldType::kFraction:
+      return "number";
+    case FieldType::kStringList:
+      return "list of strings";
+    case FieldType::kChoice:
+      return "choice";
   }
   return "?";
 }

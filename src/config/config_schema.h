@@ -33,9 +33,9 @@ inline constexpr uint64_t kNoMax = std::numeric_limits<uint64_t>::max();
 
 template <typename Section>
 struct FieldDecl {
-  using Member = std::variant<std::string Section::*, bool Section::*, uint32_t Section::*,
-                              uint64_t Section::*, double Section::*,
-                              std::vector<std::string> Section::*>;
+  using Member =
+      std::variant<std::string Section::*, bool Section::*, uint32_t Section::*,
+                   uint64_t Section::*, double Section::*, std::vector<std::string> Section::*>;
   std::string_view key;
   FieldType type;
   Member member;

@@ -2,6 +2,8 @@
 // single field can express. Also the quick-start flag overrides and the reload diff, which
 // walk the same tables.
 
+#include "config/config_validate.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -10,7 +12,6 @@
 #include "base/strings.h"
 #include "config/address.h"
 #include "config/config_schema.h"
-#include "config/config_validate.h"
 
 namespace ec::config {
 namespace detail {
@@ -31,9 +32,10 @@ void checkRanges(const SectionDecl<Section>& decl, const Section& section,
     const std::string path = joinPath(prefix, field.key);
     auto out_of_range = [&](uint64_t value, bool too_small) {
       const uint64_t bound = too_small ? field.min : field.max;
-      issues.push_back({path, formatBound(field.type, value) +
-                                  (too_small ? " is below the minimum " : " is above the maximum ") +
-                                  formatBound(field.type, bound)});
+      issues.push_back(
+          {path, formatBound(field.type, value) +
+                     (too_small ? " is below the minimum " : " is above the maximum ") +
+                     formatBound(field.type, bound)});
     };
     std::visit(
         [&](auto member) {
@@ -76,8 +78,8 @@ void checkRanges(const SectionDecl<Section>& decl, const Section& section,
 
 // A node name goes into X-Cache: keep it a plain token.
 bool isNodeNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' ||
-         c == '_' || c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' || c == '_' ||
+         c == '.';
 }
 
 // Checks an address the node binds to; returns "host:port" normalised for duplicate checks.
@@ -89,8 +91,9 @@ std::optional<std::string> checkBindAddress(const std::string& address, const st
     return std::nullopt;
   }
   if (!parsed->literal) {
-    issues.push_back({path, "\"" + address + "\": must be an IP address, as in 127.0.0.1:8080 "
-                                             "or [::1]:8080"});
+    issues.push_back({path, "\"" + address +
+                                "\": must be an IP address, as in 127.0.0.1:8080 "
+                                "or [::1]:8080"});
     return std::nullopt;
   }
   return parsed->host + "/" + std::to_string(parsed->port);
@@ -110,8 +113,8 @@ void checkServices(const Config& config, std::vector<Issue>& issues) {
     if (!service.name.empty()) {
       auto [it, inserted] = names.emplace(service.name, path);
       if (!inserted) {
-        issues.push_back({path + ".name", "\"" + service.name + "\" is already the name of " +
-                                              it->second});
+        issues.push_back(
+            {path + ".name", "\"" + service.name + "\" is already the name of " + it->second});
       }
     }
     for (size_t h = 0; h < service.hosts.size(); ++h) {
@@ -176,7 +179,8 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
     auto [it, inserted] = bound.emplace(*key, path);
     if (!inserted) issues.push_back({path, "same address as " + it->second});
   };
-  if (config.listeners.empty()) issues.push_back({"listeners", "at least one listener is required"});
+  if (config.listeners.empty())
+    issues.push_back({"listeners", "at least one listener is required"});
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const std::string path = indexed("listeners", i) + ".address";
     check_unique(checkBindAddress(config.listeners[i].address, path, issues), path);
@@ -194,16 +198,16 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
 
   checkRanges(limitsDecl(), config.limits, "limits", issues);
   if (config.limits.max_field_size > config.limits.max_header_bytes) {
-    issues.push_back({"limits.max_field_size",
-                      "is larger than limits.max_header_bytes (" +
-                          formatSize(config.limits.max_header_bytes) + ")"});
+    issues.push_back({"limits.max_field_size", "is larger than limits.max_header_bytes (" +
+                                                   formatSize(config.limits.max_header_bytes) +
+                                                   ")"});
   }
 
   const CacheConfig& cache = config.cache;
   checkRanges(cacheDecl(), cache, "cache", issues);
   if (cache.max_object_size > cache.memory_size) {
-    issues.push_back({"cache.max_object_size", "is larger than cache.memory_size (" +
-                                                   formatSize(cache.memory_size) + ")"});
+    issues.push_back({"cache.max_object_size",
+                      "is larger than cache.memory_size (" + formatSize(cache.memory_size) + ")"});
   }
   if (cache.default_ttl_s > cache.ttl_cap_s) {
     issues.push_back({"cache.default_ttl", "is longer than cache.ttl_cap (" +
@@ -240,8 +244,8 @@ void SourceMap::replace(const std::string& path, SourcePosition origin) {
   for (auto it = positions.lower_bound(path); it != positions.end();) {
     const std::string& key = it->first;
     if (!key.starts_with(path)) break;
-    const bool nested = key.size() == path.size() || key[path.size()] == '.' ||
-                        key[path.size()] == '[';
+    const bool nested =
+        key.size() == path.size() || key[path.size()] == '.' || key[path.size()] == '[';
     it = nested ? positions.erase(it) : std::next(it);
   }
   positions[path] = std::move(origin);
@@ -304,9 +308,8 @@ std::vector<ConfigError> applyOverrides(Config& config, const FlagOverrides& fla
 
 namespace {
 template <typename Section>
-void diffRestartOnly(const SectionDecl<Section>& decl, const Section& running,
-                     const Section& next, const std::string& prefix,
-                     std::vector<std::string>& changed) {
+void diffRestartOnly(const SectionDecl<Section>& decl, const Section& running, const Section& next,
+                     const std::string& prefix, std::vector<std::string>& changed) {
   for (const auto& field : decl.fields) {
     if (field.reload != Reload::kRestart) continue;
     if (formatFieldValue(field, running) != formatFieldValue(field, next)) {

@@ -23,17 +23,31 @@ const MetricDecl kCpuSeconds{"edgecache_process_cpu_seconds_total",
                              {},
                              "seconds"};
 const MetricDecl kResidentMemory{"edgecache_process_resident_memory_bytes",
-                                 "Resident memory of the process.", Type::kGauge, {}, {}, "bytes"};
+                                 "Resident memory of the process.",
+                                 Type::kGauge,
+                                 {},
+                                 {},
+                                 "bytes"};
 const MetricDecl kVirtualMemory{"edgecache_process_virtual_memory_bytes",
-                                "Virtual memory of the process.", Type::kGauge, {}, {}, "bytes"};
-const MetricDecl kOpenFds{"edgecache_process_open_fds", "Open file descriptors.", Type::kGauge,
-                          {}, {}, ""};
+                                "Virtual memory of the process.",
+                                Type::kGauge,
+                                {},
+                                {},
+                                "bytes"};
+const MetricDecl kOpenFds{
+    "edgecache_process_open_fds", "Open file descriptors.", Type::kGauge, {}, {}, ""};
 const MetricDecl kMaxFds{"edgecache_process_max_fds",
-                         "Limit on open file descriptors (RLIMIT_NOFILE).", Type::kGauge, {}, {},
+                         "Limit on open file descriptors (RLIMIT_NOFILE).",
+                         Type::kGauge,
+                         {},
+                         {},
                          ""};
 const MetricDecl kStartTime{"edgecache_process_start_time_seconds",
-                            "Start time of the process since the Unix epoch.", Type::kGauge, {},
-                            {}, "seconds"};
+                            "Start time of the process since the Unix epoch.",
+                            Type::kGauge,
+                            {},
+                            {},
+                            "seconds"};
 
 std::string readFile(const char* path) {
   std::ifstream file(path);
@@ -103,9 +117,9 @@ ProcessStats parseProcStat(std::string_view stat, double ticks_per_second, doubl
 }
 
 ProcessStats readProcessStats() {
-  ProcessStats stats = parseProcStat(readFile("/proc/self/stat"),
-                                     static_cast<double>(sysconf(_SC_CLK_TCK)),
-                                     static_cast<double>(sysconf(_SC_PAGESIZE)), bootTimeSeconds());
+  ProcessStats stats =
+      parseProcStat(readFile("/proc/self/stat"), static_cast<double>(sysconf(_SC_CLK_TCK)),
+                    static_cast<double>(sysconf(_SC_PAGESIZE)), bootTimeSeconds());
   stats.open_fds = countOpenFds();
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {

@@ -27,9 +27,9 @@ TEST(AddressTest, ParsesHostPortForms) {
 }
 
 TEST(AddressTest, RefusesMalformedAddresses) {
-  for (const char* bad : {"", "8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                          "127.0.0.1:80x", "::1:8080", "[::1]", "[::1", "[zz]:80", "-bad-:80",
-                          "a..b:80", "under_score:80"}) {
+  for (const char* bad :
+       {"", "8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x",
+        "::1:8080", "[::1]", "[::1", "[zz]:80", "-bad-:80", "a..b:80", "under_score:80"}) {
     EXPECT_FALSE(parseHostPort(bad).ok()) << bad;
   }
 }
@@ -73,8 +73,8 @@ TEST(AddressTest, HostPatterns) {
   for (const char* good : {"*", "en.wiki.test", "*.wiki.test", "localhost", "a-b.c"}) {
     EXPECT_TRUE(checkHostPattern(good).ok()) << good;
   }
-  for (const char* bad : {"", "*.", "**", "a.*.test", "*wiki.test", "EN.wiki.test",
-                          "en.wiki.test.", "en.wiki.test:80", "-a.test", "a b"}) {
+  for (const char* bad : {"", "*.", "**", "a.*.test", "*wiki.test", "EN.wiki.test", "en.wiki.test.",
+                          "en.wiki.test:80", "-a.test", "a b"}) {
     EXPECT_FALSE(checkHostPattern(bad).ok()) << bad;
   }
   EXPECT_TRUE(hostMatchesPattern("anything.example", "*"));

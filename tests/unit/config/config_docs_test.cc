@@ -50,9 +50,10 @@ TEST(ConfigDocsTest, FormatsUnitsCanonically) {
 
 TEST(ConfigDocsTest, DefaultsInTablesRoundTripThroughTheLoader) {
   // Every default, rendered as the docs show it, must read back to the same value.
-  std::string yaml = "listeners: [{address: 127.0.0.1:8080}]\n"
-                     "services: [{name: a, hosts: ['*'], origins: [{address: 10.0.0.1:80}]}]\n"
-                     "limits:\n";
+  std::string yaml =
+      "listeners: [{address: 127.0.0.1:8080}]\n"
+      "services: [{name: a, hosts: ['*'], origins: [{address: 10.0.0.1:80}]}]\n"
+      "limits:\n";
   const LimitsConfig limits{};
   for (const auto& field : limitsDecl().fields) {
     yaml += "  " + std::string(field.key) + ": " + formatFieldValue(field, limits) + "\n";

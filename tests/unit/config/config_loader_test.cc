@@ -132,15 +132,17 @@ TEST(ConfigLoaderTest, UnknownKeySuggestsTheClosestKnownOne) {
 TEST(ConfigLoaderTest, UnknownKeyWithUnitSuffixPointsAtTheUnitlessKey) {
   auto errors = errorsOf(std::string(kMinimal) + "limits:\n  header_timeout_ms: 10000\n");
   ASSERT_EQ(errors.size(), 1u) << joined(errors);
-  EXPECT_EQ(errors[0], "edgecache.yaml:9:3: limits.header_timeout_ms: unknown key (did you mean "
-                       "'header_timeout'?)");
+  EXPECT_EQ(errors[0],
+            "edgecache.yaml:9:3: limits.header_timeout_ms: unknown key (did you mean "
+            "'header_timeout'?)");
 }
 
 TEST(ConfigLoaderTest, KeyInTheWrongSectionNamesItsSection) {
   auto errors = errorsOf(std::string(kMinimal) + "memory_size: 1GiB\n");
   ASSERT_EQ(errors.size(), 1u) << joined(errors);
-  EXPECT_EQ(errors[0], "edgecache.yaml:8:1: memory_size: unknown key ('memory_size' belongs "
-                       "under 'cache')");
+  EXPECT_EQ(errors[0],
+            "edgecache.yaml:8:1: memory_size: unknown key ('memory_size' belongs "
+            "under 'cache')");
 }
 
 TEST(ConfigLoaderTest, UnknownKeyFarFromAnyListsTheKnownKeys) {
@@ -153,8 +155,7 @@ TEST(ConfigLoaderTest, UnknownKeyFarFromAnyListsTheKnownKeys) {
 TEST(ConfigLoaderTest, DuplicateKeyIsAnError) {
   auto errors = errorsOf(std::string(kMinimal) + "workers: 2\nworkers: 4\n");
   ASSERT_EQ(errors.size(), 1u) << joined(errors);
-  EXPECT_EQ(errors[0],
-            "edgecache.yaml:9:1: workers: duplicate key (each setting may appear once)");
+  EXPECT_EQ(errors[0], "edgecache.yaml:9:1: workers: duplicate key (each setting may appear once)");
 }
 
 TEST(ConfigLoaderTest, YamlSyntaxErrorHasAPosition) {
@@ -218,8 +219,9 @@ workers: 5000
 TEST(ConfigLoaderTest, DurationInSecondsRefusesFractions) {
   auto errors = errorsOf(std::string(kMinimal) + "cache:\n  grace: 1500ms\n");
   ASSERT_EQ(errors.size(), 1u) << joined(errors);
-  EXPECT_EQ(errors[0], "edgecache.yaml:9:10: cache.grace: \"1500ms\" is not a whole number of "
-                       "seconds");
+  EXPECT_EQ(errors[0],
+            "edgecache.yaml:9:10: cache.grace: \"1500ms\" is not a whole number of "
+            "seconds");
 }
 
 TEST(ConfigLoaderTest, BoolsAreStrict) {
@@ -297,8 +299,9 @@ TEST(ConfigLoaderTest, LoadsFromAFile) {
   LoadResult result = loadConfigFile(path);
   ASSERT_EQ(result.errors.size(), 1u);
   EXPECT_EQ(formatError(result.errors[0]),
-            path + ":9:16: cache.memory_size: \"12 parsecs\" is not a size (examples: 256MiB, "
-                   "1GiB)");
+            path +
+                ":9:16: cache.memory_size: \"12 parsecs\" is not a size (examples: 256MiB, "
+                "1GiB)");
 }
 
 TEST(ConfigLoaderTest, EmbeddedDefaultParsesAndValidates) {

@@ -101,8 +101,8 @@ TEST(RestartOnlyChangesTest, ListsOnlyRestartOnlySettings) {
   next.admin.address = "127.0.0.1:9999";
   next.demo.enabled = false;
   EXPECT_EQ(restartOnlyChanges(running, next),
-            (std::vector<std::string>{"workers", "listeners", "admin.address",
-                                      "cache.memory_size", "cache.eviction", "demo.enabled"}));
+            (std::vector<std::string>{"workers", "listeners", "admin.address", "cache.memory_size",
+                                      "cache.eviction", "demo.enabled"}));
 }
 
 }  // namespace

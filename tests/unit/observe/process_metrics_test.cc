@@ -1,8 +1,7 @@
 #include "observe/process_metrics.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 namespace ec::observe {

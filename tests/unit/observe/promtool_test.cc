@@ -36,14 +36,17 @@ int promtoolCheck(const std::string& text, std::string& output) {
 
 TEST(PromtoolTest, AcceptsARenderedSample) {
   if (access(kPromtool, X_OK) != 0) GTEST_SKIP() << "promtool not installed";
-  const MetricDecl lookups{"edgecache_cache_lookups_total", "Cache lookups by result.",
-                           Type::kCounter, {"result"}};
-  const MetricDecl open{"edgecache_connections_open", "Client connections open now.",
-                        Type::kGauge};
-  const MetricDecl latency{"edgecache_request_duration_seconds", "Request duration.",
-                           Type::kHistogram, {"method"}, latencySecondsBuckets(), "seconds"};
-  const MetricDecl odd{"edgecache_odd_total", "Odd \\ help\nwith a newline.", Type::kCounter,
-                       {"path"}};
+  const MetricDecl lookups{
+      "edgecache_cache_lookups_total", "Cache lookups by result.", Type::kCounter, {"result"}};
+  const MetricDecl open{"edgecache_connections_open", "Client connections open now.", Type::kGauge};
+  const MetricDecl latency{"edgecache_request_duration_seconds",
+                           "Request duration.",
+                           Type::kHistogram,
+                           {"method"},
+                           latencySecondsBuckets(),
+                           "seconds"};
+  const MetricDecl odd{
+      "edgecache_odd_total", "Odd \\ help\nwith a newline.", Type::kCounter, {"path"}};
   Registry registry;
   registry.counter(lookups, {"hit"}).inc(7);
   registry.counter(lookups, {"miss"}).inc(3);

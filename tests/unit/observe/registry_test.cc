@@ -10,10 +10,8 @@ namespace {
 
 using Type = MetricDecl::Type;
 
-const MetricDecl kLookups{"edgecache_cache_lookups_total",
-                          "Cache lookups by result.",
-                          Type::kCounter,
-                          {"result"}};
+const MetricDecl kLookups{
+    "edgecache_cache_lookups_total", "Cache lookups by result.", Type::kCounter, {"result"}};
 const MetricDecl kConnections{"edgecache_connections_open", "Client connections open now.",
                               Type::kGauge};
 const MetricDecl kLatency{"edgecache_request_duration_seconds",
@@ -95,8 +93,8 @@ TEST(RegistryTest, NanObservationIsIgnored) {
 }
 
 TEST(RegistryTest, EscapesLabelValuesAndHelp) {
-  const MetricDecl decl{"edgecache_odd_total", "Help with \\ and\nnewline.", Type::kCounter,
-                        {"path"}};
+  const MetricDecl decl{
+      "edgecache_odd_total", "Help with \\ and\nnewline.", Type::kCounter, {"path"}};
   Registry registry;
   registry.counter(decl, {"a\"b\\c\nd"}).inc();
   EXPECT_EQ(registry.renderPrometheus(),
@@ -115,8 +113,9 @@ TEST(RegistryTest, CallbacksAreReadAtScrapeTime) {
             "# TYPE edgecache_memory_tier_bytes gauge\n"
             "edgecache_memory_tier_bytes{tier=\"memory\"} 1.5\n");
   held = 1e21;
-  EXPECT_NE(registry.renderPrometheus().find("edgecache_memory_tier_bytes{tier=\"memory\"} 1e+21\n"),
-            std::string::npos);
+  EXPECT_NE(
+      registry.renderPrometheus().find("edgecache_memory_tier_bytes{tier=\"memory\"} 1e+21\n"),
+      std::string::npos);
 }
 
 TEST(RegistryTest, CollectorsRunBeforeEachScrape) {
