@@ -61,6 +61,22 @@ def cpuSeconds(pids):
     return total / CLOCK_TICKS
 
 
+def cpuByPid(pids):
+    """{pid: utime+stime seconds} for the pids still alive."""
+    out = {}
+    for pid in pids:
+        st = _readStat(pid)
+        if st is not None:
+            out[pid] = st[1] / CLOCK_TICKS
+    return out
+
+
+def cpuSpent(before, after):
+    """CPU seconds between two cpuByPid() samples; a process that exited in between counts 0
+    rather than minus its whole past (its last moments are lost, which is rare and small)."""
+    return sum(max(0.0, t - before.get(pid, 0.0)) for pid, t in after.items())
+
+
 def cpuStat(cpu):
     """Jiffy counters of one CPU from /proc/stat as a dict."""
     names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")

@@ -111,6 +111,26 @@ class ProcsTest(unittest.TestCase):
         threads = procs.affinityReport([me])
         self.assertTrue(any(k.startswith(f"{me}/{me} ") for k in threads))
 
+    def testAffinityReportSeesAThreadThatEscapesItsPinning(self):
+        sup = procs.Supervisor()
+        try:
+            proc = sup.start("sleeper", ["sleep", "30"], 0, os.devnull)
+            # Wait for taskset to exec into sleep, so the report names the pinned program.
+            for _ in range(100):
+                if open(f"/proc/{proc.pid}/comm").read().strip() == "sleep":
+                    break
+            self.assertEqual(set(procs.affinityReport(sup.tree(proc)).values()), {"0"})
+            os.sched_setaffinity(proc.pid, {0, 1})  # what Traffic Server's ET_NET did
+            self.assertEqual(set(procs.affinityReport(sup.tree(proc)).values()), {"0-1"})
+        finally:
+            sup.stopAll()
+        self.assertIsNotNone(proc.poll())
+
+    def testCpuSpentIgnoresExitedAndCountsNewProcesses(self):
+        before = {10: 5.0, 11: 2.0}
+        after = {10: 6.5, 12: 0.25}  # 11 exited, 12 was born during the pass
+        self.assertAlmostEqual(procs.cpuSpent(before, after), 1.75)
+
     def testCpuDeltaIsInSeconds(self):
         before = procs.cpuStat(0)
         after = dict(before, user=before["user"] + procs.CLOCK_TICKS)
