@@ -150,6 +150,12 @@ struct FlagOverrides {
 // them; call validate() afterwards, as the flags may make the whole inconsistent.
 std::vector<ConfigError> applyOverrides(Config& config, const FlagOverrides& flags);
 
+// What the command line needs: reads `path` (the embedded default when nullopt), applies the
+// flags, then validates once. Unlike load-then-override, a file may rely on the flags to be
+// complete (no services in the file, --origin on the command line), and every error is
+// reported, those of the file at their line and those of the flags under the flag's name.
+LoadResult loadWithOverrides(const std::optional<std::string>& path, const FlagOverrides& flags);
+
 // Cross-field checks: at least one listener, every address parses, services non-empty, valid
 // and unambiguous host patterns, no duplicate names or listen addresses, ranges.
 std::vector<ConfigError> validate(const Config& config);

@@ -353,7 +353,11 @@ std::string formatError(const ConfigError& error) {
   return out.empty() ? error.message : out + ": " + error.message;
 }
 
-LoadResult loadConfigString(std::string_view yaml, const std::string& source_name) {
+namespace {
+
+// Parses, applies `flags` when given, then validates once, so that flags can complete a file
+// (a file without services plus --origin) and findings land on the file's lines or the flag.
+LoadResult load(std::string_view yaml, const std::string& source_name, const FlagOverrides* flags) {
   LoadResult result;
   Config config;
   config.source = source_name;
@@ -368,6 +372,11 @@ LoadResult loadConfigString(std::string_view yaml, const std::string& source_nam
   result.errors = std::move(loader.errors());
   if (config.node_name.empty() && !config.source_map.positions.contains("node_name")) {
     config.node_name = shortHostname();
+  }
+  if (flags != nullptr) {
+    for (ConfigError& error : applyOverrides(config, *flags)) {
+      result.errors.push_back(std::move(error));
+    }
   }
   std::vector<detail::Issue> issues;
   detail::validateInto(config, issues);
@@ -389,16 +398,35 @@ LoadResult loadConfigString(std::string_view yaml, const std::string& source_nam
   return result;
 }
 
-LoadResult loadConfigFile(const std::string& path) {
+std::optional<std::string> readFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    LoadResult result;
-    result.errors.push_back(ConfigError{path, 0, 0, "cannot open the file"});
-    return result;
-  }
+  if (!file) return std::nullopt;
   std::ostringstream text;
   text << file.rdbuf();
-  return loadConfigString(text.str(), path);
+  return text.str();
+}
+
+LoadResult cannotOpen(const std::string& path) {
+  LoadResult result;
+  result.errors.push_back(ConfigError{path, 0, 0, "cannot open the file"});
+  return result;
+}
+
+}  // namespace
+
+LoadResult loadConfigString(std::string_view yaml, const std::string& source_name) {
+  return load(yaml, source_name, nullptr);
+}
+
+LoadResult loadConfigFile(const std::string& path) {
+  auto text = readFile(path);
+  return text ? load(*text, path, nullptr) : cannotOpen(path);
+}
+
+LoadResult loadWithOverrides(const std::optional<std::string>& path, const FlagOverrides& flags) {
+  if (!path) return load(embeddedDefaultConfig(), std::string(kEmbeddedSourceName), &flags);
+  auto text = readFile(*path);
+  return text ? load(*text, *path, &flags) : cannotOpen(*path);
 }
 
 std::string shortHostname() {

@@ -68,7 +68,7 @@ const SectionDecl<LimitsConfig>& limitsDecl() {
   static const SectionDecl<LimitsConfig> decl{
       "limits",
       "Bounds on what a client may send. Each limit answers with its status and counts in "
-      "`edgecache_http_parse_errors_total{kind=...}`.",
+      "`edgecache_parse_errors_total{kind=...}`.",
       {
           {"max_request_line", FieldType::kSize, &L::max_request_line, R,
            "Longest request line; longer gets 414.", 64, 1 * kMiB},
@@ -82,11 +82,12 @@ const SectionDecl<LimitsConfig>& limitsDecl() {
            "Largest request body; larger gets 413. 0 refuses every body.", 0, 1 * kTiB},
           {"max_connections", FieldType::kCount, &L::max_connections, R,
            "Most client connections open at once per node; further ones are closed at once "
-           "and counted in `edgecache_connections_rejected_total`.",
+           "and counted in `edgecache_client_connections_total{outcome=\"rejected\"}`.",
            1, 1000000},
           {"header_timeout", FieldType::kDurationMs, &L::header_timeout_ms, R,
-           "Time a client has to send a complete header section; then 408 and close.", 100,
-           1 * kHour},
+           "Time a client has to send a complete header section; then 408 and close "
+           "(`edgecache_header_timeouts_total`).",
+           100, 1 * kHour},
           {"idle_timeout", FieldType::kDurationMs, &L::idle_timeout_ms, R,
            "Time an idle keep-alive client connection stays open.", 1 * kSecond, 1 * kDay},
           {"drain_timeout", FieldType::kDurationMs, &L::drain_timeout_ms, R,
@@ -171,7 +172,8 @@ const SectionDecl<OriginConfig>& originDecl() {
   using O = OriginConfig;
   static const SectionDecl<OriginConfig> decl{
       "services[].origins[]",
-      "One origin server of a service. Failures answer 502 (refused, reset) or 504 (timeout).",
+      "One origin server of a service. Failures answer 502 (refused, reset) or 504 (timeout) "
+      "and count in `edgecache_origin_errors_total{origin,kind}`.",
       {
           {"address", FieldType::kString, &O::address, R,
            "`host:port` of the origin; a host name is resolved at start-up.", 0, kNoMax, true},

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "base/check.h"
 #include "config/config.h"
 
@@ -103,6 +105,72 @@ TEST(RestartOnlyChangesTest, ListsOnlyRestartOnlySettings) {
   EXPECT_EQ(restartOnlyChanges(running, next),
             (std::vector<std::string>{"workers", "listeners", "admin.address", "cache.memory_size",
                                       "cache.eviction", "demo.enabled"}));
+}
+
+}  // namespace
+}  // namespace ec::config
+
+namespace ec::config {
+namespace {
+
+TEST(LoadWithOverridesTest, FlagsCompleteAFileWithoutServices) {
+  const std::string path = testing::TempDir() + "overrides_no_services.yaml";
+  {
+    std::ofstream file(path);
+    file << "listeners:\n  - address: 127.0.0.1:8080\ncache:\n  memory_size: 64MiB\n";
+  }
+  FlagOverrides flags;
+  flags.origin = "127.0.0.1:8000";
+  LoadResult result = loadWithOverrides(path, flags);
+  ASSERT_TRUE(result.config) << joined(result.errors);
+  EXPECT_EQ(result.config->cache.memory_size, uint64_t{64} << 20);
+  ASSERT_EQ(result.config->services.size(), 1u);
+  EXPECT_EQ(result.config->services[0].origins[0].address, "127.0.0.1:8000");
+  // Without the flag, the same file is incomplete.
+  LoadResult bare = loadWithOverrides(path, FlagOverrides{});
+  EXPECT_FALSE(bare.config);
+  EXPECT_EQ(joined(bare.errors), path + ": services: at least one service is required\n");
+}
+
+TEST(LoadWithOverridesTest, NoFileMeansTheEmbeddedDefault) {
+  FlagOverrides flags;
+  flags.listen = {"127.0.0.1:18080"};
+  LoadResult result = loadWithOverrides(std::nullopt, flags);
+  ASSERT_TRUE(result.config) << joined(result.errors);
+  EXPECT_EQ(result.config->source, "<embedded>");
+  EXPECT_EQ(result.config->services[0].name, "demo");
+  EXPECT_TRUE(result.config->demo.enabled);
+  ASSERT_EQ(result.config->listeners.size(), 1u);
+  EXPECT_EQ(result.config->listeners[0].address, "127.0.0.1:18080");
+}
+
+TEST(LoadWithOverridesTest, FileAndFlagErrorsTogether) {
+  const std::string path = testing::TempDir() + "overrides_bad.yaml";
+  {
+    std::ofstream file(path);
+    file << "listeners:\n  - address: 127.0.0.1:8080\ncache:\n  memry_size: 1GiB\n";
+  }
+  FlagOverrides flags;
+  flags.origin = "127.0.0.1:8000";
+  flags.listen = {"127.0.0.1:8000"};  // the origin's own port: allowed, demo is off
+  flags.memory = "huge";
+  LoadResult result = loadWithOverrides(path, flags);
+  EXPECT_FALSE(result.config);
+  EXPECT_EQ(joined(result.errors),
+            path + ":4:3: cache.memry_size: unknown key (did you mean 'memory_size'?)\n" +
+                "--memory: \"huge\" is not a size (examples: 256MiB, 1GiB)\n");
+  EXPECT_EQ(joined(loadWithOverrides("/nonexistent.yaml", flags).errors),
+            "/nonexistent.yaml: cannot open the file\n");
+}
+
+TEST(LoadWithOverridesTest, ListenOnTheDemoPortIsCaught) {
+  FlagOverrides flags;
+  flags.listen = {"127.0.0.1:8000"};
+  LoadResult result = loadWithOverrides(std::nullopt, flags);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].file, "<embedded>");
+  EXPECT_GT(result.errors[0].line, 0);  // the demo's line in deploy/edgecache.yaml
+  EXPECT_EQ(result.errors[0].message, "demo.address: same address as listeners[0].address");
 }
 
 }  // namespace
