@@ -137,9 +137,8 @@ Result simulate(const Settings& settings, const Trace& trace, MemoryStoreOptions
       }
     }
   }
-  const double elapsed_ns = std::chrono::duration<double, std::nano>(
-                                std::chrono::steady_clock::now() - start)
-                                .count();
+  const double elapsed_ns =
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
   return Result{static_cast<double>(hits) / static_cast<double>(requests),
                 static_cast<double>(hit_bytes) / static_cast<double>(requested_bytes),
                 elapsed_ns / static_cast<double>(trace.requests.size())};
@@ -178,13 +177,15 @@ int main(int argc, char** argv) {
                  "[--warmup-percent N]\n");
     return 2;
   }
-  std::printf("requests %llu, objects %u, sizes lognormal(median 16 KiB, sigma 1.8) in "
-              "[1 KiB, 8 MiB], shards %zu, seed %llu, warm-up %llu%%\n\n",
-              static_cast<unsigned long long>(settings.requests), settings.objects,
-              settings.shards, static_cast<unsigned long long>(settings.seed),
-              static_cast<unsigned long long>(settings.warmup_percent));
-  std::printf("| alpha | cache (%% of working set) | object hit S3-FIFO | object hit LRU | "
-              "byte hit S3-FIFO | byte hit LRU | ns/req S3-FIFO | ns/req LRU |\n");
+  std::printf(
+      "requests %llu, objects %u, sizes lognormal(median 16 KiB, sigma 1.8) in "
+      "[1 KiB, 8 MiB], shards %zu, seed %llu, warm-up %llu%%\n\n",
+      static_cast<unsigned long long>(settings.requests), settings.objects, settings.shards,
+      static_cast<unsigned long long>(settings.seed),
+      static_cast<unsigned long long>(settings.warmup_percent));
+  std::printf(
+      "| alpha | cache (%% of working set) | object hit S3-FIFO | object hit LRU | "
+      "byte hit S3-FIFO | byte hit LRU | ns/req S3-FIFO | ns/req LRU |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   for (double alpha : {0.8, 1.0}) {
     const Trace trace = makeTrace(settings, alpha);
@@ -192,11 +193,11 @@ int main(int argc, char** argv) {
       const uint64_t capacity = trace.working_set / 100 * percent;
       const Result s3 = simulate(settings, trace, MemoryStoreOptions::Policy::kS3Fifo, capacity);
       const Result lru = simulate(settings, trace, MemoryStoreOptions::Policy::kLru, capacity);
-      std::printf("| %.1f | %llu%% (%.0f MiB) | %.4f | %.4f | %.4f | %.4f | %.0f | %.0f |\n",
-                  alpha, static_cast<unsigned long long>(percent),
+      std::printf("| %.1f | %llu%% (%.0f MiB) | %.4f | %.4f | %.4f | %.4f | %.0f | %.0f |\n", alpha,
+                  static_cast<unsigned long long>(percent),
                   static_cast<double>(capacity) / (1 << 20), s3.object_hit_ratio,
-                  lru.object_hit_ratio, s3.byte_hit_ratio, lru.byte_hit_ratio,
-                  s3.ns_per_request, lru.ns_per_request);
+                  lru.object_hit_ratio, s3.byte_hit_ratio, lru.byte_hit_ratio, s3.ns_per_request,
+                  lru.ns_per_request);
       std::fflush(stdout);
     }
   }

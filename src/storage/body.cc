@@ -23,11 +23,11 @@ Body::~Body() = default;
 
 uint32_t Body::nextChunkCapacity() const {
   if (written_ < expected_size_) {
-    return static_cast<uint32_t>(std::min<uint64_t>(expected_size_ - written_, kMaxKnownChunkBytes));
+    return static_cast<uint32_t>(
+        std::min<uint64_t>(expected_size_ - written_, kMaxKnownChunkBytes));
   }
   // Unknown (or overrun) size: double the body so far, so waste stays under half.
-  return static_cast<uint32_t>(
-      std::clamp<uint64_t>(written_, kMinChunkBytes, kMaxGrowChunkBytes));
+  return static_cast<uint32_t>(std::clamp<uint64_t>(written_, kMinChunkBytes, kMaxGrowChunkBytes));
 }
 
 void Body::addChunk(uint32_t capacity) {

@@ -9,8 +9,7 @@ namespace {
 
 size_t metaBytes(const cache::ObjectMeta& meta) {
   size_t bytes = sizeof(CachedObject) + meta.head.capacity() + meta.etag.capacity() +
-                 meta.last_modified.capacity() +
-                 meta.vary_names.capacity() * sizeof(std::string);
+                 meta.last_modified.capacity() + meta.vary_names.capacity() * sizeof(std::string);
   for (const std::string& name : meta.vary_names) bytes += name.capacity();
   return bytes;
 }

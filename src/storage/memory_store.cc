@@ -96,8 +96,7 @@ ObjectRef MemoryStore::find(std::string_view primary, const http::Fields& reques
   return nullptr;
 }
 
-void MemoryStore::insert(std::string_view primary, std::string_view secondary,
-                         ObjectRef object) {
+void MemoryStore::insert(std::string_view primary, std::string_view secondary, ObjectRef object) {
   EC_CHECK(object != nullptr);
   const std::vector<std::string>& vary_names = object->meta().vary_names;
   const size_t key_bytes = primary.size() + secondary.size() + varyBytes(vary_names);
@@ -107,7 +106,7 @@ void MemoryStore::insert(std::string_view primary, std::string_view secondary,
       static_cast<uint64_t>(object->meta().content_length) > max_object_bytes_;
   if (charge > max_object_bytes_ || known_too_large) {
     // Refused: the proxy streams it through. The variant it would replace is outdated now.
-    eraseIf(primary, secondary, nullptr);
+    eraseVariant(primary, secondary, nullptr);
     return;
   }
 
@@ -163,6 +162,12 @@ void MemoryStore::insert(std::string_view primary, std::string_view secondary,
 
 bool MemoryStore::eraseIf(std::string_view primary, std::string_view secondary,
                           const CachedObject* object) {
+  if (object == nullptr) return false;
+  return eraseVariant(primary, secondary, object);
+}
+
+bool MemoryStore::eraseVariant(std::string_view primary, std::string_view secondary,
+                               const CachedObject* only_if) {
   Graveyard graveyard;
   Shard& shard = shardFor(primary);
   std::lock_guard lock(shard.mu);
@@ -170,8 +175,7 @@ bool MemoryStore::eraseIf(std::string_view primary, std::string_view secondary,
   if (it == shard.index.end()) return false;
   for (const std::unique_ptr<Entry>& entry : it->second->variants) {
     if (entry->secondary != secondary) continue;
-    // nullptr is the internal "whatever is there" (insert refusing a replacement).
-    if (object != nullptr && entry->object.get() != object) return false;
+    if (only_if != nullptr && entry->object.get() != only_if) return false;
     shard.policy->remove(entry.get());
     detach(shard, entry.get(), graveyard);
     return true;

@@ -77,6 +77,9 @@ class MemoryStore final : public Store {
   };
 
   Shard& shardFor(std::string_view primary);
+  // Removes the variant; if `only_if` is not null, only while it is still that object.
+  bool eraseVariant(std::string_view primary, std::string_view secondary,
+                    const CachedObject* only_if);
   enum class IfEmpty { kErasePrimary, kKeepPrimary };
   // Unlinks `entry` from its primary (and, unless kept, the primary from the index when it
   // empties). The caller has already taken it out of the policy.

@@ -23,7 +23,8 @@ std::string readAll(const Body& body, uint64_t offset = 0, uint64_t max_bytes = 
   while (out.size() < max_bytes) {
     const int n = body.peek(offset + out.size(), max_bytes - out.size(), iov, max_iov);
     if (n == 0) break;
-    for (int i = 0; i < n; ++i) out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    for (int i = 0; i < n; ++i)
+      out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
   }
   return out;
 }

@@ -14,8 +14,9 @@ namespace {
 
 using testing::makeObject;
 
-MemoryStoreOptions options(uint64_t capacity, size_t shards, uint64_t max_object,
-                           MemoryStoreOptions::Policy policy = MemoryStoreOptions::Policy::kS3Fifo) {
+MemoryStoreOptions options(
+    uint64_t capacity, size_t shards, uint64_t max_object,
+    MemoryStoreOptions::Policy policy = MemoryStoreOptions::Policy::kS3Fifo) {
   MemoryStoreOptions o;
   o.capacity_bytes = capacity;
   o.shards = shards;
@@ -78,7 +79,7 @@ TEST(MemoryStoreTest, S3FifoAdmitsARecentlyEvictedKeyStraightToMain) {
   MemoryStore store(options(100 << 10, 1, 100 << 10));
   http::Fields none;
   for (int i = 0; i < 12; ++i) store.insert(key(i), "", makeObject(kObject - 400));
-  ASSERT_EQ(store.find(key(0), none), nullptr);  // evicted, remembered as a ghost
+  ASSERT_EQ(store.find(key(0), none), nullptr);         // evicted, remembered as a ghost
   store.insert(key(0), "", makeObject(kObject - 400));  // ghost hit: goes to main
   // A scan of never-read objects now passes through the small queue without touching it.
   for (int i = 100; i < 140; ++i) store.insert(key(i), "", makeObject(kObject - 400));

@@ -1,11 +1,12 @@
 // S3-FIFO and LRU replacement order, on bare PolicyNodes (no store), sized in bytes.
 
+#include "storage/s3_fifo_policy.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "storage/lru_policy.h"
-#include "storage/s3_fifo_policy.h"
 
 namespace ec::storage {
 namespace {
@@ -151,7 +152,7 @@ TEST(S3FifoPolicyTest, GhostIsBoundedByMainCapacityInBytes) {
     while (policy.bytes() > kCapacity) policy.evict();
   }
   EXPECT_LE(policy.ghostBytes(), kCapacity - kCapacity / 10);
-  EXPECT_FALSE(policy.ghostContainsForTest(0));      // aged out
+  EXPECT_FALSE(policy.ghostContainsForTest(0));         // aged out
   EXPECT_TRUE(policy.ghostContainsForTest(1000 - 11));  // recent
 }
 

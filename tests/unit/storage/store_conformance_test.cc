@@ -170,7 +170,8 @@ TEST_P(StoreConformanceTest, AnEvictedObjectStaysReadableThroughItsReference) {
   // no policy has a reason to keep it.
   ObjectRef reader = makeObject(200 << 10);
   store_->insert("held", "", reader);
-  for (int i = 0; i < 200; ++i) store_->insert("filler" + std::to_string(i), "", makeObject(100 << 10));
+  for (int i = 0; i < 200; ++i)
+    store_->insert("filler" + std::to_string(i), "", makeObject(100 << 10));
   EXPECT_EQ(store_->find("held", no_headers_), nullptr);
   iovec iov[1];
   ASSERT_EQ(reader->body()->peek(0, UINT64_MAX, iov, 1), 1);
