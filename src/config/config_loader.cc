@@ -76,7 +76,9 @@ class Loader {
   std::vector<ConfigError>& errors() { return errors_; }
   const std::set<std::string>& failedPaths() const { return failed_paths_; }
 
+  // The document as a whole could not be read: nothing else about it is worth reporting.
   void parseError(const YAML::Mark& mark, const std::string& message) {
+    failed_paths_.insert("");
     errors_.push_back(ConfigError{config_.source, mark.line + 1, mark.column + 1, message});
   }
 
@@ -334,6 +336,7 @@ class Loader {
 
 // Whether `path` is, or encloses, a setting the loader could not read.
 bool coversFailedPath(const std::string& path, const std::set<std::string>& failed) {
+  if (failed.contains("")) return true;  // the whole document was unreadable
   for (auto it = failed.lower_bound(path); it != failed.end() && it->starts_with(path); ++it) {
     if (it->size() == path.size() || (*it)[path.size()] == '.' || (*it)[path.size()] == '[') {
       return true;

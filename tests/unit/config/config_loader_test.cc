@@ -160,8 +160,14 @@ TEST(ConfigLoaderTest, DuplicateKeyIsAnError) {
 
 TEST(ConfigLoaderTest, YamlSyntaxErrorHasAPosition) {
   auto errors = errorsOf("listeners:\n  - address: [127.0.0.1:8080\n");
-  ASSERT_FALSE(errors.empty());
+  ASSERT_EQ(errors.size(), 1u) << joined(errors);  // not also "at least one listener..."
   EXPECT_TRUE(errors[0].starts_with("edgecache.yaml:3:1: YAML syntax error: ")) << errors[0];
+}
+
+TEST(ConfigLoaderTest, DocumentThatIsNotAMappingIsOneError) {
+  auto errors = errorsOf("just a string\n");
+  EXPECT_EQ(joined(errors),
+            "edgecache.yaml:1:1: the file must hold a mapping of settings, not a single value\n");
 }
 
 TEST(ConfigLoaderTest, WrongNodeKindsAreExplained) {
