@@ -23,18 +23,23 @@ HeadScanner::Status HeadScanner::fail(ParseErrorKind kind, std::string_view deta
   return Status::kError;
 }
 
-HeadScanner::Status HeadScanner::checkPartialLine(std::string_view input, const ParseLimits& limits,
-                                                  const StartLineRules& rules) {
-  // The line so far, without a CR that may turn out to start its CRLF.
-  size_t partial = input.size() - line_start_;
-  if (partial > 0 && input.back() == '\r') --partial;
-  if (!in_fields_ && partial > rules.max_length) return fail(rules.too_long, "start line too long");
-  if (in_fields_ && partial > limits.max_field_size) {
-    return fail(ParseErrorKind::kFieldTooLarge, "field line too long");
+HeadScanner::Status HeadScanner::checkLimitsUpTo(std::string_view input, size_t upto,
+                                                 const ParseLimits& limits,
+                                                 const StartLineRules& rules) {
+  // The decision must not depend on how the bytes were split into calls, so instead of testing
+  // the current state we find the first buffer length at which each limit is exceeded and
+  // report the earliest one that `upto` bytes reach (the line limit first on a tie).
+  // A line is too long once its content (not counting a CR that may start its CRLF) passes the
+  // limit: at length s+max+1, or one byte later when byte s+max is a CR.
+  const size_t max_line = in_fields_ ? limits.max_field_size : rules.max_length;
+  size_t line_cross = line_start_ + max_line + 1;
+  if (line_cross <= upto && input[line_cross - 1] == '\r') ++line_cross;
+  const size_t header_cross = limits.max_header_bytes + 1;
+  if (line_cross <= upto && line_cross <= header_cross) {
+    return in_fields_ ? fail(ParseErrorKind::kFieldTooLarge, "field line too long")
+                      : fail(rules.too_long, "start line too long");
   }
-  if (input.size() > limits.max_header_bytes) {
-    return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
-  }
+  if (header_cross <= upto) return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
   return Status::kNeedMore;
 }
 
@@ -85,10 +90,12 @@ HeadScanner::Status HeadScanner::scan(std::string_view input, const ParseLimits&
     const void* found = std::memchr(input.data() + scan_pos_, '\n', input.size() - scan_pos_);
     if (found == nullptr) {
       scan_pos_ = input.size();
-      return checkPartialLine(input, limits, rules);
+      return checkLimitsUpTo(input, input.size(), limits, rules);
     }
     const size_t lf = static_cast<size_t>(static_cast<const char*>(found) - input.data());
     scan_pos_ = lf + 1;
+    // First what a caller feeding the bytes before this LF would already have been told.
+    if (checkLimitsUpTo(input, lf, limits, rules) == Status::kError) return Status::kError;
     if (lf + 1 > limits.max_header_bytes) {
       return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
     }

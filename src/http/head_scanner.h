@@ -49,8 +49,9 @@ class HeadScanner {
   };
 
   Status fail(ParseErrorKind kind, std::string_view detail);
-  Status checkPartialLine(std::string_view input, const ParseLimits& limits,
-                          const StartLineRules& rules);
+  // Reports the first limit a buffer of `upto` bytes exceeds, if any (see the .cc).
+  Status checkLimitsUpTo(std::string_view input, size_t upto, const ParseLimits& limits,
+                         const StartLineRules& rules);
   Status takeFieldLine(std::string_view input, size_t begin, size_t end,
                        const ParseLimits& limits);
 

@@ -342,6 +342,33 @@ TEST(RequestParser, LimitsFireBeforeTheHeadEnds) {
   EXPECT_LE(fields.size(), limits.max_header_bytes + 64);
 }
 
+TEST(RequestParser, LimitDecisionDoesNotDependOnTheSplit) {
+  // Found by fuzzing: a too-long line that also holds a bare CR (or a bare LF) after the limit
+  // must be "too long" however the bytes arrive, and the earliest exceeded limit wins.
+  ParseLimits limits;
+  limits.max_request_line = 32;
+  limits.max_field_size = 32;
+  limits.max_header_bytes = 80;
+  const std::vector<std::string> inputs = {
+      "GET /" + std::string(40, 'a') + "\r" + " HTTP/1.1\r\n\r\n",
+      "GET /" + std::string(40, 'a') + "\n",
+      "GET / HTTP/1.1\r\nX: " + std::string(40, 'v') + "\rY\r\n\r\n",
+      "GET / HTTP/1.1\r\nX: " + std::string(28, 'v') + "\r\nY: " + std::string(30, 'v') + "\n",
+      "GET / HTTP/1.1\r\nX: " + std::string(29, 'v') + "\r\r\n",
+  };
+  for (const std::string& raw : inputs) {
+    RequestHead a, b;
+    const Outcome whole = parseAll(raw, a, limits);
+    const Outcome trickled = parseTrickled(raw, b, limits);
+    EXPECT_EQ(whole.status, RequestParser::Status::kError) << raw;
+    EXPECT_EQ(trickled.kind, whole.kind) << raw;
+  }
+  RequestHead head;
+  EXPECT_EQ(parseAll("GET /" + std::string(40, 'a') + "\r", head, limits).kind, K::kUriTooLong);
+  EXPECT_EQ(parseAll("GET / HTTP/1.1\r\nX: " + std::string(40, 'v') + "\rY\r\n", head, limits).kind,
+            K::kFieldTooLarge);
+}
+
 TEST(RequestParser, PipelinedRequestsInOneBuffer) {
   const std::string raw =
       "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
