@@ -78,24 +78,52 @@ PolicyNode* S3FifoPolicy::evict() {
 }
 
 void S3FifoPolicy::rememberGhost(const PolicyNode& node) {
-  if (ghost_capacity_ == 0) return;
-  ghost_fifo_.push_back(Ghost{node.key_hash, ++ghost_seq_, node.charge});
-  ghost_index_[node.key_hash] = ghost_seq_;
-  ghost_bytes_ += node.charge;
-  while (ghost_bytes_ > ghost_capacity_ && !ghost_fifo_.empty()) {
-    const Ghost& oldest = ghost_fifo_.front();
-    auto it = ghost_index_.find(oldest.key_hash);
-    if (it != ghost_index_.end() && it->second == oldest.seq) ghost_index_.erase(it);
-    ghost_bytes_ -= oldest.charge;
-    ghost_fifo_.pop_front();
+  if (node.charge > ghost_capacity_) return;
+  while (ghost_size_ > 0 && ghost_bytes_ + node.charge > ghost_capacity_) forgetOldestGhost();
+  if (ghost_size_ == ghost_ring_.size()) {
+    // Grow the ring, oldest first (rare: the ring keeps its size once the ghost is full).
+    std::vector<Ghost> bigger;
+    bigger.reserve(std::max<size_t>(64, ghost_ring_.size() * 2));
+    for (size_t i = 0; i < ghost_size_; ++i) {
+      bigger.push_back(ghost_ring_[(ghost_head_ + i) % ghost_ring_.size()]);
+    }
+    bigger.resize(bigger.capacity());
+    ghost_ring_ = std::move(bigger);
+    ghost_head_ = 0;
   }
+  ghost_ring_[(ghost_head_ + ghost_size_) % ghost_ring_.size()] =
+      Ghost{node.key_hash, ++ghost_seq_, node.charge};
+  ++ghost_size_;
+  ghost_bytes_ += node.charge;
+  auto it = ghost_index_.find(node.key_hash);
+  if (it != ghost_index_.end()) {
+    it->second = ghost_seq_;
+  } else if (spare_ghost_node_) {
+    spare_ghost_node_.key() = node.key_hash;
+    spare_ghost_node_.mapped() = ghost_seq_;
+    ghost_index_.insert(std::move(spare_ghost_node_));
+    spare_ghost_node_ = GhostIndex::node_type();
+  } else {
+    ghost_index_.emplace(node.key_hash, ghost_seq_);
+  }
+}
+
+void S3FifoPolicy::forgetOldestGhost() {
+  const Ghost& oldest = ghost_ring_[ghost_head_];
+  auto it = ghost_index_.find(oldest.key_hash);
+  if (it != ghost_index_.end() && it->second == oldest.seq) {
+    spare_ghost_node_ = ghost_index_.extract(it);
+  }
+  ghost_bytes_ -= oldest.charge;
+  ghost_head_ = (ghost_head_ + 1) % ghost_ring_.size();
+  --ghost_size_;
 }
 
 bool S3FifoPolicy::takeGhost(uint64_t key_hash) {
   auto it = ghost_index_.find(key_hash);
   if (it == ghost_index_.end()) return false;
-  // The FIFO record stays (its bytes age out with it); only the membership goes.
-  ghost_index_.erase(it);
+  // The ring record stays (its bytes age out with it); only the membership goes.
+  spare_ghost_node_ = ghost_index_.extract(it);
   return true;
 }
 

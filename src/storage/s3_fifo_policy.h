@@ -8,8 +8,8 @@
 // does no list surgery on reads, and one-hit wonders (most of a CDN's long tail) leave early.
 
 #include <cstdint>
-#include <deque>
 #include <unordered_map>
+#include <vector>
 
 #include "storage/eviction_policy.h"
 
@@ -48,17 +48,26 @@ class S3FifoPolicy final : public EvictionPolicy {
     uint64_t charge;
   };
 
+  using GhostIndex = std::unordered_map<uint64_t, uint64_t>;  // key_hash -> seq of newest record
+
   detail::NodeList& listOf(const PolicyNode& node);
   void rememberGhost(const PolicyNode& node);
   // True (and forgets it) when key_hash left recently without being read.
   bool takeGhost(uint64_t key_hash);
+  void forgetOldestGhost();
 
   uint64_t small_target_;
   uint64_t ghost_capacity_;  // the ghost remembers as many bytes as main holds
   detail::NodeList small_;
   detail::NodeList main_;
-  std::deque<Ghost> ghost_fifo_;
-  std::unordered_map<uint64_t, uint64_t> ghost_index_;  // key_hash -> seq of its newest record
+  // The ghost FIFO is a ring that only grows, and index nodes are recycled through
+  // spare_ghost_node_, so in steady state remembering a ghost allocates nothing (it runs under
+  // the shard lock on every eviction).
+  std::vector<Ghost> ghost_ring_;
+  size_t ghost_head_ = 0;  // oldest record
+  size_t ghost_size_ = 0;
+  GhostIndex ghost_index_;
+  GhostIndex::node_type spare_ghost_node_;
   uint64_t ghost_bytes_ = 0;
   uint64_t ghost_seq_ = 0;
 };
