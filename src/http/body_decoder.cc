@@ -237,8 +237,7 @@ bool BodyDecoder::advanceChunked(unsigned char c) {
       if (c != '\n') return setError(ParseErrorKind::kBadLineEnding, "bare CR after last chunk");
       state_ = State::kDone;
       return true;
-    default:
-      return setError(ParseErrorKind::kBadChunkData, "unexpected chunked state");
+    default: return setError(ParseErrorKind::kBadChunkData, "unexpected chunked state");
   }
 }
 

@@ -41,15 +41,15 @@ class BodyDecoder {
 
  private:
   enum class State : uint8_t {
-    kLength,       // Content-Length payload
-    kUntilClose,   // close-delimited payload
-    kSize,         // chunk-size hex digits
-    kExtension,    // chunk-ext, up to CR
-    kSizeLf,       // the LF after a chunk-size line
-    kData,         // chunk payload
-    kDataCr,       // the CR after chunk data
-    kDataLf,       // the LF after chunk data
-    kTrailerStart, // first byte of a trailer line, or the CR of the final CRLF
+    kLength,        // Content-Length payload
+    kUntilClose,    // close-delimited payload
+    kSize,          // chunk-size hex digits
+    kExtension,     // chunk-ext, up to CR
+    kSizeLf,        // the LF after a chunk-size line
+    kData,          // chunk payload
+    kDataCr,        // the CR after chunk data
+    kDataLf,        // the LF after chunk data
+    kTrailerStart,  // first byte of a trailer line, or the CR of the final CRLF
     kTrailerName,
     kTrailerValue,
     kTrailerLf,

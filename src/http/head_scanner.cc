@@ -39,7 +39,8 @@ HeadScanner::Status HeadScanner::checkLimitsUpTo(std::string_view input, size_t 
     return in_fields_ ? fail(ParseErrorKind::kFieldTooLarge, "field line too long")
                       : fail(rules.too_long, "start line too long");
   }
-  if (header_cross <= upto) return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
+  if (header_cross <= upto)
+    return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
   return Status::kNeedMore;
 }
 

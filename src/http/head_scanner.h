@@ -19,10 +19,10 @@ class HeadScanner {
   enum class Status { kNeedMore, kDone, kError };
 
   struct StartLineRules {
-    size_t max_length;            // longest start line, CRLF excluded
-    ParseErrorKind too_long;      // kind reported past that length
-    ParseErrorKind malformed;     // kind reported for an empty start line
-    bool skip_one_leading_crlf;   // requests: RFC 9112 §2.2 lets a server ignore one empty line
+    size_t max_length;           // longest start line, CRLF excluded
+    ParseErrorKind too_long;     // kind reported past that length
+    ParseErrorKind malformed;    // kind reported for an empty start line
+    bool skip_one_leading_crlf;  // requests: RFC 9112 §2.2 lets a server ignore one empty line
   };
 
   // `input` starts at the same byte on every call until kDone or kError.
@@ -52,8 +52,7 @@ class HeadScanner {
   // Reports the first limit a buffer of `upto` bytes exceeds, if any (see the .cc).
   Status checkLimitsUpTo(std::string_view input, size_t upto, const ParseLimits& limits,
                          const StartLineRules& rules);
-  Status takeFieldLine(std::string_view input, size_t begin, size_t end,
-                       const ParseLimits& limits);
+  Status takeFieldLine(std::string_view input, size_t begin, size_t end, const ParseLimits& limits);
 
   bool in_fields_ = false;
   bool skipped_crlf_ = false;

@@ -162,8 +162,7 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
       case TransferCoding::kUnknownCoding:
       case TransferCoding::kUnsupported:
         return fail(ParseErrorKind::kUnsupportedTransferCoding, "transfer coding not supported");
-      default:
-        return fail(ParseErrorKind::kBadTransferEncoding, "invalid Transfer-Encoding");
+      default: return fail(ParseErrorKind::kBadTransferEncoding, "invalid Transfer-Encoding");
     }
   } else {
     switch (length.state) {

@@ -85,8 +85,7 @@ ResponseParser::Status ResponseParser::deriveFraming(Method request_method, Resp
 
   const ContentLength length = readContentLength(fields);
   const TransferCoding coding = readTransferCoding(fields);
-  const bool bodiless =
-      request_method == Method::kHead || head.status == 204 || head.status == 304;
+  const bool bodiless = request_method == Method::kHead || head.status == 204 || head.status == 304;
   if (bodiless) {
     // The proxy forwards these fields to the client (a HEAD answer carries the GET length), so an
     // invalid one is still refused rather than passed on.
@@ -105,8 +104,7 @@ ResponseParser::Status ResponseParser::deriveFraming(Method request_method, Resp
       case TransferCoding::kUnknownCoding:
       case TransferCoding::kUnsupported:
         return fail(ParseErrorKind::kUnsupportedTransferCoding, "transfer coding not supported");
-      default:
-        return fail(ParseErrorKind::kBadTransferEncoding, "invalid Transfer-Encoding");
+      default: return fail(ParseErrorKind::kBadTransferEncoding, "invalid Transfer-Encoding");
     }
     head.framing = BodyFraming::kChunked;
     // RFC 9112 §6.1/§6.3 item 3: chunked wins, Content-Length is dropped so nobody forwards both,

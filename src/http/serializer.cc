@@ -50,17 +50,17 @@ void appendDecimal(std::string& out, uint64_t value) {
 }  // namespace
 
 bool isHopByHopField(std::string_view name) {
-  for (std::string_view n : {"connection", "keep-alive", "proxy-connection", "te",
-                             "transfer-encoding", "upgrade", "trailer", "proxy-authorization",
-                             "proxy-authenticate"}) {
+  for (std::string_view n :
+       {"connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
+        "trailer", "proxy-authorization", "proxy-authenticate"}) {
     if (equalsIgnoreCase(name, n)) return true;
   }
   return false;
 }
 
 bool isProtectedField(std::string_view name) {
-  for (std::string_view n : {"host", "content-length", "authorization", "x-forwarded-for",
-                             "cookie", "transfer-encoding"}) {
+  for (std::string_view n : {"host", "content-length", "authorization", "x-forwarded-for", "cookie",
+                             "transfer-encoding"}) {
     if (equalsIgnoreCase(name, n)) return true;
   }
   return false;
@@ -112,9 +112,9 @@ void appendOriginRequest(std::string& out, const RequestHead& head, const Forwar
 void removeHopByHop(Fields& fields) {
   const std::vector<std::string> named = connectionNamedFields(fields);
   for (const std::string& name : named) fields.remove(name);
-  for (std::string_view name : {"connection", "keep-alive", "proxy-connection", "te",
-                                "transfer-encoding", "upgrade", "trailer", "proxy-authorization",
-                                "proxy-authenticate"}) {
+  for (std::string_view name :
+       {"connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
+        "trailer", "proxy-authorization", "proxy-authenticate"}) {
     fields.remove(name);
   }
 }

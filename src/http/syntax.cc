@@ -18,13 +18,11 @@ constexpr std::array<bool, 256> makeTokenTable() {
 constexpr std::array<bool, 256> kTokenTable = makeTokenTable();
 
 bool isRegNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' ||
-         c == '.' || c == '_' || c == '~';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' || c == '.' ||
+         c == '_' || c == '~';
 }
 
-bool isHexDigit(char c) {
-  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+bool isHexDigit(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 bool isValidPort(std::string_view port) {
   if (port.empty() || port.size() > 5) return false;

@@ -38,10 +38,10 @@ ContentLength readContentLength(const Fields& fields);
 // Transfer-Encoding over every line of the field (RFC 9112 §6.1, §7).
 enum class TransferCoding : uint8_t {
   kAbsent,
-  kChunked,          // exactly one coding, "chunked" (any case, optional parameters refused)
-  kMalformed,        // an element that is not a token, an empty value, chunked not final or twice
-  kUnknownCoding,    // a coding we have never heard of: "cow", "xchunked" (501)
-  kUnsupported,      // a registered coding before chunked ("gzip, chunked"): we cannot re-frame it
+  kChunked,        // exactly one coding, "chunked" (any case, optional parameters refused)
+  kMalformed,      // an element that is not a token, an empty value, chunked not final or twice
+  kUnknownCoding,  // a coding we have never heard of: "cow", "xchunked" (501)
+  kUnsupported,    // a registered coding before chunked ("gzip, chunked"): we cannot re-frame it
 };
 TransferCoding readTransferCoding(const Fields& fields);
 

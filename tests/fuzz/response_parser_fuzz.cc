@@ -51,8 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (status != ResponseParser::Status::kDone) return 0;
     require(head.status >= 100 && head.status <= 599 && head.status != 101);
     require(other.framing == head.framing && other.keep_alive == head.keep_alive);
-    if (method == Method::kHead || head.status < 200 || head.status == 204 ||
-        head.status == 304) {
+    if (method == Method::kHead || head.status < 200 || head.status == 204 || head.status == 304) {
       require(head.framing == BodyFraming::kNone);
     }
     if (head.framing == BodyFraming::kChunked) require(!head.fields.has("content-length"));
@@ -62,8 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ec::http::removeHopByHop(head.fields);
       require(!head.fields.has("transfer-encoding") && !head.fields.has("connection"));
       BodyDecoder body;
-      body.start(head.framing, head.content_length, limits, false,
-                 ec::ErrorSource::kUpstream);
+      body.start(head.framing, head.content_length, limits, false, ec::ErrorSource::kUpstream);
       uint64_t delivered = 0;
       while (true) {
         auto step = body.decode(input);

@@ -148,7 +148,7 @@ INSTANTIATE_TEST_SUITE_P(
         ChunkCase{"trailer_bare_lf", "0\r\nA: b\n\r\n", K::kBadTrailer},
         ChunkCase{"trailer_bare_cr", "0\r\nA: b\rc\r\n\r\n", K::kBadLineEnding},
         ChunkCase{"last_chunk_bare_lf_end", "0\r\n\n", K::kBadTrailer}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(BodyDecoder, LastChunkWithoutFinalCrlfWaits) {
   // Hardening A6: "0" without the final CRLF is never the end.
@@ -162,7 +162,8 @@ TEST(BodyDecoder, LastChunkWithoutFinalCrlfWaits) {
 TEST(BodyDecoder, BodyLimitOnlyWhenEnforced) {
   ParseLimits limits;
   limits.max_body_bytes = 8;
-  Decoded d = decodeAll("5\r\nhello\r\n4\r\nabcd\r\n0\r\n\r\n", BodyFraming::kChunked, SIZE_MAX, limits);
+  Decoded d =
+      decodeAll("5\r\nhello\r\n4\r\nabcd\r\n0\r\n\r\n", BodyFraming::kChunked, SIZE_MAX, limits);
   EXPECT_EQ(d.kind, K::kBodyTooLarge);
   EXPECT_EQ(statusForParseError(d.kind), 413);
   d = decodeAll("5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n", BodyFraming::kChunked, SIZE_MAX, limits);
@@ -190,7 +191,8 @@ TEST(BodyDecoder, TrailerLimits) {
   ParseLimits limits;
   limits.max_field_count = 2;
   limits.max_field_size = 16;
-  Decoded d = decodeAll("0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", BodyFraming::kChunked, SIZE_MAX, limits);
+  Decoded d =
+      decodeAll("0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", BodyFraming::kChunked, SIZE_MAX, limits);
   EXPECT_EQ(d.kind, K::kTooManyFields);
   d = decodeAll("0\r\nA: " + std::string(20, 'x') + "\r\n\r\n", BodyFraming::kChunked, SIZE_MAX,
                 limits);

@@ -49,9 +49,12 @@ std::vector<Case> hardeningCases() {
   using namespace std::string_literals;
   return {
       // A1-A2: framing conflicts.
-      {"cl_te", withHost("Content-Length: 6\r\nTransfer-Encoding: chunked\r\n"), K::kConflictingFraming},
-      {"te_cl", withHost("Transfer-Encoding: chunked\r\nContent-Length: 6\r\n"), K::kConflictingFraming},
-      {"cl_dup_differ", withHost("Content-Length: 5\r\nContent-Length: 6\r\n"), K::kConflictingContentLength},
+      {"cl_te", withHost("Content-Length: 6\r\nTransfer-Encoding: chunked\r\n"),
+       K::kConflictingFraming},
+      {"te_cl", withHost("Transfer-Encoding: chunked\r\nContent-Length: 6\r\n"),
+       K::kConflictingFraming},
+      {"cl_dup_differ", withHost("Content-Length: 5\r\nContent-Length: 6\r\n"),
+       K::kConflictingContentLength},
       {"cl_list_differ", withHost("Content-Length: 5, 6\r\n"), K::kConflictingContentLength},
       {"cl_list_same", withHost("Content-Length: 5, 5\r\n"), K::kNone},
       {"cl_dup_same", withHost("Content-Length: 5\r\nContent-Length: 5\r\n"), K::kNone},
@@ -68,13 +71,16 @@ std::vector<Case> hardeningCases() {
       {"cl_overflow", withHost("Content-Length: 99999999999999999999\r\n"), K::kBadContentLength},
       {"cl_leading_zeros", withHost("Content-Length: 0005\r\n"), K::kNone},
       // A4: transfer codings.
-      {"te_chunked_not_final", withHost("Transfer-Encoding: chunked, identity\r\n"), K::kBadTransferEncoding},
+      {"te_chunked_not_final", withHost("Transfer-Encoding: chunked, identity\r\n"),
+       K::kBadTransferEncoding},
       {"te_gzip_only", withHost("Transfer-Encoding: gzip\r\n"), K::kBadTransferEncoding},
-      {"te_gzip_chunked", withHost("Transfer-Encoding: gzip, chunked\r\n"), K::kUnsupportedTransferCoding},
+      {"te_gzip_chunked", withHost("Transfer-Encoding: gzip, chunked\r\n"),
+       K::kUnsupportedTransferCoding},
       {"te_cow", withHost("Transfer-Encoding: cow\r\n"), K::kUnsupportedTransferCoding},
       {"te_xchunked", withHost("Transfer-Encoding: xchunked\r\n"), K::kUnsupportedTransferCoding},
       {"te_chunk", withHost("Transfer-Encoding: chunk\r\n"), K::kUnsupportedTransferCoding},
-      {"te_chunked_twice", withHost("Transfer-Encoding: chunked, chunked\r\n"), K::kBadTransferEncoding},
+      {"te_chunked_twice", withHost("Transfer-Encoding: chunked, chunked\r\n"),
+       K::kBadTransferEncoding},
       {"te_http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", K::kTeInHttp10},
       // A5: TE obfuscations.
       {"te_space_before_colon", withHost("Transfer-Encoding : chunked\r\n"), K::kBadFieldName},
@@ -88,21 +94,35 @@ std::vector<Case> hardeningCases() {
       {"te_high_byte_name", withHost("Transf\x82r-Encoding: chunked\r\n"), K::kBadFieldName},
       {"te_nul_before_value", withHost("Transfer-Encoding: \0chunked\r\n"s), K::kBadFieldValue},
       {"te_x01_value", withHost("Transfer-Encoding: \x01 chunked\r\n"), K::kBadFieldValue},
-      {"te_vt_value", withHost("Transfer-Encoding:\x0b" "chunked\r\n"), K::kBadFieldValue},
-      {"te_ff_value", withHost("Transfer-Encoding:\x0c" "chunked\r\n"), K::kBadFieldValue},
+      {"te_vt_value",
+       withHost("Transfer-Encoding:\x0b"
+                "chunked\r\n"),
+       K::kBadFieldValue},
+      {"te_ff_value",
+       withHost("Transfer-Encoding:\x0c"
+                "chunked\r\n"),
+       K::kBadFieldValue},
       {"te_x1f_after", withHost("Transfer-Encoding: chunked\x1f\r\n"), K::kBadFieldValue},
       {"te_del_after", withHost("Transfer-Encoding: chunked\x7f\r\n"), K::kBadFieldValue},
-      {"te_nbsp_before", withHost("Transfer-Encoding: \xa0" "chunked\r\n"), K::kBadTransferEncoding},
+      {"te_nbsp_before",
+       withHost("Transfer-Encoding: \xa0"
+                "chunked\r\n"),
+       K::kBadTransferEncoding},
       {"te_xff_after", withHost("Transfer-Encoding: chunked\xff\r\n"), K::kBadTransferEncoding},
       {"te_nul_in_name", withHost("Transfer-Encoding\0: chunked\r\n"s), K::kBadFieldName},
       {"te_x0b_before_name", withHost("\x0bTransfer-Encoding: chunked\r\n"), K::kBadFieldName},
       {"te_double_quoted", withHost("Transfer-Encoding: \"chunked\"\r\n"), K::kBadTransferEncoding},
-      {"te_single_quoted", withHost("Transfer-Encoding: 'chunked'\r\n"), K::kUnsupportedTransferCoding},
-      {"te_chunked_cow", withHost("Transfer-Encoding: chunked, cow\r\n"), K::kUnsupportedTransferCoding},
-      {"te_cow_chunked", withHost("Transfer-Encoding: cow, chunked\r\n"), K::kUnsupportedTransferCoding},
-      {"te_spaced_words", withHost("Transfer-Encoding: cow chunked bar\r\n"), K::kBadTransferEncoding},
+      {"te_single_quoted", withHost("Transfer-Encoding: 'chunked'\r\n"),
+       K::kUnsupportedTransferCoding},
+      {"te_chunked_cow", withHost("Transfer-Encoding: chunked, cow\r\n"),
+       K::kUnsupportedTransferCoding},
+      {"te_cow_chunked", withHost("Transfer-Encoding: cow, chunked\r\n"),
+       K::kUnsupportedTransferCoding},
+      {"te_spaced_words", withHost("Transfer-Encoding: cow chunked bar\r\n"),
+       K::kBadTransferEncoding},
       {"te_x96_inside", withHost("Transfer-Encoding: ch\x96nked\r\n"), K::kBadTransferEncoding},
-      {"te_two_lines", withHost("Transfer-Encoding: cow\r\nTransfer-Encoding: chunked\r\n"), K::kUnsupportedTransferCoding},
+      {"te_two_lines", withHost("Transfer-Encoding: cow\r\nTransfer-Encoding: chunked\r\n"),
+       K::kUnsupportedTransferCoding},
       {"te_after_bare_cr", withHost("X: X\rTransfer-Encoding: chunked\r\n"), K::kBadLineEnding},
       {"te_after_bare_lf", withHost("X: X\nTransfer-Encoding: chunked\r\n"), K::kBadLineEnding},
       {"te_after_nul", withHost("X: X\0Transfer-Encoding: chunked\r\n"s), K::kBadFieldValue},
@@ -195,10 +215,11 @@ TEST_P(HardeningTest, DecidedAsDocumented) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Http, HardeningTest, ::testing::ValuesIn(hardeningCases()),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(RequestParser, SimpleGet) {
-  const std::string raw = "GET /wiki/Main?x=1 HTTP/1.1\r\nHost: Example.org:8080\r\nAccept: */*\r\n\r\n";
+  const std::string raw =
+      "GET /wiki/Main?x=1 HTTP/1.1\r\nHost: Example.org:8080\r\nAccept: */*\r\n\r\n";
   RequestParser parser(ParseLimits{});
   RequestHead head;
   ASSERT_EQ(parser.parse(raw, head), RequestParser::Status::kDone);
@@ -219,15 +240,19 @@ TEST(RequestParser, SimpleGet) {
 
 TEST(RequestParser, FramingMeaning) {
   RequestHead head;
-  ASSERT_EQ(parseAll(withHost("Content-Length: 0005\r\n"), head).status, RequestParser::Status::kDone);
+  ASSERT_EQ(parseAll(withHost("Content-Length: 0005\r\n"), head).status,
+            RequestParser::Status::kDone);
   EXPECT_EQ(head.framing, BodyFraming::kContentLength);
   EXPECT_EQ(head.content_length, 5u);
-  ASSERT_EQ(parseAll(withHost("Content-Length: 5, 5\r\n"), head).status, RequestParser::Status::kDone);
+  ASSERT_EQ(parseAll(withHost("Content-Length: 5, 5\r\n"), head).status,
+            RequestParser::Status::kDone);
   EXPECT_EQ(head.content_length, 5u);
-  ASSERT_EQ(parseAll(withHost("TrAnSFer-EnCODinG: cHuNkeD\r\n"), head).status, RequestParser::Status::kDone);
+  ASSERT_EQ(parseAll(withHost("TrAnSFer-EnCODinG: cHuNkeD\r\n"), head).status,
+            RequestParser::Status::kDone);
   EXPECT_EQ(head.framing, BodyFraming::kChunked);
   // Transfer_Encoding is an opaque field, never framing.
-  ASSERT_EQ(parseAll(withHost("Transfer_Encoding: chunked\r\n"), head).status, RequestParser::Status::kDone);
+  ASSERT_EQ(parseAll(withHost("Transfer_Encoding: chunked\r\n"), head).status,
+            RequestParser::Status::kDone);
   EXPECT_EQ(head.framing, BodyFraming::kNone);
   const std::string content_encoding = withHost("Content-Encoding: chunked\r\n");
   ASSERT_EQ(parseAll(content_encoding, head).status, RequestParser::Status::kDone);
@@ -279,10 +304,12 @@ TEST(RequestParser, StatusForEveryLimit) {
   limits.max_header_bytes = 200;
   limits.max_body_bytes = 100;
   RequestHead head;
-  Outcome o = parseAll("GET /" + std::string(70, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", head, limits);
+  Outcome o =
+      parseAll("GET /" + std::string(70, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", head, limits);
   EXPECT_EQ(o.kind, K::kUriTooLong);
   EXPECT_EQ(statusForParseError(o.kind), 414);
-  o = parseAll("GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(70, 'v') + "\r\n\r\n", head, limits);
+  o = parseAll("GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(70, 'v') + "\r\n\r\n", head,
+               limits);
   EXPECT_EQ(o.kind, K::kFieldTooLarge);
   EXPECT_EQ(statusForParseError(o.kind), 431);
   o = parseAll("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\n\r\n", head, limits);
@@ -395,8 +422,9 @@ TEST(RequestParser, PipelinedRequestsInOneBuffer) {
 TEST(RequestParser, GetBodyIsNeverTheNextRequest) {
   // Hardening A8: the CL body of a GET is body, even when it looks like a request.
   const std::string smuggled = "GET /admin HTTP/1.1\r\nHost: a\r\n\r\n";
-  const std::string raw = "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: " +
-                          std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled;
+  const std::string raw =
+      "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(smuggled.size()) +
+      "\r\n\r\n" + smuggled;
   RequestParser parser(ParseLimits{});
   RequestHead head;
   ASSERT_EQ(parser.parse(raw, head), RequestParser::Status::kDone);

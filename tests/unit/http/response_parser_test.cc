@@ -121,16 +121,19 @@ TEST(ResponseParser, KeepAliveByVersion) {
             ResponseParser::Status::kDone);
   EXPECT_FALSE(head.keep_alive);
   EXPECT_EQ(head.version, Version::kHttp10);
-  ASSERT_EQ(parseResponse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n",
-                          head).status,
-            ResponseParser::Status::kDone);
+  ASSERT_EQ(
+      parseResponse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n", head)
+          .status,
+      ResponseParser::Status::kDone);
   EXPECT_TRUE(head.keep_alive);
-  ASSERT_EQ(parseResponse("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n",
-                          head).status,
+  ASSERT_EQ(parseResponse("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n", head)
+                .status,
             ResponseParser::Status::kDone);
   EXPECT_FALSE(head.keep_alive);
   ASSERT_EQ(parseResponse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"
-                          "Transfer-Encoding: chunked\r\n\r\n", head).status,
+                          "Transfer-Encoding: chunked\r\n\r\n",
+                          head)
+                .status,
             ResponseParser::Status::kDone);
   EXPECT_FALSE(head.keep_alive);  // chunked from an HTTP/1.0 sender: do not reuse
 }
@@ -166,10 +169,8 @@ INSTANTIATE_TEST_SUITE_P(
                 K::kUnsupportedTransferCoding},
         BadCase{"te_not_final", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
                 K::kBadTransferEncoding},
-        BadCase{"cr_in_value", "HTTP/1.1 200 OK\r\nX: a\rSet-Cookie: x\r\n\r\n",
-                K::kBadLineEnding},
-        BadCase{"lf_in_value", "HTTP/1.1 200 OK\r\nX: a\nSet-Cookie: x\r\n\r\n",
-                K::kBadLineEnding},
+        BadCase{"cr_in_value", "HTTP/1.1 200 OK\r\nX: a\rSet-Cookie: x\r\n\r\n", K::kBadLineEnding},
+        BadCase{"lf_in_value", "HTTP/1.1 200 OK\r\nX: a\nSet-Cookie: x\r\n\r\n", K::kBadLineEnding},
         BadCase{"nul_in_value", std::string("HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", 27),
                 K::kBadFieldValue},
         BadCase{"obs_fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", K::kObsFold},
@@ -186,7 +187,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"leading_crlf", "\r\nHTTP/1.1 200 OK\r\n\r\n", K::kBadStatusLine},
         BadCase{"bare_lf", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", K::kBadLineEnding},
         BadCase{"reason_control", "HTTP/1.1 200 O\x01K\r\n\r\n", K::kBadStatusLine}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(ResponseParser, HeaderLimit) {
   ParseLimits limits;

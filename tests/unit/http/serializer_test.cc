@@ -21,9 +21,10 @@ std::string forward(const std::string& raw, const ForwardOptions& options = {"10
 }
 
 TEST(Serializer, CanonicalOriginRequest) {
-  EXPECT_EQ(forward("GET /a?b HTTP/1.1\r\nUser-Agent: t\r\nhost: Example.org\r\nAccept: */*\r\n\r\n"),
-            "GET /a?b HTTP/1.1\r\nHost: Example.org\r\nUser-Agent: t\r\nAccept: */*\r\n"
-            "X-Forwarded-For: 10.0.0.9\r\n\r\n");
+  EXPECT_EQ(
+      forward("GET /a?b HTTP/1.1\r\nUser-Agent: t\r\nhost: Example.org\r\nAccept: */*\r\n\r\n"),
+      "GET /a?b HTTP/1.1\r\nHost: Example.org\r\nUser-Agent: t\r\nAccept: */*\r\n"
+      "X-Forwarded-For: 10.0.0.9\r\n\r\n");
 }
 
 TEST(Serializer, AbsoluteFormBecomesOriginFormWithItsAuthority) {
@@ -34,9 +35,10 @@ TEST(Serializer, AbsoluteFormBecomesOriginFormWithItsAuthority) {
 TEST(Serializer, FramingIsRewritten) {
   EXPECT_EQ(forward("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0005\r\n\r\n"),
             "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nX-Forwarded-For: 10.0.0.9\r\n\r\n");
-  EXPECT_EQ(forward("POST / HTTP/1.1\r\nHost: a\r\nTRANSFER-ENCODING: Chunked\r\nTE: trailers\r\n\r\n"),
-            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
-            "X-Forwarded-For: 10.0.0.9\r\n\r\n");
+  EXPECT_EQ(
+      forward("POST / HTTP/1.1\r\nHost: a\r\nTRANSFER-ENCODING: Chunked\r\nTE: trailers\r\n\r\n"),
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+      "X-Forwarded-For: 10.0.0.9\r\n\r\n");
 }
 
 TEST(Serializer, HopByHopRemovedButProtectedFieldsSurvive) {
@@ -63,9 +65,10 @@ TEST(Serializer, UnkeyedOverridesStrippedUnlessAsked) {
 }
 
 TEST(Serializer, MultipleForwardedForLinesAreJoined) {
-  EXPECT_EQ(forward("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\n"
-                    "x-forwarded-for: 2.2.2.2, 3.3.3.3\r\n\r\n"),
-            "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.9\r\n\r\n");
+  EXPECT_EQ(
+      forward("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\n"
+              "x-forwarded-for: 2.2.2.2, 3.3.3.3\r\n\r\n"),
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.9\r\n\r\n");
 }
 
 TEST(Serializer, ExtraFieldsReplaceClientOnes) {
