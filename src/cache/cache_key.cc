@@ -13,8 +13,8 @@ int hexValue(char c) {
 }
 
 bool isUnreserved(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' ||
-         c == '.' || c == '_' || c == '~';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' || c == '.' ||
+         c == '_' || c == '~';
 }
 
 // Uppercases escape hex digits; decodes escapes of unreserved characters when asked. A '%'

@@ -12,9 +12,8 @@ namespace ec::cache {
 namespace {
 
 constexpr std::string_view kHopByHop[] = {
-    "connection",         "keep-alive", "proxy-connection", "te",
-    "trailer",            "transfer-encoding", "upgrade",   "proxy-authenticate",
-    "proxy-authorization"};
+    "connection", "keep-alive",         "proxy-connection",   "te", "trailer", "transfer-encoding",
+    "upgrade",    "proxy-authenticate", "proxy-authorization"};
 
 bool isNeverStored(std::string_view name, const http::Fields& fields) {
   return isHopByHop(name, fields) || equalsIgnoreCase(name, "age") ||
@@ -87,7 +86,8 @@ void fillMeta(ObjectMeta& meta, const http::ResponseHead& response, WallTime req
 
   const Lifetime lifetime = freshnessLifetime(response, cc, date, config);
   meta.freshness_lifetime = lifetime.seconds;
-  if (config.ttl_cap > 0) meta.freshness_lifetime = std::min(meta.freshness_lifetime, config.ttl_cap);
+  if (config.ttl_cap > 0)
+    meta.freshness_lifetime = std::min(meta.freshness_lifetime, config.ttl_cap);
   meta.heuristic_freshness = lifetime.heuristic;
 
   meta.no_cache = cc.no_cache;
@@ -109,8 +109,18 @@ void fillMeta(ObjectMeta& meta, const http::ResponseHead& response, WallTime req
 
 bool isHeuristicallyCacheable(int status) {
   switch (status) {
-    case 200: case 203: case 204: case 206: case 300: case 301: case 308:
-    case 404: case 405: case 410: case 414: case 501:
+    case 200:
+    case 203:
+    case 204:
+    case 206:
+    case 300:
+    case 301:
+    case 308:
+    case 404:
+    case 405:
+    case 410:
+    case 414:
+    case 501:
       return true;
     default:
       return false;

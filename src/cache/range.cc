@@ -106,7 +106,8 @@ std::string unsatisfiedContentRangeValue(uint64_t object_size) {
 std::string multipartBoundary(uint64_t random_bits) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string boundary = "ec_";
-  for (int shift = 60; shift >= 0; shift -= 4) boundary.push_back(kHex[(random_bits >> shift) & 0xF]);
+  for (int shift = 60; shift >= 0; shift -= 4)
+    boundary.push_back(kHex[(random_bits >> shift) & 0xF]);
   return boundary;
 }
 

@@ -15,7 +15,8 @@ ServeVerdict decide(const ObjectMeta& meta, const CacheControl& request_cc,
       (*request_cc.max_age == 0 || age > *request_cc.max_age)) {
     return ServeVerdict::kRevalidate;
   }
-  const bool fresh = staleness < 0 && (!request_cc.min_fresh || -staleness >= *request_cc.min_fresh);
+  const bool fresh =
+      staleness < 0 && (!request_cc.min_fresh || -staleness >= *request_cc.min_fresh);
   if (fresh) return ServeVerdict::kFresh;
   if (meta.must_revalidate) return ServeVerdict::kRevalidate;
   if (staleness >= 0 &&
@@ -33,11 +34,16 @@ ServeVerdict decide(const ObjectMeta& meta, const CacheControl& request_cc,
 
 const char* serveVerdictName(ServeVerdict verdict) {
   switch (verdict) {
-    case ServeVerdict::kFresh: return "fresh";
-    case ServeVerdict::kStaleAllowed: return "stale_allowed";
-    case ServeVerdict::kStaleWhileRevalidate: return "stale_while_revalidate";
-    case ServeVerdict::kRevalidate: return "revalidate";
-    case ServeVerdict::kOnlyIfCachedFail: return "only_if_cached_fail";
+    case ServeVerdict::kFresh:
+      return "fresh";
+    case ServeVerdict::kStaleAllowed:
+      return "stale_allowed";
+    case ServeVerdict::kStaleWhileRevalidate:
+      return "stale_while_revalidate";
+    case ServeVerdict::kRevalidate:
+      return "revalidate";
+    case ServeVerdict::kOnlyIfCachedFail:
+      return "only_if_cached_fail";
   }
   return "unknown";
 }
@@ -59,8 +65,8 @@ bool mayServeStaleOnError(const ObjectMeta& meta, const CacheControl& request_cc
   if (meta.must_revalidate || meta.no_cache) return false;
   const int64_t staleness = currentAge(meta, now) - meta.freshness_lifetime;
   if (staleness < 0) return true;
-  const int64_t window = std::max({meta.stale_if_error, request_cc.stale_if_error.value_or(0),
-                                   config.grace});
+  const int64_t window =
+      std::max({meta.stale_if_error, request_cc.stale_if_error.value_or(0), config.grace});
   return window > 0 && staleness <= window;
 }
 

@@ -6,15 +6,24 @@ namespace ec::cache {
 
 const char* storeVerdictName(StoreVerdict verdict) {
   switch (verdict) {
-    case StoreVerdict::kStore: return "store";
-    case StoreVerdict::kMethodNotCacheable: return "method_not_cacheable";
-    case StoreVerdict::kStatusNotCacheable: return "status_not_cacheable";
-    case StoreVerdict::kNoStoreDirective: return "no_store";
-    case StoreVerdict::kPrivate: return "private";
-    case StoreVerdict::kAuthorization: return "authorization";
-    case StoreVerdict::kSetCookie: return "set_cookie";
-    case StoreVerdict::kVaryStar: return "vary_star";
-    case StoreVerdict::kNoFreshnessInfo: return "no_freshness_info";
+    case StoreVerdict::kStore:
+      return "store";
+    case StoreVerdict::kMethodNotCacheable:
+      return "method_not_cacheable";
+    case StoreVerdict::kStatusNotCacheable:
+      return "status_not_cacheable";
+    case StoreVerdict::kNoStoreDirective:
+      return "no_store";
+    case StoreVerdict::kPrivate:
+      return "private";
+    case StoreVerdict::kAuthorization:
+      return "authorization";
+    case StoreVerdict::kSetCookie:
+      return "set_cookie";
+    case StoreVerdict::kVaryStar:
+      return "vary_star";
+    case StoreVerdict::kNoFreshnessInfo:
+      return "no_freshness_info";
   }
   return "unknown";
 }

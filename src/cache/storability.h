@@ -10,15 +10,15 @@ namespace ec::cache {
 
 enum class StoreVerdict {
   kStore,
-  kMethodNotCacheable,   // only GET and HEAD responses are stored
-  kStatusNotCacheable,   // 1xx, 206, 304, or a status without explicit freshness that is not
-                         // heuristically cacheable
-  kNoStoreDirective,     // no-store in the request or the response
-  kPrivate,              // response private (a shared cache must not store it)
-  kAuthorization,        // request had Authorization and the response did not allow sharing
-  kSetCookie,            // response sets a cookie and cache_set_cookie is off
-  kVaryStar,             // Vary: * can never be matched, storing it only wastes memory
-  kNoFreshnessInfo,      // nothing to be fresh for and nothing to revalidate with
+  kMethodNotCacheable,  // only GET and HEAD responses are stored
+  kStatusNotCacheable,  // 1xx, 206, 304, or a status without explicit freshness that is not
+                        // heuristically cacheable
+  kNoStoreDirective,    // no-store in the request or the response
+  kPrivate,             // response private (a shared cache must not store it)
+  kAuthorization,       // request had Authorization and the response did not allow sharing
+  kSetCookie,           // response sets a cookie and cache_set_cookie is off
+  kVaryStar,            // Vary: * can never be matched, storing it only wastes memory
+  kNoFreshnessInfo,     // nothing to be fresh for and nothing to revalidate with
 };
 
 const char* storeVerdictName(StoreVerdict verdict);

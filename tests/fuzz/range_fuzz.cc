@@ -51,8 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       produced += ec::cache::multipartPartHeader(boundary, "text/plain", range, object_size).size();
       produced += range.length();
     }
-    check(produced ==
-          ec::cache::multipartBodyLength(plan, boundary, "text/plain", object_size));
+    check(produced == ec::cache::multipartBodyLength(plan, boundary, "text/plain", object_size));
   }
   return 0;
 }

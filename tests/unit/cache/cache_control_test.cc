@@ -40,8 +40,8 @@ TEST(CacheControl, ParsesRequestDirectives) {
 }
 
 TEST(CacheControl, QuotedArgumentsAreAccepted) {
-  const CacheControl cc =
-      parseCacheControl(makeFields({{"Cache-Control", "max-age=\"30\", no-cache=\"Set-Cookie, X\""}}));
+  const CacheControl cc = parseCacheControl(
+      makeFields({{"Cache-Control", "max-age=\"30\", no-cache=\"Set-Cookie, X\""}}));
   EXPECT_EQ(cc.max_age, 30);
   EXPECT_TRUE(cc.no_cache);  // qualified no-cache is treated as unqualified
   const CacheControl priv = parseCacheControl(makeFields({{"Cache-Control", "private=\"a\""}}));
@@ -49,8 +49,8 @@ TEST(CacheControl, QuotedArgumentsAreAccepted) {
 }
 
 TEST(CacheControl, FirstOccurrenceWins) {
-  const CacheControl cc =
-      parseCacheControl(makeFields({{"Cache-Control", "max-age=10"}, {"Cache-Control", "max-age=99"}}));
+  const CacheControl cc = parseCacheControl(
+      makeFields({{"Cache-Control", "max-age=10"}, {"Cache-Control", "max-age=99"}}));
   EXPECT_EQ(cc.max_age, 10);
 }
 

@@ -67,8 +67,9 @@ TEST(Conditional, IfMatchAndIfUnmodifiedSince) {
             ConditionalResult::kPreconditionFailed);
   EXPECT_EQ(evaluate({{"If-Unmodified-Since", kLastModified}}), ConditionalResult::kNone);
   // If-Match present: If-Unmodified-Since is not evaluated.
-  EXPECT_EQ(evaluate({{"If-Match", "\"v1\""}, {"If-Unmodified-Since", "Sat, 05 Nov 1994 08:49:37 GMT"}}),
-            ConditionalResult::kNone);
+  EXPECT_EQ(
+      evaluate({{"If-Match", "\"v1\""}, {"If-Unmodified-Since", "Sat, 05 Nov 1994 08:49:37 GMT"}}),
+      ConditionalResult::kNone);
 }
 
 TEST(Conditional, UnsafeMethodWithMatchingIfNoneMatchFails) {
@@ -81,7 +82,8 @@ TEST(Conditional, UnsafeMethodWithMatchingIfNoneMatchFails) {
 TEST(Conditional, OnlyFor2xx) {
   ObjectMeta meta = stored();
   meta.status = 404;
-  EXPECT_EQ(evaluate({{"If-None-Match", "\"v1\""}}, http::Method::kGet, meta), ConditionalResult::kNone);
+  EXPECT_EQ(evaluate({{"If-None-Match", "\"v1\""}}, http::Method::kGet, meta),
+            ConditionalResult::kNone);
 }
 
 TEST(Conditional, AppendValidators) {

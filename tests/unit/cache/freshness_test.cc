@@ -17,23 +17,26 @@ std::string dateAt(int64_t offset) { return http::formatHttpDate(kNow + Seconds{
 
 ObjectMeta metaFor(const http::ResponseHead& response, const PolicyConfig& config = {},
                    WallTime request_time = kNow, WallTime response_time = kNow) {
-  return makeObjectMeta(makeRequest(http::Method::kGet, "/"), response, request_time,
-                        response_time, config);
+  return makeObjectMeta(makeRequest(http::Method::kGet, "/"), response, request_time, response_time,
+                        config);
 }
 
 TEST(Freshness, LifetimePrecedence) {
   const std::string date = dateAt(0), expires = dateAt(300), lm = dateAt(-10000);
-  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", date}, {"Cache-Control", "max-age=60, s-maxage=90"},
+  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", date},
+                                       {"Cache-Control", "max-age=60, s-maxage=90"},
                                        {"Expires", expires}}))
                 .freshness_lifetime,
             90);
-  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", date}, {"Cache-Control", "max-age=60"},
-                                       {"Expires", expires}}))
-                .freshness_lifetime,
-            60);
-  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", date}, {"Expires", expires}, {"Last-Modified", lm}}))
-                .freshness_lifetime,
-            300);
+  EXPECT_EQ(
+      metaFor(makeResponse(200,
+                           {{"Date", date}, {"Cache-Control", "max-age=60"}, {"Expires", expires}}))
+          .freshness_lifetime,
+      60);
+  EXPECT_EQ(
+      metaFor(makeResponse(200, {{"Date", date}, {"Expires", expires}, {"Last-Modified", lm}}))
+          .freshness_lifetime,
+      300);
   const ObjectMeta heuristic = metaFor(makeResponse(200, {{"Date", date}, {"Last-Modified", lm}}));
   EXPECT_EQ(heuristic.freshness_lifetime, 1000);
   EXPECT_TRUE(heuristic.heuristic_freshness);
@@ -46,16 +49,17 @@ TEST(Freshness, ExpiresRelativeToDateAndInvalidExpiresIsExpired) {
             150);
   EXPECT_EQ(metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Expires", "0"}})).freshness_lifetime,
             0);
-  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Expires", dateAt(-5)}}))
-                .freshness_lifetime,
-            0);
+  EXPECT_EQ(
+      metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Expires", dateAt(-5)}})).freshness_lifetime,
+      0);
 }
 
 TEST(Freshness, HeuristicOnlyForHeuristicStatusesOrPublic) {
   const std::string date = dateAt(0), lm = dateAt(-10000);
-  EXPECT_EQ(metaFor(makeResponse(302, {{"Date", date}, {"Last-Modified", lm}})).freshness_lifetime, 0);
-  EXPECT_EQ(metaFor(makeResponse(302, {{"Date", date}, {"Last-Modified", lm},
-                                       {"Cache-Control", "public"}}))
+  EXPECT_EQ(metaFor(makeResponse(302, {{"Date", date}, {"Last-Modified", lm}})).freshness_lifetime,
+            0);
+  EXPECT_EQ(metaFor(makeResponse(
+                        302, {{"Date", date}, {"Last-Modified", lm}, {"Cache-Control", "public"}}))
                 .freshness_lifetime,
             1000);
   EXPECT_EQ(metaFor(makeResponse(404, {{"Date", date}, {"Last-Modified", lm}})).freshness_lifetime,
@@ -72,19 +76,21 @@ TEST(Freshness, HeuristicCapDefaultTtlAndTtlCap) {
   config.default_ttl = 42;
   EXPECT_EQ(metaFor(makeResponse(200, {{"Date", date}}), config).freshness_lifetime, 42);
   config.ttl_cap = 3600;
-  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", date}, {"Cache-Control", "max-age=999999"}}), config)
-                .freshness_lifetime,
-            3600);
+  EXPECT_EQ(
+      metaFor(makeResponse(200, {{"Date", date}, {"Cache-Control", "max-age=999999"}}), config)
+          .freshness_lifetime,
+      3600);
   config.ttl_cap = 0;  // disabled
-  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", date}, {"Cache-Control", "max-age=999999"}}), config)
-                .freshness_lifetime,
-            999999);
+  EXPECT_EQ(
+      metaFor(makeResponse(200, {{"Date", date}, {"Cache-Control", "max-age=999999"}}), config)
+          .freshness_lifetime,
+      999999);
 }
 
 TEST(Freshness, CorrectedInitialAge) {
   // Upstream Age 30, response took 2 s: corrected_age_value = 32.
-  const ObjectMeta meta = metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Age", "30"}}), {},
-                                  kNow, kNow + Seconds{2});
+  const ObjectMeta meta =
+      metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Age", "30"}}), {}, kNow, kNow + Seconds{2});
   EXPECT_EQ(meta.corrected_initial_age, 32);
   EXPECT_EQ(currentAge(meta, kNow + Seconds{12}), 42);
   // Date 50 s behind the response time: apparent age wins.
@@ -95,22 +101,24 @@ TEST(Freshness, CorrectedInitialAge) {
   EXPECT_EQ(ahead.corrected_initial_age, 0);
   EXPECT_EQ(currentAge(ahead, kNow - Seconds{5}), 0);
   // A broken Age is ignored.
-  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Age", "-3"}})).corrected_initial_age, 0);
+  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Age", "-3"}})).corrected_initial_age,
+            0);
 }
 
 TEST(Freshness, FillsDirectivesValidatorsVaryAndHead) {
-  auto response = makeResponse(200, {{"Date", dateAt(0)},
-                                     {"Connection", "close, X-Hop"},
-                                     {"X-Hop", "1"},
-                                     {"Keep-Alive", "timeout=5"},
-                                     {"Cache-Control", "no-cache, s-maxage=5, stale-while-revalidate=7, stale-if-error=9"},
-                                     {"ETag", "\"v1\""},
-                                     {"Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"},
-                                     {"Age", "3"},
-                                     {"Content-Length", "5"},
-                                     {"Transfer-Encoding", "chunked"},
-                                     {"Vary", "Accept-Encoding"},
-                                     {"Content-Type", "text/plain"}});
+  auto response = makeResponse(
+      200, {{"Date", dateAt(0)},
+            {"Connection", "close, X-Hop"},
+            {"X-Hop", "1"},
+            {"Keep-Alive", "timeout=5"},
+            {"Cache-Control", "no-cache, s-maxage=5, stale-while-revalidate=7, stale-if-error=9"},
+            {"ETag", "\"v1\""},
+            {"Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"},
+            {"Age", "3"},
+            {"Content-Length", "5"},
+            {"Transfer-Encoding", "chunked"},
+            {"Vary", "Accept-Encoding"},
+            {"Content-Type", "text/plain"}});
   response.framing = http::BodyFraming::kContentLength;
   response.content_length = 5;
   const ObjectMeta meta = metaFor(response);
@@ -136,16 +144,21 @@ TEST(Freshness, NoDateMeansDatedOnArrival) {
 }
 
 TEST(Freshness, NotModifiedReplacesFieldsAndFreshness) {
-  auto original = makeResponse(200, {{"Date", dateAt(0)}, {"Cache-Control", "max-age=10"},
-                                     {"ETag", "\"v1\""}, {"X-Old", "keep"}, {"X-Both", "old"}});
+  auto original = makeResponse(200, {{"Date", dateAt(0)},
+                                     {"Cache-Control", "max-age=10"},
+                                     {"ETag", "\"v1\""},
+                                     {"X-Old", "keep"},
+                                     {"X-Both", "old"}});
   original.framing = http::BodyFraming::kContentLength;
   original.content_length = 11;
   ObjectMeta meta = metaFor(original);
   const WallTime later = kNow + Seconds{100};
   auto not_modified = makeResponse(304, {{"Date", http::formatHttpDate(later)},
                                          {"Cache-Control", "max-age=50, stale-if-error=5"},
-                                         {"ETag", "\"v1\""}, {"X-Both", "new"},
-                                         {"Content-Length", "0"}, {"Connection", "close"}});
+                                         {"ETag", "\"v1\""},
+                                         {"X-Both", "new"},
+                                         {"Content-Length", "0"},
+                                         {"Connection", "close"}});
   ASSERT_TRUE(notModifiedSelects(meta, not_modified));
   updateFromNotModified(meta, not_modified, later, later, PolicyConfig{});
   EXPECT_EQ(meta.freshness_lifetime, 50);
@@ -158,8 +171,8 @@ TEST(Freshness, NotModifiedReplacesFieldsAndFreshness) {
 }
 
 TEST(Freshness, NotModifiedWithoutDateIsDatedOnArrival) {
-  ObjectMeta meta = metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Cache-Control", "max-age=10"},
-                                               {"ETag", "\"v1\""}}));
+  ObjectMeta meta = metaFor(makeResponse(
+      200, {{"Date", dateAt(0)}, {"Cache-Control", "max-age=10"}, {"ETag", "\"v1\""}}));
   const WallTime later = kNow + Seconds{1000};
   updateFromNotModified(meta, makeResponse(304, {{"Cache-Control", "max-age=10"}}), later, later,
                         PolicyConfig{});
@@ -168,7 +181,8 @@ TEST(Freshness, NotModifiedWithoutDateIsDatedOnArrival) {
 }
 
 TEST(Freshness, NotModifiedSelection) {
-  const ObjectMeta meta = metaFor(makeResponse(200, {{"ETag", "\"v1\""}, {"Last-Modified", dateAt(-5)}}));
+  const ObjectMeta meta =
+      metaFor(makeResponse(200, {{"ETag", "\"v1\""}, {"Last-Modified", dateAt(-5)}}));
   EXPECT_TRUE(notModifiedSelects(meta, makeResponse(304, {{"ETag", "\"v1\""}})));
   EXPECT_FALSE(notModifiedSelects(meta, makeResponse(304, {{"ETag", "\"v2\""}})));
   EXPECT_TRUE(notModifiedSelects(meta, makeResponse(304, {})));

@@ -174,7 +174,8 @@ ModelResult PolicyModel::handle(const ModelRequest& model_request, const ModelOr
   // the client from it.
   auto storeOrPass = [&](OriginAnswer& answer) {
     const CacheControl response_cc = parseCacheControl(answer.head.fields);
-    const StoreVerdict verdict = decideStore(request, answer.head, request_cc, response_cc, config_);
+    const StoreVerdict verdict =
+        decideStore(request, answer.head, request_cc, response_cc, config_);
     ObjectMeta meta = makeObjectMeta(request, answer.head, now_, now_, config_);
     // A new representation replaces the variant this request selected; an origin error
     // (5xx) says nothing about the resource, so the stored variant stays.

@@ -71,7 +71,8 @@ TEST(Range, MultipartFraming) {
   EXPECT_EQ(multipartContentType(boundary), "multipart/byteranges; boundary=ec_0123456789abcdef");
   EXPECT_EQ(multipartPartHeader("B", "text/plain", {0, 1}, 10),
             "\r\n--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n");
-  EXPECT_EQ(multipartPartHeader("B", "", {0, 1}, 10), "\r\n--B\r\nContent-Range: bytes 0-1/10\r\n\r\n");
+  EXPECT_EQ(multipartPartHeader("B", "", {0, 1}, 10),
+            "\r\n--B\r\nContent-Range: bytes 0-1/10\r\n\r\n");
   EXPECT_EQ(multipartTrailer("B"), "\r\n--B--\r\n");
   const RangePlan plan = planRanges("bytes=0-1,5-6", 10, 64);
   const std::string body = multipartPartHeader("B", "t", {0, 1}, 10) + "ab" +

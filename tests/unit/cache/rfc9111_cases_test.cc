@@ -1,14 +1,13 @@
 // Runs every RFC 9111 YAML case in tests/cases/rfc9111/ against PolicyModel (the policy
 // functions composed as the proxy composes them). The integration suite runs the same files
 // against the real binary, so the file format is shared: see the header of any case file.
+#include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "base/strings.h"
 #include "http/date.h"
@@ -25,7 +24,9 @@ struct Case {
   YAML::Node node;
 };
 
-std::filesystem::path casesDir() { return std::filesystem::path(EC_SOURCE_DIR) / "tests/cases/rfc9111"; }
+std::filesystem::path casesDir() {
+  return std::filesystem::path(EC_SOURCE_DIR) / "tests/cases/rfc9111";
+}
 
 std::vector<Case> loadCases() {
   std::vector<Case> cases;
@@ -61,7 +62,8 @@ std::string substitute(std::string text, WallTime now) {
         ADD_FAILURE() << "bad date placeholder in '" << text << "'";
         break;
       }
-      offset = inner[0] == '-' ? -static_cast<int64_t>(*magnitude) : static_cast<int64_t>(*magnitude);
+      offset =
+          inner[0] == '-' ? -static_cast<int64_t>(*magnitude) : static_cast<int64_t>(*magnitude);
     }
     const std::string date = http::formatHttpDate(now + Seconds{offset});
     text.replace(open, close - open + 1, date);
@@ -74,7 +76,8 @@ HeaderList headerMap(const YAML::Node& node, WallTime now) {
   HeaderList headers;
   if (!node) return headers;
   for (const auto& item : node) {
-    headers.emplace_back(item.first.as<std::string>(), substitute(item.second.as<std::string>(), now));
+    headers.emplace_back(item.first.as<std::string>(),
+                         substitute(item.second.as<std::string>(), now));
   }
   return headers;
 }
@@ -85,17 +88,28 @@ PolicyConfig configFrom(const YAML::Node& node) {
   for (const auto& item : node) {
     const auto key = item.first.as<std::string>();
     const YAML::Node& v = item.second;
-    if (key == "ttl_cap") config.ttl_cap = v.as<int64_t>();
-    else if (key == "default_ttl") config.default_ttl = v.as<int64_t>();
-    else if (key == "heuristic_fraction") config.heuristic_fraction = v.as<double>();
-    else if (key == "heuristic_cap") config.heuristic_cap = v.as<int64_t>();
-    else if (key == "cache_set_cookie") config.cache_set_cookie = v.as<bool>();
-    else if (key == "honor_request_no_cache") config.honor_request_no_cache = v.as<bool>();
-    else if (key == "honor_request_max_age") config.honor_request_max_age = v.as<bool>();
-    else if (key == "grace") config.grace = v.as<int64_t>();
-    else if (key == "hit_for_pass") config.hit_for_pass = v.as<int64_t>();
-    else if (key == "max_ranges") config.max_ranges = v.as<size_t>();
-    else ADD_FAILURE() << "unknown config key " << key;
+    if (key == "ttl_cap")
+      config.ttl_cap = v.as<int64_t>();
+    else if (key == "default_ttl")
+      config.default_ttl = v.as<int64_t>();
+    else if (key == "heuristic_fraction")
+      config.heuristic_fraction = v.as<double>();
+    else if (key == "heuristic_cap")
+      config.heuristic_cap = v.as<int64_t>();
+    else if (key == "cache_set_cookie")
+      config.cache_set_cookie = v.as<bool>();
+    else if (key == "honor_request_no_cache")
+      config.honor_request_no_cache = v.as<bool>();
+    else if (key == "honor_request_max_age")
+      config.honor_request_max_age = v.as<bool>();
+    else if (key == "grace")
+      config.grace = v.as<int64_t>();
+    else if (key == "hit_for_pass")
+      config.hit_for_pass = v.as<int64_t>();
+    else if (key == "max_ranges")
+      config.max_ranges = v.as<size_t>();
+    else
+      ADD_FAILURE() << "unknown config key " << key;
   }
   return config;
 }

@@ -21,7 +21,8 @@ ObjectMeta objectWithLifetime(int64_t lifetime) {
 ServeDecision at(const ObjectMeta& meta, int64_t seconds_after_store, const char* request_cc = "",
                  const PolicyConfig& config = {}) {
   auto fields = makeFields({{"Cache-Control", request_cc}});
-  return decideServe(meta, parseCacheControl(fields), kStored + Seconds{seconds_after_store}, config);
+  return decideServe(meta, parseCacheControl(fields), kStored + Seconds{seconds_after_store},
+                     config);
 }
 
 TEST(ServeDecision, FreshUntilLifetime) {

@@ -26,7 +26,8 @@ StoreVerdict decideGet(int status, std::initializer_list<Header> response_header
 
 TEST(Storability, StoresExplicitAndHeuristic) {
   EXPECT_EQ(decideGet(200, {{"Cache-Control", "max-age=60"}}), StoreVerdict::kStore);
-  EXPECT_EQ(decideGet(200, {{"Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"}}), StoreVerdict::kStore);
+  EXPECT_EQ(decideGet(200, {{"Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"}}),
+            StoreVerdict::kStore);
   EXPECT_EQ(decideGet(200, {{"ETag", "\"x\""}}), StoreVerdict::kStore);
   EXPECT_EQ(decideGet(404, {{"Expires", "0"}}), StoreVerdict::kStore);
   EXPECT_EQ(decide(makeRequest(http::Method::kHead, "/"),
@@ -51,7 +52,8 @@ TEST(Storability, Statuses) {
 }
 
 TEST(Storability, Directives) {
-  EXPECT_EQ(decideGet(200, {{"Cache-Control", "max-age=60, no-store"}}), StoreVerdict::kNoStoreDirective);
+  EXPECT_EQ(decideGet(200, {{"Cache-Control", "max-age=60, no-store"}}),
+            StoreVerdict::kNoStoreDirective);
   EXPECT_EQ(decideGet(200, {{"Cache-Control", "max-age=60"}}, {{"Cache-Control", "no-store"}}),
             StoreVerdict::kNoStoreDirective);
   EXPECT_EQ(decideGet(200, {{"Cache-Control", "max-age=60, private"}}), StoreVerdict::kPrivate);

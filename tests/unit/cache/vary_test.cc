@@ -10,7 +10,8 @@ namespace {
 using testing::makeFields;
 
 TEST(Vary, ParsesNamesLowercasedInOrderWithoutDuplicates) {
-  auto response = makeFields({{"Vary", "Accept-Encoding, Cookie"}, {"vary", "accept-encoding,X-A"}});
+  auto response =
+      makeFields({{"Vary", "Accept-Encoding, Cookie"}, {"vary", "accept-encoding,X-A"}});
   EXPECT_EQ(parseVary(response), (std::vector<std::string>{"accept-encoding", "cookie", "x-a"}));
   EXPECT_TRUE(parseVary(makeFields({})).empty());
   EXPECT_EQ(parseVary(makeFields({{"Vary", "*"}})), std::vector<std::string>{"*"});
@@ -24,8 +25,10 @@ TEST(Vary, NoVaryIsEmptyKey) { EXPECT_EQ(secondaryKey({}, makeFields({{"A", "b"}
 
 TEST(Vary, EncodesValuesCanonically) {
   const std::vector<std::string> names{"accept-encoding", "accept-language"};
-  auto a = secondaryKey(names, makeFields({{"Accept-Encoding", "gzip,  br"}, {"Accept-Language", "en"}}));
-  auto b = secondaryKey(names, makeFields({{"accept-language", "en"}, {"accept-encoding", "gzip"},
+  auto a = secondaryKey(names,
+                        makeFields({{"Accept-Encoding", "gzip,  br"}, {"Accept-Language", "en"}}));
+  auto b = secondaryKey(names, makeFields({{"accept-language", "en"},
+                                           {"accept-encoding", "gzip"},
                                            {"Accept-Encoding", " br "}}));
   ASSERT_TRUE(a);
   EXPECT_EQ(*a, "accept-encoding=gzip,br\naccept-language=en\n");
