@@ -31,9 +31,9 @@ const char* storeVerdictName(StoreVerdict verdict) {
 StoreVerdict decideStore(const http::RequestHead& request, const http::ResponseHead& response,
                          const CacheControl& request_cc, const CacheControl& response_cc,
                          const PolicyConfig& config) {
-  if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
-    return StoreVerdict::kMethodNotCacheable;
-  }
+  // A response to HEAD has no body to store: the proxy fetches a HEAD miss with GET (as
+  // Varnish does) and passes that GET here.
+  if (request.method != http::Method::kGet) return StoreVerdict::kMethodNotCacheable;
   const int status = response.status;
   // 206 needs range-aware storage; 304 is an answer to our validators, not a representation.
   if (status < 200 || status > 599 || status == 206 || status == 304) {

@@ -10,7 +10,7 @@ namespace ec::cache {
 
 enum class StoreVerdict {
   kStore,
-  kMethodNotCacheable,  // only GET and HEAD responses are stored
+  kMethodNotCacheable,  // only GET responses are stored (fetch HEAD misses with GET)
   kStatusNotCacheable,  // 1xx, 206, 304, or a status without explicit freshness that is not
                         // heuristically cacheable
   kNoStoreDirective,    // no-store in the request or the response

@@ -88,6 +88,13 @@ ModelResult PolicyModel::handle(const ModelRequest& model_request, const ModelOr
   OwnedRequest owned;
   buildRequest(model_request, owned);
   const http::RequestHead& request = owned.head;
+  // The proxy fetches a HEAD miss with GET so the object can be stored; decideStore and
+  // makeObjectMeta see that GET.
+  OwnedRequest fetch_owned;
+  ModelRequest as_get = model_request;
+  if (as_get.method == "HEAD") as_get.method = "GET";
+  buildRequest(as_get, fetch_owned);
+  const http::RequestHead& fetch_request = fetch_owned.head;
   const CacheControl request_cc = parseCacheControl(request.fields);
   const std::string key = primaryKey(kScheme, kHost, request.path);
   const bool head_request = request.method == http::Method::kHead;
@@ -175,8 +182,8 @@ ModelResult PolicyModel::handle(const ModelRequest& model_request, const ModelOr
   auto storeOrPass = [&](OriginAnswer& answer) {
     const CacheControl response_cc = parseCacheControl(answer.head.fields);
     const StoreVerdict verdict =
-        decideStore(request, answer.head, request_cc, response_cc, config_);
-    ObjectMeta meta = makeObjectMeta(request, answer.head, now_, now_, config_);
+        decideStore(fetch_request, answer.head, request_cc, response_cc, config_);
+    ObjectMeta meta = makeObjectMeta(fetch_request, answer.head, now_, now_, config_);
     // A new representation replaces the variant this request selected; an origin error
     // (5xx) says nothing about the resource, so the stored variant stays.
     if (verdict == StoreVerdict::kStore || answer.head.status < 500) {
