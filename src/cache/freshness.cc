@@ -24,13 +24,16 @@ int64_t secondsBetween(WallTime from, WallTime to) {
   return std::chrono::duration_cast<Seconds>(to - from).count();
 }
 
-// Age field: the first valid delta-seconds value; a broken Age is ignored (treated as 0).
+// Age field: the first line's delta-seconds; too large clamps to 2^31 (RFC 9111 §1.2.2), and
+// a malformed Age is ignored (treated as 0).
 int64_t ageValue(const http::Fields& fields) {
   auto age = fields.get("age");
   if (!age) return 0;
-  auto value = parseDecimal(trimOws(*age));
-  if (!value) return 0;
-  return static_cast<int64_t>(std::min<uint64_t>(*value, kMaxDeltaSeconds));
+  const std::string_view digits = trimOws(*age);
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), isDigit)) return 0;
+  auto value = parseDecimal(digits);
+  if (!value || *value > static_cast<uint64_t>(kMaxDeltaSeconds)) return kMaxDeltaSeconds;
+  return static_cast<int64_t>(*value);
 }
 
 struct Lifetime {

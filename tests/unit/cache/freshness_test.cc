@@ -100,7 +100,10 @@ TEST(Freshness, CorrectedInitialAge) {
   const ObjectMeta ahead = metaFor(makeResponse(200, {{"Date", dateAt(100)}}));
   EXPECT_EQ(ahead.corrected_initial_age, 0);
   EXPECT_EQ(currentAge(ahead, kNow - Seconds{5}), 0);
-  // A broken Age is ignored.
+  // A huge Age clamps to 2^31; a broken Age is ignored.
+  EXPECT_EQ(metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Age", "999999999999999999999999"}}))
+                .corrected_initial_age,
+            2147483648);
   EXPECT_EQ(metaFor(makeResponse(200, {{"Date", dateAt(0)}, {"Age", "-3"}})).corrected_initial_age,
             0);
 }
