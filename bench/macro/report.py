@@ -10,6 +10,9 @@ def summarise(passes):
     if not passes:
         return None
     cell = {m: statistics.median(p[m] for p in passes) for m in METRICS}
+    # Which side was the bottleneck: a server core near 100% means the proxy limits req/s.
+    cell["server_busy_pct"] = statistics.median(100 * p["server_cpu_s"] / p["wall_s"] for p in passes)
+    cell["wrk_busy_pct"] = statistics.median(100 * p["wrk_cpu_s"] / p["wall_s"] for p in passes)
     cell["passes"] = len(passes)
     cell["origin_requests"] = sum(p["origin_requests"] for p in passes)
     cell["requests"] = sum(p["requests"] for p in passes)
@@ -57,7 +60,7 @@ def _fmtRps(v):
 
 def consoleTable(cells, workloads, order):
     rows = [("workload", "peer", "req/s", "p50 ms", "p99 ms", "CPU us/req", "origin req",
-             "cpu0 other%", "cpu1 other%", "flags")]
+             "server%", "wrk%", "cpu0 other%", "cpu1 other%", "flags")]
     for w in workloads:
         for name in order:
             c = cells.get(name, {}).get(w)
@@ -65,6 +68,7 @@ def consoleTable(cells, workloads, order):
                 continue
             rows.append((w, name, _fmtRps(c["rps"]), f"{c['p50_ms']:.2f}", f"{c['p99_ms']:.2f}",
                          f"{c['cpu_us_per_req']:.1f}", str(c["origin_requests"]),
+                         f"{c['server_busy_pct']:.0f}", f"{c['wrk_busy_pct']:.0f}",
                          f"{c['cpu0_other_pct']:.1f}", f"{c['cpu1_other_pct']:.1f}",
                          ",".join(c["flags"]) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -87,6 +91,7 @@ def markdownTable(cells, workloads, order):
     for w in workloads:
         for label, key, fmt in (("req/s", "rps", _fmtRps),
                                 ("p50 / p99 ms", None, None),
+                                ("server / wrk core busy", "busy", None),
                                 ("server CPU per request", "cpu_us_per_req",
                                  lambda v: f"{v:.1f} µs")):
             vals = []
@@ -96,6 +101,8 @@ def markdownTable(cells, workloads, order):
                     vals.append("–")
                 elif key is None:
                     vals.append(f"{c['p50_ms']:.2f} / {c['p99_ms']:.2f}")
+                elif key == "busy":
+                    vals.append(f"{c['server_busy_pct']:.0f}% / {c['wrk_busy_pct']:.0f}%")
                 else:
                     mark = " ⚠" if not _comparable(c) else ""
                     vals.append(fmt(c[key]) + mark)

@@ -69,7 +69,8 @@ class WrkParseTest(unittest.TestCase):
 def _pass(rps, cpu, p99=1.0, origin=0, flags=()):
     return {"rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "cpu_us_per_req": cpu,
             "origin_requests": origin, "requests": int(rps * 10), "cpu0_other_pct": 1.0,
-            "cpu1_other_pct": 2.0, "flags": list(flags)}
+            "cpu1_other_pct": 2.0, "flags": list(flags), "server_cpu_s": 9.9, "wrk_cpu_s": 5.0,
+            "wall_s": 10.0}
 
 
 class ReportTest(unittest.TestCase):
@@ -79,6 +80,8 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(cell["cpu_us_per_req"], 20)
         self.assertEqual(cell["flags"], ["noisy"])
         self.assertEqual(cell["passes"], 3)
+        self.assertAlmostEqual(cell["server_busy_pct"], 99.0)
+        self.assertAlmostEqual(cell["wrk_busy_pct"], 50.0)
 
     def testRatiosSkipPeersThatDidNotServeHits(self):
         cells = {
