@@ -13,6 +13,8 @@
 #include "config/config.h"
 #include "observe/process_metrics.h"
 #include "observe/registry.h"
+#include "proxy/proxy_metrics.h"
+#include "server/server.h"
 
 namespace {
 
@@ -20,7 +22,8 @@ namespace {
 // `const std::vector<const observe::MetricDecl*>& ec::<room>::metricDecls()`.
 std::vector<const ec::observe::MetricDecl*> allMetricDecls() {
   std::vector<const ec::observe::MetricDecl*> decls;
-  for (const auto* list : {&ec::observe::metricDecls()}) {
+  for (const auto* list : {&ec::observe::metricDecls(), &ec::proxy::metricDecls(),
+                           &ec::server::metricDecls()}) {
     decls.insert(decls.end(), list->begin(), list->end());
   }
   return decls;

@@ -133,6 +133,13 @@ void EventLoop::run() {
     }
   }
   runPosted();
+  // Deferred calls often own objects being retired (connections, fetches): release them here,
+  // on the loop thread, rather than in the destructor.
+  while (!deferred_.empty()) {
+    auto batch = std::move(deferred_);
+    deferred_.clear();
+    for (auto& fn : batch) fn();
+  }
 }
 
 }  // namespace ec::net

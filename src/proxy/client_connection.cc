@@ -59,6 +59,10 @@ void ClientConnection::armHeaderTimer() {
 
 void ClientConnection::onIo(uint32_t events) {
   if (closed_) return;
+  if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
+    abortNow();  // the peer is gone both ways (or reset): nothing more can be delivered
+    return;
+  }
   if (events & EPOLLOUT) {
     flush();
     if (closed_) return;
@@ -111,7 +115,12 @@ void ClientConnection::processInput() {
   while (!transaction_ && !closing_ && !closed_ && input_.readableBytes() > 0) {
     const auto status = parser_.parse(input_.readable(), head_);
     if (status == http::RequestParser::Status::kNeedMore) {
-      if (!timer_.armed() || requests_served_ == 0) armHeaderTimer();
+      // The header deadline starts with a request's first byte and is never extended, so a
+      // head trickled in a byte at a time still ends at header_timeout (slowloris).
+      if (!header_deadline_armed_) {
+        header_deadline_armed_ = true;
+        armHeaderTimer();
+      }
       return;
     }
     if (status == http::RequestParser::Status::kError) {
@@ -126,29 +135,41 @@ void ClientConnection::processInput() {
 
 void ClientConnection::startRequest() {
   timer_.cancel();
+  header_deadline_armed_ = false;
   if (worker_.shared().draining()) closing_ = true;
   config_ = worker_.shared().config();  // each request sees the newest configuration
   const bool has_body = head_.framing == http::BodyFraming::kChunked ||
                         (head_.framing == http::BodyFraming::kContentLength && head_.content_length > 0);
-  if (has_body) {
-    // Re-home the head: the body will be read into input_, which may move.
-    const size_t head_bytes = parser_.headBytes();
-    head_copy_.assign(input_.readable().substr(0, head_bytes));
-    input_.consume(head_bytes);
-    parser_.reset();
-    head_.clear();
-    http::RequestParser reparse(config_->limits);
-    if (reparse.parse(head_copy_, head_) != http::RequestParser::Status::kDone) {
-      respondError(400, "Bad request.\n", false, 0);
-      return;
-    }
-    body_decoder_.start(head_.framing, head_.content_length, config_->limits, true);
-    body_active_ = true;
-    if (head_.expect_continue) output_.appendCopy("HTTP/1.1 100 Continue\r\n\r\n");
+  if (!has_body) {
+    startTransaction();
+    return;
   }
+  // Re-home the head: the body will be read into input_, which may move.
+  const size_t head_bytes = parser_.headBytes();
+  head_copy_.assign(input_.readable().substr(0, head_bytes));
+  input_.consume(head_bytes);
+  parser_.reset();
+  head_.clear();
+  http::RequestParser reparse(config_->limits);
+  if (reparse.parse(head_copy_, head_) != http::RequestParser::Status::kDone) {
+    respondError(400, "Bad request.\n", false, 0);
+    return;
+  }
+  body_decoder_.start(head_.framing, head_.content_length, config_->limits, true);
+  body_active_ = true;
+  // Bodies up to kBufferedBodyBytes are read and checked whole before anything reaches an
+  // origin, so a malformed body is refused with its status and never half-forwarded; larger
+  // bodies stream once that much has arrived intact.
+  body_buffering_ = true;
+  buffered_body_.clear();
+  if (head_.expect_continue) output_.appendCopy("HTTP/1.1 100 Continue\r\n\r\n");
+  feedBody();
+  flush();
+}
+
+void ClientConnection::startTransaction() {
   transaction_ = std::make_unique<Transaction>(worker_, *this, config_, head_);
   transaction_->start();
-  if (body_active_ && transaction_ && !closed_) feedBody();
   flush();
 }
 
@@ -156,14 +177,34 @@ void ClientConnection::feedBody() {
   while (body_active_ && !closed_) {
     auto step = body_decoder_.decode(input_.readable());
     if (!step.ok()) {
-      // A malformed body after the head went out: the origin exchange is abandoned.
-      worker_.shared().stats().parse_errors[static_cast<size_t>(
-          http::ParseErrorKind::kBadChunkData)].fetch_add(1, std::memory_order_relaxed);
-      abortNow();
+      const http::ParseErrorKind kind = body_decoder_.error().kind;
+      worker_.shared().stats().parse_errors[static_cast<size_t>(kind)].fetch_add(
+          1, std::memory_order_relaxed);
+      body_active_ = false;
+      if (body_buffering_) {
+        respondError(http::statusForParseError(kind), "Bad request body.\n", false, 0);
+      } else {
+        abortNow();  // part of the body already went out: only a close is honest now
+      }
       return;
     }
-    if (!step->data.empty() && transaction_) transaction_->onRequestBody(step->data);
     input_.consume(step->consumed);
+    if (!step->data.empty()) {
+      if (body_buffering_) {
+        buffered_body_.append(step->data);
+      } else if (transaction_) {
+        transaction_->onRequestBody(step->data);
+      }
+    }
+    if (body_buffering_ && (step->done || buffered_body_.size() >= kBufferedBodyBytes)) {
+      body_buffering_ = false;
+      startTransaction();
+      if (closed_ || !transaction_) return;
+      std::string body = std::move(buffered_body_);
+      buffered_body_.clear();
+      transaction_->onRequestBody(body);
+      if (closed_ || !transaction_) return;
+    }
     if (step->done) {
       body_active_ = false;
       if (transaction_) transaction_->onRequestBodyEnd();
@@ -210,6 +251,7 @@ void ClientConnection::transactionFinished(bool keep_alive) {
   flush();
   if (closed_) return;
   if (!closing_) {
+    header_deadline_armed_ = input_.readableBytes() > 0;
     armHeaderTimer();
     // Pipelined requests already buffered.
     worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
@@ -239,9 +281,11 @@ void ClientConnection::flush() {
 
 void ClientConnection::updateInterest() {
   if (closed_) return;
-  uint32_t events = EPOLLRDHUP;
+  // RDHUP only while reading: level-triggered, it would otherwise fire on every round while a
+  // half-closed client waits for its response.
+  uint32_t events = 0;
   const bool reading = !read_eof_ && (!transaction_ || (body_active_ && !body_paused_)) && !closing_;
-  if (reading) events |= EPOLLIN;
+  if (reading) events |= EPOLLIN | EPOLLRDHUP;
   if (want_write_) events |= EPOLLOUT;
   if (events != interest_) {
     interest_ = events;

@@ -50,11 +50,13 @@ class ClientConnection final : public net::IoHandler {
   void drain();
 
   static constexpr uint64_t kHighWatermark = 1 << 20;  // pass-through backpressure
+  static constexpr size_t kBufferedBodyBytes = 1 << 20;  // request bodies checked whole
 
  private:
   void readInput();
   void processInput();
   void startRequest();
+  void startTransaction();
   void feedBody();
   void respondError(int status, const char* detail, bool count_parse_error, int parse_kind);
   void closeSoon();
@@ -73,6 +75,8 @@ class ClientConnection final : public net::IoHandler {
   http::BodyDecoder body_decoder_;
   bool body_active_ = false;
   bool body_paused_ = false;
+  bool body_buffering_ = false;
+  std::string buffered_body_;
   std::string head_copy_;  // the head re-homed when a request has a body (input may move)
   OutputQueue output_;
   std::unique_ptr<Transaction> transaction_;
@@ -80,6 +84,7 @@ class ClientConnection final : public net::IoHandler {
   bool closed_ = false;
   bool want_write_ = false;
   bool read_eof_ = false;
+  bool header_deadline_armed_ = false;
   uint32_t interest_ = 0;
   uint64_t requests_served_ = 0;
   net::Timer timer_;

@@ -42,7 +42,8 @@ void liftXCache(cache::ObjectMeta& meta) {
 
 void Fetch::start(WorkerContext& worker, Params params) {
   auto fetch = std::make_shared<Fetch>(worker, std::move(params));
-  fetch->self_ = fetch;
+  fetch->running_ = true;
+  worker.fetchStarted(fetch);
   fetch->begin();
 }
 
@@ -211,13 +212,27 @@ void Fetch::onExchangeError(const Error& error, bool response_started) {
 }
 
 void Fetch::done() {
-  if (!self_) return;
+  if (!running_) return;
+  running_ = false;
   // Deferred: we may be inside our exchange's callback.
+  std::shared_ptr<Fetch> self = shared_from_this();
+  worker_.fetchDone(self);
   std::shared_ptr<upstream::OriginExchange> exchange(std::move(exchange_));
-  worker_.loop().defer([self = std::move(self_), exchange]() mutable {
+  worker_.loop().defer([self, exchange]() mutable {
     exchange.reset();
     self.reset();
   });
+}
+
+void Fetch::abortForShutdown() {
+  if (exchange_) exchange_->abort();
+  if (object_ && object_->body()->state() == storage::Body::State::kFilling) {
+    object_->body()->fail();
+    if (stored_) worker_.shared().store().eraseIf(params_.primary_key, secondary_key_, object_.get());
+  }
+  publish(CoalescedOutcome{CoalescedOutcome::Kind::kError, nullptr, {}, 503}, false);
+  running_ = false;
+  exchange_.reset();
 }
 
 }  // namespace ec::proxy

@@ -41,6 +41,8 @@ class Fetch final : public upstream::ExchangeListener, public std::enable_shared
   void onResponseData(std::string_view data) override;
   void onResponseComplete() override;
   void onExchangeError(const Error& error, bool response_started) override;
+  // The worker is stopping: drop the exchange, fail a filling body, release followers.
+  void abortForShutdown();
 
  private:
   void begin();
@@ -55,7 +57,7 @@ class Fetch final : public upstream::ExchangeListener, public std::enable_shared
   http::RequestHead request_;
   http::RequestParser request_parser_;
   std::unique_ptr<upstream::OriginExchange> exchange_;
-  std::shared_ptr<Fetch> self_;  // alive until done()
+  bool running_ = false;          // registered with the worker until done()
   WallTime request_time_{};
   storage::ObjectRef object_;    // being filled
   std::string secondary_key_;

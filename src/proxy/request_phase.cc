@@ -19,6 +19,11 @@ Transaction::~Transaction() {
 void Transaction::start() { routeRequest(); }
 
 void Transaction::routeRequest() {
+  if (head_.authority.empty()) {
+    // HTTP/1.0 without Host: a reverse proxy keys and routes by host, so it needs one.
+    respondSynthetic(400, "A Host header is required.\n");
+    return;
+  }
   service_ = config_->routeFor(head_.authority);
   if (service_ == nullptr || service_->origins.empty()) {
     respondSynthetic(421, "No service is configured for this host.\n");
@@ -43,6 +48,12 @@ void Transaction::routeRequest() {
   }
   const std::string_view scheme = head_.scheme.empty() ? std::string_view("http") : head_.scheme;
   primary_key_ = cache::primaryKey(scheme, head_.authority, head_.path);
+  // A GET or HEAD with a body ("fat GET") is forwarded with its body and never cached: the
+  // body is not part of the key, so caching it would be a poisoning vector.
+  if (cacheable_method_ && head_.framing != http::BodyFraming::kNone &&
+      !(head_.framing == http::BodyFraming::kContentLength && head_.content_length == 0)) {
+    cacheable_method_ = false;
+  }
   if (!cacheable_method_) {
     invalidate_on_success_ = !http::isSafeMethod(head_.method);
     worker_.shared().stats().countResult(CacheResult::kPass);

@@ -1,5 +1,7 @@
 #include "proxy/worker_context.h"
 
+#include "proxy/fetch.h"
+
 namespace ec::proxy {
 
 upstream::OriginStats& SharedState::originStats(const std::string& label) {
@@ -21,6 +23,12 @@ upstream::OriginPool& WorkerContext::poolFor(const upstream::OriginSettings& set
   auto pool = std::make_unique<upstream::OriginPool>(loop_, settings,
                                                      shared_.originStats(settings.label));
   return *pools_.emplace(key, std::move(pool)).first->second;
+}
+
+void WorkerContext::abortFetches() {
+  auto fetches = std::move(fetches_);
+  fetches_.clear();
+  for (const auto& fetch : fetches) fetch->abortForShutdown();
 }
 
 }  // namespace ec::proxy

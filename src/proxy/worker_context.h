@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "base/time_source.h"
@@ -53,6 +54,8 @@ class SharedState {
   std::map<std::string, std::unique_ptr<upstream::OriginStats>> origin_stats_;
 };
 
+class Fetch;
+
 class WorkerContext {
  public:
   WorkerContext(SharedState& shared, net::EventLoop& loop) : shared_(shared), loop_(loop) {}
@@ -63,11 +66,19 @@ class WorkerContext {
   upstream::OriginPool& poolFor(const upstream::OriginSettings& settings);
   uint32_t nextOriginIndex() { return round_robin_++; }
 
+  // Fetches running on this worker. A fetch owns itself while it runs; the worker keeps the
+  // list so that stopping the worker can abort and release them (no leaks at exit).
+  void fetchStarted(const std::shared_ptr<Fetch>& fetch) { fetches_.insert(fetch); }
+  void fetchDone(const std::shared_ptr<Fetch>& fetch) { fetches_.erase(fetch); }
+  // Loop thread, after the loop stopped.
+  void abortFetches();
+
  private:
   SharedState& shared_;
   net::EventLoop& loop_;
   std::map<std::string, std::unique_ptr<upstream::OriginPool>> pools_;
   uint32_t round_robin_ = 0;
+  std::set<std::shared_ptr<Fetch>> fetches_;
 };
 
 }  // namespace ec::proxy

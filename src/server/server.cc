@@ -46,20 +46,7 @@ const std::vector<const observe::MetricDecl*>& metricDecls() {
 }
 
 config::LoadResult loadFromCli(const CliOptions& options) {
-  config::LoadResult result =
-      options.config_path
-          ? config::loadConfigFile(*options.config_path)
-          : config::loadConfigString(config::embeddedDefaultConfig(),
-                                     std::string(config::kEmbeddedSourceName));
-  if (!result.config) return result;
-  auto errors = config::applyOverrides(*result.config, options.overrides);
-  auto more = config::validate(*result.config);
-  errors.insert(errors.end(), more.begin(), more.end());
-  if (!errors.empty()) {
-    result.config.reset();
-    result.errors = std::move(errors);
-  }
-  return result;
+  return config::loadWithOverrides(options.config_path, options.overrides);
 }
 
 Server::Server(CliOptions options) : options_(std::move(options)) {}
@@ -190,11 +177,20 @@ void Server::drain() {
   for (auto& worker : workers_) worker->beginDrain();
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(running_config_.limits.drain_timeout_ms);
+  auto next_report = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  int64_t open = 0;
   while (std::chrono::steady_clock::now() < deadline) {
-    int64_t open = 0;
+    open = 0;
     for (auto& worker : workers_) open += worker->openConnections();
     if (open == 0) break;
+    if (std::chrono::steady_clock::now() >= next_report) {
+      EC_LOG_INFO("draining: %lld connections still busy", static_cast<long long>(open));
+      next_report += std::chrono::seconds(1);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (open > 0) {
+    EC_LOG_WARN("drain timeout: closing %lld connections still busy", static_cast<long long>(open));
   }
   for (auto& worker : workers_) worker->stopAndJoin();
   EC_LOG_INFO("drained, exiting");

@@ -67,4 +67,7 @@ class Server {
 // there is neither a file nor an --origin; then the flags on top. Every error is returned.
 config::LoadResult loadFromCli(const CliOptions& options);
 
+// The server's own metric declarations (config generation, reloads, admin denials, draining).
+const std::vector<const observe::MetricDecl*>& metricDecls();
+
 }  // namespace ec::server

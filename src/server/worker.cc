@@ -44,6 +44,7 @@ void Worker::start() {
     pthread_setname_np(pthread_self(), ("ec-worker-" + std::to_string(index_)).c_str());
     loop_.run();
     connections_.clear();  // on the loop thread, after it stopped
+    context_.abortFetches();
   });
 }
 

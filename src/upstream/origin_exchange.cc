@@ -94,8 +94,8 @@ void OriginExchange::flushOutput() {
 
 void OriginExchange::updateInterest() {
   if (!registered_ || phase_ == Phase::kDone) return;
-  uint32_t events = EPOLLRDHUP;
-  if (!paused_) events |= EPOLLIN;
+  uint32_t events = 0;
+  if (!paused_) events |= EPOLLIN | EPOLLRDHUP;
   if (phase_ == Phase::kConnecting || output_sent_ < output_.size()) events |= EPOLLOUT;
   pool_.loop().modify(fd_.get(), events, this);
 }
@@ -201,7 +201,8 @@ void OriginExchange::processInput() {
       listener_->onResponseHead(head_);
       input_.consume(head_bytes);
       if (phase_ == Phase::kDone) return;  // listener aborted
-      if (head_.framing == http::BodyFraming::kNone) {
+      if (head_.framing == http::BodyFraming::kNone ||
+          (head_.framing == http::BodyFraming::kContentLength && head_.content_length == 0)) {
         finishClean();
         return;
       }

@@ -88,6 +88,7 @@ class Edgecache:
             "workers": 1,
             "listeners": [{"address": "127.0.0.1:%d" % self.port}],
             "admin": {"address": "127.0.0.1:%d" % self.admin_port},
+            "limits": {"drain_timeout": "5s"},
             "services": [{
                 "name": "default",
                 "hosts": ["*"],
