@@ -116,7 +116,8 @@ backend origin {{
 
 
 def trafficServerPeer(root, port, origin):
-    etc, cache, run, log, var = (os.path.join(root, d) for d in ("etc", "cache", "run", "log", "var"))
+    etc, cache, run, log, var = (os.path.join(root, d)
+                                 for d in ("etc", "cache", "run", "log", "var"))
     for d in (cache, run, log, var):
         os.makedirs(d, exist_ok=True)
     # Start from the packaged files (body_factory, ip_allow, logging...) and override ours.

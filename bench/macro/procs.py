@@ -156,8 +156,8 @@ class Supervisor:
         pinned = ["taskset", "-c", str(cpu)] + argv if cpu is not None else argv
         # A new session keeps terminal signals (Ctrl-C) from reaching servers before our handler
         # has stopped them in order; we still end them by PID.
-        proc = subprocess.Popen(pinned, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
+        proc = subprocess.Popen(pinned, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         self.procs_.append((name, proc, log))
         self.seen_.add(proc.pid)
         self.sessions_.add(proc.pid)

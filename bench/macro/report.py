@@ -11,7 +11,8 @@ def summarise(passes):
         return None
     cell = {m: statistics.median(p[m] for p in passes) for m in METRICS}
     # Which side was the bottleneck: a server core near 100% means the proxy limits req/s.
-    cell["server_busy_pct"] = statistics.median(100 * p["server_cpu_s"] / p["wall_s"] for p in passes)
+    cell["server_busy_pct"] = statistics.median(100 * p["server_cpu_s"] / p["wall_s"]
+                                                for p in passes)
     cell["wrk_busy_pct"] = statistics.median(100 * p["wrk_cpu_s"] / p["wall_s"] for p in passes)
     cell["passes"] = len(passes)
     cell["origin_requests"] = sum(p["origin_requests"] for p in passes)
@@ -33,7 +34,7 @@ def ratios(cells, workload, target="edgecache"):
     """
     mine = cells.get(target, {}).get(workload)
     peers = {name: c[workload] for name, c in cells.items()
-             if name != target and c.get(workload) and _comparable(c[workload])}
+             if name != target and c.get(workload) and comparable(c[workload])}
     if not mine or not peers:
         return None
     best = max(peers, key=lambda n: peers[n]["rps"])
@@ -50,8 +51,11 @@ def ratios(cells, workload, target="edgecache"):
     }
 
 
-def _comparable(cell):
-    return not any(f.startswith(("origin-saw", "errors", "pin-escape")) for f in cell["flags"])
+def comparable(cell):
+    """False when the cell does not measure what it claims: hits that reached the origin, a miss
+    pass whose URLs did not, errors, or a thread that escaped the server core."""
+    bad = ("origin-saw", "miss-not-reaching-origin", "errors", "pin-escape")
+    return not any(f.startswith(bad) for f in cell["flags"])
 
 
 def _fmtRps(v):
@@ -77,7 +81,8 @@ def consoleTable(cells, workloads, order):
     for w in workloads:
         r = ratios(cells, w)
         if r:
-            lines.append(f"edgecache {w}: {r['rps_ratio']:.2f}x req/s of best peer ({r['best_peer']}),"
+            lines.append(f"edgecache {w}: {r['rps_ratio']:.2f}x req/s of best peer"
+                         f" ({r['best_peer']}),"
                          f" {r['cpu_ratio']:.2f}x CPU/req of leanest peer ({r['leanest_peer']}),"
                          f" p99 {r['p99_vs_best_peer']:.2f}x of {r['best_peer']}'s")
     return "\n".join(lines)
@@ -104,7 +109,7 @@ def markdownTable(cells, workloads, order):
                 elif key == "busy":
                     vals.append(f"{c['server_busy_pct']:.0f}% / {c['wrk_busy_pct']:.0f}%")
                 else:
-                    mark = " ⚠" if not _comparable(c) else ""
+                    mark = " ⚠" if not comparable(c) else ""
                     vals.append(fmt(c[key]) + mark)
             out.append(f"| {w} {label} | " + " | ".join(vals) + " |")
     return "\n".join(out)
