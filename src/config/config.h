@@ -48,6 +48,7 @@ struct CacheConfig {
   uint64_t heuristic_cap_s = 86400;
   bool cache_set_cookie = false;
   bool honor_request_no_cache = true;
+  bool honor_request_max_age = true;
   uint64_t hit_for_pass_s = 601;
   uint64_t grace_s = 0;
   std::string eviction = "s3fifo";  // or "lru"

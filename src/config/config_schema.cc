@@ -127,6 +127,9 @@ const SectionDecl<CacheConfig>& cacheDecl() {
            "Store responses that carry Set-Cookie (the cookie is stored and replayed)."},
           {"honor_request_no_cache", FieldType::kBool, &C::honor_request_no_cache, R,
            "Let a client's `Cache-Control: no-cache` force revalidation with the origin."},
+          {"honor_request_max_age", FieldType::kBool, &C::honor_request_max_age, R,
+           "Let a client's `Cache-Control: max-age` (a browser reload sends max-age=0) force "
+           "revalidation when the object is older."},
           {"hit_for_pass", FieldType::kDurationS, &C::hit_for_pass_s, R,
            "How long a key whose response was uncacheable skips coalescing and goes straight "
            "to the origin.",

@@ -106,12 +106,15 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
     return;
   }
 
-  // Ranges, from complete objects only.
+  // Ranges: from complete objects, or from an object still arriving when its length is known
+  // (a single range then streams as its bytes arrive; several wait for nothing and get 200).
   const std::optional<std::string_view> range = head_.fields.get("range");
-  if (range && complete && meta.status == 200 && head_.method == http::Method::kGet &&
+  const bool size_known = complete || meta.content_length >= 0;
+  if (range && size_known && meta.status == 200 && head_.method == http::Method::kGet &&
       cache::ifRangeMatches(head_, meta)) {
-    const uint64_t size = body_->available();
-    const cache::RangePlan plan = cache::planRanges(*range, size, config_->policy.max_ranges);
+    const uint64_t size = complete ? body_->available() : static_cast<uint64_t>(meta.content_length);
+    cache::RangePlan plan = cache::planRanges(*range, size, config_->policy.max_ranges);
+    if (plan.kind == cache::RangePlan::kMultiple && !complete) plan.kind = cache::RangePlan::kIgnore;
     if (plan.kind == cache::RangePlan::kUnsatisfiable) {
       http::appendStatusLine(out, 416);
       appendCommon(headWithout(meta.head, "content-type:"));
@@ -132,8 +135,9 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
       out += "\r\n\r\n";
       response_status_ = 206;
       connection_.output().appendOwned(std::move(out));
-      connection_.output().appendBody(body_, r.first, r.length());
-      finishDelivery();
+      body_offset_ = r.first;
+      body_end_ = r.last + 1;
+      streamBody();
       return;
     }
     if (plan.kind == cache::RangePlan::kMultiple) {
@@ -189,6 +193,10 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
     return;
   }
   body_offset_ = 0;
+  streamBody();
+}
+
+void Transaction::streamBody() {
   pumpBody();
   if (!finished_ && body_ && !subscribed_) {
     subscribed_ = true;

@@ -91,7 +91,7 @@ void Fetch::begin() {
   request_.fields.remove("if-range");
   request_.fields.remove("range");
   http::appendOriginRequest(head_bytes, request_, options, extra.empty() ? nullptr : &extra);
-  request_.method = client_method;
+  (void)client_method;  // the stored object answers GET and HEAD alike
   request_time_ = worker_.shared().clock().wallNow();
   exchange_ = std::make_unique<upstream::OriginExchange>(worker_.poolFor(origin), *this);
   exchange_->start(std::move(head_bytes), http::Method::kGet, false);

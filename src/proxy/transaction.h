@@ -73,6 +73,7 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   const upstream::OriginSettings* pickOrigin();
   // deliver_phase.cc
   void deliverObject(storage::ObjectRef object, Disposition disposition, CacheResult result);
+  void streamBody();
   void pumpBody();
   void finishDelivery();
   void respondSynthetic(int status, std::string_view body, Disposition disposition = Disposition::kInt);

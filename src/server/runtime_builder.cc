@@ -55,7 +55,7 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
   policy.heuristic_cap = static_cast<int64_t>(cache.heuristic_cap_s);
   policy.cache_set_cookie = cache.cache_set_cookie;
   policy.honor_request_no_cache = cache.honor_request_no_cache;
-  policy.honor_request_max_age = cache.honor_request_no_cache;
+  policy.honor_request_max_age = cache.honor_request_max_age;
   policy.grace = static_cast<int64_t>(cache.grace_s);
   policy.hit_for_pass = static_cast<int64_t>(cache.hit_for_pass_s);
   policy.node_name = runtime->node_name;

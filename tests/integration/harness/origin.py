@@ -106,6 +106,11 @@ class Origin:
         with self._lock:
             return [r for r in self.requests if r.path == path or r.target == path]
 
+    def requests_received_before(self, moment):
+        """How many requests arrived before `moment` (time.monotonic())."""
+        with self._lock:
+            return len([r for r in self.requests if getattr(r, "received_at", 0) < moment])
+
     def request_count(self, path=None):
         with self._lock:
             return len(self.requests) if path is None else len(
@@ -150,6 +155,7 @@ class Origin:
         try:
             while not self._stopping:
                 request = self._read_request(reader)
+                request.received_at = time.monotonic()
                 with self._lock:
                     self.requests.append(request)
                 if not self._respond(sock, request, self._reply_for(request)):
