@@ -28,13 +28,19 @@ void Transaction::lookup() {
       case cache::ServeVerdict::kOnlyIfCachedFail:
         respondSynthetic(504, "Not in cache (only-if-cached).\n");
         return;
-      case cache::ServeVerdict::kStaleWhileRevalidate:
+      case cache::ServeVerdict::kStaleWhileRevalidate: {
         shared.stats().countResult(CacheResult::kStale);
-        startMissFetch(object, /*background=*/true);
+        // Answer first; the refresh starts after this event, so the client never waits on it.
+        Fetch::Params params = fetchParams(object);
         deliverObject(std::move(object), Disposition::kHit, CacheResult::kStale);
+        WorkerContext& worker = worker_;
+        worker_.loop().defer([&worker, params = std::move(params)]() mutable {
+          startBackgroundRefresh(worker, std::move(params));
+        });
         return;
+      }
       case cache::ServeVerdict::kRevalidate:
-        startMissFetch(std::move(object), /*background=*/false);
+        startMissFetch(std::move(object));
         return;
     }
   }
@@ -47,11 +53,10 @@ void Transaction::lookup() {
     startPass();
     return;
   }
-  startMissFetch(nullptr, /*background=*/false);
+  startMissFetch(nullptr);
 }
 
-void Transaction::startMissFetch(storage::ObjectRef stale, bool background) {
-  SharedState& shared = worker_.shared();
+Fetch::Params Transaction::fetchParams(storage::ObjectRef stale) {
   Fetch::Params params;
   params.config = config_;
   params.service = service_;
@@ -59,15 +64,22 @@ void Transaction::startMissFetch(storage::ObjectRef stale, bool background) {
   params.raw_request_head = std::string(connection_.rawHead());
   params.client_ip = connection_.peerIp();
   params.stale = std::move(stale);
-  if (background) {
-    // One background refresh per key: if a fetch is already running, it will refresh.
-    if (shared.coalescer().join(primary_key_, Follower{&worker_.loop(), {}}) ==
-        Coalescer::Role::kLeader) {
-      shared.stats().background_refreshes.fetch_add(1, std::memory_order_relaxed);
-      Fetch::start(worker_, std::move(params));
-    }
-    return;
+  return params;
+}
+
+void Transaction::startBackgroundRefresh(WorkerContext& worker, Fetch::Params params) {
+  SharedState& shared = worker.shared();
+  // One background refresh per key: if a fetch is already running, it will refresh.
+  if (shared.coalescer().join(params.primary_key, Follower{&worker.loop(), {}}) ==
+      Coalescer::Role::kLeader) {
+    shared.stats().background_refreshes.fetch_add(1, std::memory_order_relaxed);
+    Fetch::start(worker, std::move(params));
   }
+}
+
+void Transaction::startMissFetch(storage::ObjectRef stale) {
+  SharedState& shared = worker_.shared();
+  Fetch::Params params = fetchParams(std::move(stale));
   coalesce_callback_ = std::make_shared<std::function<void(const CoalescedOutcome&)>>(
       [this](const CoalescedOutcome& outcome) { onCoalesced(outcome); });
   if (shared.coalescer().join(primary_key_, Follower{&worker_.loop(), coalesce_callback_}) ==

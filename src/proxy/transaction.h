@@ -13,6 +13,7 @@
 #include "cache/cache_control.h"
 #include "http/message.h"
 #include "proxy/coalescer.h"
+#include "proxy/fetch.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/runtime_config.h"
 #include "storage/body.h"
@@ -65,7 +66,9 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void routeRequest();
   // lookup_phase.cc
   void lookup();
-  void startMissFetch(storage::ObjectRef stale, bool background);
+  void startMissFetch(storage::ObjectRef stale);
+  Fetch::Params fetchParams(storage::ObjectRef stale);
+  static void startBackgroundRefresh(WorkerContext& worker, Fetch::Params params);
   void onCoalesced(const CoalescedOutcome& outcome);
   void serveStaleOrError(int status, const char* detail);
   // fetch_phase.cc (pass-through)

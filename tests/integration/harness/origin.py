@@ -111,6 +111,16 @@ class Origin:
         with self._lock:
             return len([r for r in self.requests if getattr(r, "received_at", 0) < moment])
 
+    def replies_sent_before(self, moment):
+        """How many requests the origin had fully answered before `moment`."""
+        with self._lock:
+            return len([r for r in self.requests if getattr(r, "replied_at", moment) < moment])
+
+    def answers_started_before(self, moment):
+        """How many requests the origin had begun to answer before `moment`."""
+        with self._lock:
+            return len([r for r in self.requests if getattr(r, "answering_at", moment) < moment])
+
     def request_count(self, path=None):
         with self._lock:
             return len(self.requests) if path is None else len(
@@ -158,7 +168,9 @@ class Origin:
                 request.received_at = time.monotonic()
                 with self._lock:
                     self.requests.append(request)
-                if not self._respond(sock, request, self._reply_for(request)):
+                keep_open = self._respond(sock, request, self._reply_for(request))
+                request.replied_at = time.monotonic()
+                if not keep_open:
                     break
                 if (request.header("Connection") or "").lower() == "close":
                     break
@@ -193,6 +205,7 @@ class Origin:
         """Sends `reply`; returns False when the connection must not be reused."""
         if reply.delay_before_headers:
             time.sleep(reply.delay_before_headers)
+        request.answering_at = time.monotonic()  # the origin starts its answer now
         if reply.reset_before_headers:
             _reset(sock)
             return False
