@@ -15,10 +15,22 @@ constexpr int kMaxEvents = 256;
 }  // namespace
 
 void Timer::arm(EventLoop& loop, MonoTime deadline, std::function<void()> callback) {
-  cancel();
   callback_ = std::move(callback);
-  armed_ = true;
-  loop.scheduleTimer(*this, deadline);
+  if (armed() && loop_ == &loop) {
+    const bool earlier = deadline < deadline_;
+    deadline_ = deadline;
+    if (earlier) loop.heapSiftUp(heap_index_);
+    else loop.heapSiftDown(heap_index_);
+    return;
+  }
+  cancel();
+  loop_ = &loop;
+  deadline_ = deadline;
+  loop.heapPush(this);
+}
+
+void Timer::cancel() {
+  if (armed()) loop_->heapRemove(this);
 }
 
 EventLoop::EventLoop() {
@@ -73,27 +85,65 @@ void EventLoop::post(std::function<void()> fn) {
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
 }
 
-void EventLoop::scheduleTimer(Timer& timer, MonoTime deadline) {
-  timers_.push(TimerEntry{deadline, timer.generation_, timer.self_});
+void EventLoop::heapSwap(size_t a, size_t b) {
+  std::swap(timers_[a], timers_[b]);
+  timers_[a]->heap_index_ = a;
+  timers_[b]->heap_index_ = b;
+}
+
+void EventLoop::heapSiftUp(size_t index) {
+  while (index > 0) {
+    const size_t parent = (index - 1) / 2;
+    if (!(timers_[index]->deadline_ < timers_[parent]->deadline_)) break;
+    heapSwap(index, parent);
+    index = parent;
+  }
+}
+
+void EventLoop::heapSiftDown(size_t index) {
+  const size_t size = timers_.size();
+  while (true) {
+    const size_t left = 2 * index + 1;
+    const size_t right = left + 1;
+    size_t smallest = index;
+    if (left < size && timers_[left]->deadline_ < timers_[smallest]->deadline_) smallest = left;
+    if (right < size && timers_[right]->deadline_ < timers_[smallest]->deadline_) smallest = right;
+    if (smallest == index) break;
+    heapSwap(index, smallest);
+    index = smallest;
+  }
+}
+
+void EventLoop::heapPush(Timer* timer) {
+  timer->heap_index_ = timers_.size();
+  timers_.push_back(timer);
+  heapSiftUp(timer->heap_index_);
+}
+
+void EventLoop::heapRemove(Timer* timer) {
+  const size_t index = timer->heap_index_;
+  const size_t last = timers_.size() - 1;
+  if (index != last) heapSwap(index, last);
+  timers_.pop_back();
+  timer->heap_index_ = Timer::kNotArmed;
+  if (index < timers_.size()) {
+    heapSiftDown(index);
+    heapSiftUp(index);
+  }
 }
 
 int EventLoop::nextTimeoutMs() const {
   if (!deferred_.empty()) return 0;
   if (timers_.empty()) return 1000;
-  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.top().deadline - now_);
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.front()->deadline_ - now_);
   if (wait.count() <= 0) return 0;
   return static_cast<int>(std::min<int64_t>(wait.count() + 1, 1000));
 }
 
 void EventLoop::runExpiredTimers() {
-  while (!timers_.empty() && timers_.top().deadline <= now_) {
-    TimerEntry entry = timers_.top();
-    timers_.pop();
-    auto alive = entry.timer.lock();
-    if (!alive) continue;
-    Timer* timer = *alive;
-    if (!timer->armed_ || timer->generation_ != entry.generation) continue;
-    timer->armed_ = false;
+  while (!timers_.empty() && timers_.front()->deadline_ <= now_) {
+    Timer* timer = timers_.front();
+    heapRemove(timer);
     auto callback = std::move(timer->callback_);
     callback();  // may destroy or re-arm the timer
   }

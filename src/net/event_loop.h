@@ -11,7 +11,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <queue>
 #include <vector>
 
 #include "base/time_source.h"
@@ -27,7 +26,10 @@ class IoHandler {
 
 class EventLoop;
 
-// A one-shot timer owned by its user; cancelled automatically when destroyed.
+// A one-shot timer owned by its user; cancelled automatically when destroyed. Timers live in
+// an intrusive binary heap (each knows its slot), so arming, re-arming and cancelling are
+// O(log n) in the number of armed timers and leave no garbage behind: a connection can re-arm
+// its idle timer on every request.
 class Timer {
  public:
   Timer() = default;
@@ -35,16 +37,16 @@ class Timer {
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
   void arm(EventLoop& loop, MonoTime deadline, std::function<void()> callback);
-  void cancel() { ++generation_; armed_ = false; }
-  bool armed() const { return armed_; }
+  void cancel();
+  bool armed() const { return heap_index_ != kNotArmed; }
 
  private:
   friend class EventLoop;
+  static constexpr size_t kNotArmed = static_cast<size_t>(-1);
   std::function<void()> callback_;
-  uint64_t generation_ = 0;
-  bool armed_ = false;
-  // Lifetime guard: the loop's heap refers to timers by a shared flag, not by pointer alone.
-  std::shared_ptr<Timer*> self_ = std::make_shared<Timer*>(this);
+  EventLoop* loop_ = nullptr;
+  MonoTime deadline_{};
+  size_t heap_index_ = kNotArmed;
 };
 
 class EventLoop {
@@ -73,13 +75,11 @@ class EventLoop {
 
  private:
   friend class Timer;
-  struct TimerEntry {
-    MonoTime deadline;
-    uint64_t generation;
-    std::weak_ptr<Timer*> timer;
-    bool operator>(const TimerEntry& other) const { return deadline > other.deadline; }
-  };
-  void scheduleTimer(Timer& timer, MonoTime deadline);
+  void heapPush(Timer* timer);
+  void heapRemove(Timer* timer);
+  void heapSiftUp(size_t index);
+  void heapSiftDown(size_t index);
+  void heapSwap(size_t a, size_t b);
   int nextTimeoutMs() const;
   void runExpiredTimers();
   void runPosted();
@@ -89,7 +89,7 @@ class EventLoop {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> thread_id_{0};
   MonoTime now_{};
-  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+  std::vector<Timer*> timers_;  // binary min-heap on deadline_
   std::vector<std::function<void()>> deferred_;
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;

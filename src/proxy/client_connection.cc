@@ -79,12 +79,16 @@ void ClientConnection::readInput() {
     if (transaction_ && !body_active_) break;
     if (body_active_ && body_paused_) break;
     char* space = input_.writeSpace(kReadChunk);
-    const ssize_t n = ::recv(fd_.get(), space, input_.writableBytes(), 0);
+    const size_t room = input_.writableBytes();
+    const ssize_t n = ::recv(fd_.get(), space, room, 0);
     if (n > 0) {
       input_.commitWrite(static_cast<size_t>(n));
       worker_.shared().stats().client_bytes_in.fetch_add(static_cast<uint64_t>(n),
                                                          std::memory_order_relaxed);
       processInput();
+      // A short read drained the socket: skip the recv that would only say EAGAIN (level-
+      // triggered epoll reports anything that arrives later).
+      if (static_cast<size_t>(n) < room) break;
       continue;
     }
     if (n == 0) {
@@ -250,15 +254,19 @@ void ClientConnection::transactionFinished(bool keep_alive) {
   ++requests_served_;
   flush();
   if (closed_) return;
+  updateInterest();
   if (!closing_) {
     header_deadline_armed_ = input_.readableBytes() > 0;
     armHeaderTimer();
-    // Pipelined requests already buffered.
-    worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
-      if (alive.expired() || closed_) return;
-      processInput();
-      readInput();
-    });
+    // Pipelined requests already buffered are parsed after this event (not recursively);
+    // otherwise reading resumes through the EPOLLIN interest that flush() restored.
+    if (input_.readableBytes() > 0) {
+      worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
+        if (alive.expired() || closed_) return;
+        processInput();
+        if (!closed_ && !transaction_) readInput();
+      });
+    }
   }
 }
 
@@ -276,7 +284,9 @@ void ClientConnection::flush() {
     finishClose();
     return;
   }
-  updateInterest();
+  // Only the write half here: the read half is settled once per event (readInput) or when a
+  // transaction ends, so a hit answered within one event costs no epoll_ctl at all.
+  if (want_write_ != ((interest_ & EPOLLOUT) != 0)) updateInterest();
 }
 
 void ClientConnection::updateInterest() {
