@@ -1,6 +1,7 @@
 // Deliver phase: answering from an object (a hit, a coalesced wait, or the leader's own miss
 // read while it is written): client conditionals, ranges, Age, X-Cache, and streaming the body
 // as it arrives.
+#include <charconv>
 #include <cinttypes>
 
 #include "base/strings.h"
@@ -30,8 +31,8 @@ std::string_view dispositionName(Disposition disposition) {
 
 void appendNumber(std::string& out, uint64_t value) {
   char digits[24];
-  const int n = std::snprintf(digits, sizeof digits, "%" PRIu64, value);
-  out.append(digits, static_cast<size_t>(n));
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, static_cast<size_t>(end - digits));
 }
 
 // The stored head without the named field (for multipart answers, whose parts carry it).
@@ -60,6 +61,11 @@ std::string_view storedContentType(std::string_view head) {
 
 void Transaction::appendXCacheFields(std::string& out, std::string_view upstream_x_cache,
                                      Disposition disposition) {
+  if (upstream_x_cache.empty()) {
+    // The common case (this node is the first layer): the lines are fixed per node.
+    out += config_->x_cache_lines[static_cast<size_t>(disposition)];
+    return;
+  }
   const std::string x_cache =
       cache::appendXCache(upstream_x_cache, config_->node_name, dispositionName(disposition));
   out += "X-Cache: ";
@@ -199,6 +205,8 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
 void Transaction::streamBody() {
   pumpBody();
   if (!finished_ && body_ && !subscribed_) {
+    aliveToken();
+    if (!wake_pending_) wake_pending_ = std::make_shared<std::atomic<bool>>(false);
     subscribed_ = true;
     body_->subscribe(this);
     pumpBody();  // bytes that arrived between the first pump and the subscription

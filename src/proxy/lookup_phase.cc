@@ -89,7 +89,7 @@ void Transaction::startMissFetch(storage::ObjectRef stale) {
   }
   shared.stats().countResult(CacheResult::kMiss);
   params.leader = this;
-  params.leader_alive = alive_;
+  params.leader_alive = aliveToken();
   Fetch::start(worker_, std::move(params));
 }
 

@@ -11,7 +11,6 @@ Transaction::Transaction(WorkerContext& worker, ClientConnection& connection,
     : worker_(worker), connection_(connection), config_(std::move(config)), head_(head) {}
 
 Transaction::~Transaction() {
-  *alive_ = false;
   if (subscribed_ && body_) body_->unsubscribe(this);
   if (pass_exchange_) pass_exchange_->abort();
 }

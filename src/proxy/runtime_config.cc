@@ -1,6 +1,7 @@
 #include "proxy/runtime_config.h"
 
 #include "base/strings.h"
+#include "cache/x_cache.h"
 
 namespace ec::proxy {
 
@@ -34,6 +35,15 @@ const ServiceRoute* RuntimeConfig::routeFor(std::string_view authority) const {
     if (service.match_all && wildcard == nullptr) wildcard = &service;
   }
   return suffix_match != nullptr ? suffix_match : wildcard;
+}
+
+void RuntimeConfig::fillXCacheLines() {
+  static constexpr const char* kDispositions[] = {"hit", "miss", "pass", "int"};
+  for (size_t i = 0; i < x_cache_lines.size(); ++i) {
+    const std::string x_cache = cache::appendXCache({}, node_name, kDispositions[i]);
+    x_cache_lines[i] = "X-Cache: " + x_cache + "\r\nX-Cache-Status: " +
+                       std::string(cache::xCacheStatus(x_cache)) + "\r\n";
+  }
 }
 
 }  // namespace ec::proxy

@@ -4,6 +4,7 @@
 // worker through an atomic shared_ptr, so a reload never blocks or tears a request: in-flight
 // requests keep the generation they started with.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,6 +35,11 @@ struct RuntimeConfig {
   Millis idle_timeout{60000};
   uint32_t max_connections = 10000;
   std::vector<ServiceRoute> services;
+  // "X-Cache: <node> <hit|miss|pass|int>\r\nX-Cache-Status: ...\r\n" for each disposition
+  // (indexed like proxy::Disposition) when no upstream X-Cache came along; see
+  // fillXCacheLines().
+  std::array<std::string, 4> x_cache_lines;
+  void fillXCacheLines();
 
   // The service for a request authority (host[:port], any case); nullptr when none matches.
   const ServiceRoute* routeFor(std::string_view authority) const;

@@ -97,7 +97,13 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
 
   // Coalescing: followers hold this callback; the Coalescer keeps only a weak reference.
   std::shared_ptr<std::function<void(const CoalescedOutcome&)>> coalesce_callback_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Created only when something outside this event needs to know whether we still exist (a
+  // Fetch leader, a body wake-up): a plain hit allocates neither.
+  std::shared_ptr<bool> alive_;
+  const std::shared_ptr<bool>& aliveToken() {
+    if (!alive_) alive_ = std::make_shared<bool>(true);
+    return alive_;
+  }
 
   // Delivering from an object (hit, or read while write).
   storage::ObjectRef object_;
@@ -107,7 +113,7 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   bool chunked_out_ = false;
   bool close_delimited_out_ = false;
   bool subscribed_ = false;
-  std::shared_ptr<std::atomic<bool>> wake_pending_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> wake_pending_;  // set before subscribing to a body
 
   // Pass-through.
   std::unique_ptr<upstream::OriginExchange> pass_exchange_;

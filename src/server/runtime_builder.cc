@@ -86,6 +86,7 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
     }
     runtime->services.push_back(std::move(route));
   }
+  runtime->fillXCacheLines();
   return proxy::RuntimeConfigPtr(std::move(runtime));
 }
 

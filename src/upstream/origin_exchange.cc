@@ -10,7 +10,8 @@
 
 namespace ec::upstream {
 namespace {
-constexpr size_t kReadChunk = 64 * 1024;
+// 16 KiB per read: most origin responses fit; a buffer that fills grows by doubling.
+constexpr size_t kReadChunk = 16 * 1024;
 }
 
 OriginExchange::OriginExchange(OriginPool& pool, ExchangeListener& listener)
