@@ -292,6 +292,12 @@ void Transaction::respondSynthetic(int status, std::string_view body, Dispositio
   finish(keep_alive);
 }
 
+void Transaction::respondOriginFailure(int status) {
+  worker_.shared().stats().origin_unavailable.fetch_add(1, std::memory_order_relaxed);
+  respondSynthetic(status, status == 504 ? "The origin did not answer in time.\n"
+                                         : "The origin could not be reached.\n");
+}
+
 void Transaction::finish(bool keep_alive) {
   if (finished_) return;
   finished_ = true;

@@ -142,10 +142,7 @@ void Transaction::onResponseComplete() {
 void Transaction::onExchangeError(const Error& error, bool response_started) {
   if (finished_) return;
   if (!response_started || !pass_head_sent_) {
-    worker_.shared().stats().origin_unavailable.fetch_add(1, std::memory_order_relaxed);
-    const int status = error.kind == ErrorKind::kTimeout ? 504 : 502;
-    respondSynthetic(status, status == 504 ? "The origin did not answer in time.\n"
-                                           : "The origin could not be reached.\n");
+    respondOriginFailure(error.kind == ErrorKind::kTimeout ? 504 : 502);
     return;
   }
   finished_ = true;

@@ -102,10 +102,7 @@ void Transaction::onFetchOutcome(const CoalescedOutcome& outcome, bool stale) {
     case CoalescedOutcome::Kind::kUncacheable:
       return;  // the fetch hands its exchange over next (adoptPassExchange)
     case CoalescedOutcome::Kind::kError:
-      worker_.shared().stats().origin_unavailable.fetch_add(1, std::memory_order_relaxed);
-      respondSynthetic(outcome.error_status, outcome.error_status == 504
-                                                 ? "The origin did not answer in time.\n"
-                                                 : "The origin could not be reached.\n");
+      respondOriginFailure(outcome.error_status);
       return;
   }
 }
@@ -126,10 +123,7 @@ void Transaction::onCoalesced(const CoalescedOutcome& outcome) {
       startPass();
       return;
     case CoalescedOutcome::Kind::kError:
-      worker_.shared().stats().origin_unavailable.fetch_add(1, std::memory_order_relaxed);
-      respondSynthetic(outcome.error_status, outcome.error_status == 504
-                                                 ? "The origin did not answer in time.\n"
-                                                 : "The origin could not be reached.\n");
+      respondOriginFailure(outcome.error_status);
       return;
   }
 }

@@ -80,6 +80,8 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void pumpBody();
   void finishDelivery();
   void respondSynthetic(int status, std::string_view body, Disposition disposition = Disposition::kInt);
+  // 502 (refused, reset, bad response) or 504 (timeout), counted.
+  void respondOriginFailure(int status);
   void appendXCacheFields(std::string& out, std::string_view upstream_x_cache, Disposition disposition);
   void invalidateAfterUnsafe(const http::ResponseHead& head);
   void finish(bool keep_alive);
