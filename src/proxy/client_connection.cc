@@ -178,7 +178,7 @@ void ClientConnection::startTransaction() {
 }
 
 void ClientConnection::feedBody() {
-  while (body_active_ && !closed_) {
+  while (body_active_ && !closed_ && !body_paused_) {
     auto step = body_decoder_.decode(input_.readable());
     if (!step.ok()) {
       const http::ParseErrorKind kind = body_decoder_.error().kind;
@@ -219,8 +219,17 @@ void ClientConnection::feedBody() {
 }
 
 void ClientConnection::pauseBody(bool paused) {
+  if (body_paused_ == paused) return;
   body_paused_ = paused;
   updateInterest();
+  if (!paused) {
+    // Body bytes that arrived before the pause are still buffered: feed them after this event.
+    worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
+      if (alive.expired() || closed_ || body_paused_) return;
+      if (body_active_) feedBody();
+      if (!closed_ && body_active_) readInput();
+    });
+  }
 }
 
 void ClientConnection::respondError(int status, const char* detail, bool count_parse_error,

@@ -105,7 +105,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
     appendCommon(meta.head);
     if (status == 412) out += "Content-Length: 0\r\n";
     out += "\r\n";
-    response_status_ = status;
+    noteStatus(status);
     connection_.output().appendOwned(std::move(out));
     body_end_ = 0;
     finishDelivery();
@@ -126,7 +126,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
       appendCommon(headWithout(meta.head, "content-type:"));
       out += "Content-Range: " + cache::unsatisfiedContentRangeValue(size) + "\r\n";
       out += "Content-Length: 0\r\n\r\n";
-      response_status_ = 416;
+      noteStatus(416);
       connection_.output().appendOwned(std::move(out));
       finishDelivery();
       return;
@@ -139,7 +139,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
       out += "Content-Length: ";
       appendNumber(out, r.length());
       out += "\r\n\r\n";
-      response_status_ = 206;
+      noteStatus(206);
       connection_.output().appendOwned(std::move(out));
       body_offset_ = r.first;
       body_end_ = r.last + 1;
@@ -156,7 +156,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
       out += "Content-Length: ";
       appendNumber(out, cache::multipartBodyLength(plan, boundary, content_type, size));
       out += "\r\n\r\n";
-      response_status_ = 206;
+      noteStatus(206);
       OutputQueue& output = connection_.output();
       output.appendOwned(std::move(out));
       for (const cache::ByteRange& r : plan.ranges) {
@@ -171,7 +171,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
 
   // The whole object, possibly still arriving.
   http::appendStatusLine(out, meta.status);
-  response_status_ = meta.status;
+  noteStatus(meta.status);
   appendCommon(meta.head);
   const bool bodyless_status = meta.status == 204 || meta.status == 304 || meta.status < 200;
   if (complete || meta.content_length >= 0) {
@@ -287,7 +287,7 @@ void Transaction::respondSynthetic(int status, std::string_view body, Dispositio
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
   if (head_.method != http::Method::kHead) out += body;
-  response_status_ = status;
+  noteStatus(status);
   connection_.output().appendOwned(std::move(out));
   finish(keep_alive);
 }
@@ -298,10 +298,16 @@ void Transaction::respondOriginFailure(int status) {
                                          : "The origin could not be reached.\n");
 }
 
+void Transaction::noteStatus(int status) {
+  // Counted when the head is queued, before the client can see the response, so a scrape
+  // right after a response always includes it.
+  response_status_ = status;
+  worker_.shared().stats().countStatus(status);
+}
+
 void Transaction::finish(bool keep_alive) {
   if (finished_) return;
   finished_ = true;
-  worker_.shared().stats().countStatus(response_status_);
   connection_.transactionFinished(keep_alive);
 }
 

@@ -41,6 +41,19 @@ void Transaction::onRequestBody(std::string_view data) {
   } else {
     pass_exchange_->sendBody(data);
   }
+  // A slow origin must not make us hold a whole upload: stop reading the client until the
+  // queued body has gone out.
+  if (!request_body_paused_ &&
+      pass_exchange_ && pass_exchange_->pendingOutputBytes() >= ClientConnection::kHighWatermark) {
+    request_body_paused_ = true;
+    connection_.pauseBody(true);
+  }
+}
+
+void Transaction::onRequestBodyDrained() {
+  if (!request_body_paused_) return;
+  request_body_paused_ = false;
+  connection_.pauseBody(false);
 }
 
 void Transaction::onRequestBodyEnd() {
@@ -104,7 +117,7 @@ void Transaction::onResponseHead(const http::ResponseHead& head) {
   }
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
-  response_status_ = head.status;
+  noteStatus(head.status);
   close_delimited_out_ = !keep_alive;
   pass_head_sent_ = true;
   if (invalidate_on_success_) invalidateAfterUnsafe(head);

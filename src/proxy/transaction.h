@@ -47,6 +47,7 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void onResponseData(std::string_view data) override;
   void onResponseComplete() override;
   void onExchangeError(const Error& error, bool response_started) override;
+  void onRequestBodyDrained() override;
 
   // Used by Fetch (same loop): the leader learns the outcome of its own fetch.
   void onFetchOutcome(const CoalescedOutcome& outcome, bool stale);
@@ -84,6 +85,7 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void respondOriginFailure(int status);
   void appendXCacheFields(std::string& out, std::string_view upstream_x_cache, Disposition disposition);
   void invalidateAfterUnsafe(const http::ResponseHead& head);
+  void noteStatus(int status);
   void finish(bool keep_alive);
 
   WorkerContext& worker_;
@@ -123,6 +125,7 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   bool pass_head_sent_ = false;
   bool pass_paused_ = false;
   bool request_chunked_ = false;
+  bool request_body_paused_ = false;
   bool invalidate_on_success_ = false;
 };
 

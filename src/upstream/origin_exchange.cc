@@ -85,12 +85,14 @@ void OriginExchange::flushOutput() {
                          reused_connection_ && !response_started_));
     return;
   }
-  if (output_sent_ == output_.size()) {
+  const bool drained = output_sent_ == output_.size();
+  if (drained) {
     output_.clear();
     output_sent_ = 0;
     if (phase_ == Phase::kSending) phase_ = Phase::kReceivingHead;
   }
   updateInterest();
+  if (drained && request_body_pending_) listener_->onRequestBodyDrained();
 }
 
 void OriginExchange::updateInterest() {

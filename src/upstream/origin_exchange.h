@@ -31,6 +31,8 @@ class ExchangeListener {
   virtual void onResponseComplete() = 0;
   // Refused/reset/timeout/parse error; nothing more is delivered after this.
   virtual void onExchangeError(const Error& error, bool response_started) = 0;
+  // Everything queued with sendBody() went out (request-body backpressure).
+  virtual void onRequestBodyDrained() {}
 };
 
 class OriginExchange final : public net::IoHandler {
