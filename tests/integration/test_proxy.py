@@ -127,6 +127,76 @@ def test_post_body_streams_to_origin(edgecache, origin):
         assert client.read_response().body.decode() == hashlib.sha256(b"abcdefg").hexdigest()
 
 
+def test_upload_to_a_stalled_origin_is_held_back_not_buffered(start_edgecache, tmp_path):
+    """An origin that stops reading makes edgecache stop reading the client (bounded memory),
+    and the upload completes intact once the origin reads again."""
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    received = hashlib.sha256()
+    release = threading.Event()
+
+    def serve():
+        conn, _ = listener.accept()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(1)
+        length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+                     .split(b":")[1])
+        release.wait(30)  # stalled: reads nothing until the test has measured
+        left = length
+        while left:
+            piece = conn.recv(min(left, 1 << 20))
+            if not piece:
+                break
+            received.update(piece)
+            left -= len(piece)
+        body = received.hexdigest().encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        conn.close()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    node = start_edgecache(config={"services": [{
+        "name": "slow", "hosts": ["*"], "origins": [{"address": "127.0.0.1:%d" % port}]}]})
+    size = 64 << 20
+    payload = bytes(range(256)) * (size // 256)
+    sent = [0]
+    client = socket.create_connection(("127.0.0.1", node.port))
+    client.sendall(b"POST /up HTTP/1.1\r\nHost: example.test\r\nContent-Length: %d\r\n\r\n" % size)
+
+    def upload():
+        view = memoryview(payload)
+        while sent[0] < size:
+            sent[0] += client.send(view[sent[0]:sent[0] + (1 << 20)])
+
+    uploader = threading.Thread(target=upload, daemon=True)
+    uploader.start()
+    time.sleep(2)
+    stalled_at = sent[0]
+    # Socket buffers on loopback hold some MiB on each hop; without backpressure the whole
+    # 64 MiB would be taken in by the proxy within the two seconds.
+    assert stalled_at < size // 2, "proxy kept reading: %d of %d bytes taken" % (stalled_at, size)
+    release.set()
+    uploader.join(30)
+    response = b""
+    client.settimeout(30)
+    while b"\r\n\r\n" not in response:
+        response += client.recv(4096)
+    head, body = response.split(b"\r\n\r\n", 1)
+    length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+                 .split(b":")[1])
+    while len(body) < length:
+        body += client.recv(4096)
+    response = head + b"\r\n\r\n" + body
+    client.close()
+    assert response.startswith(b"HTTP/1.1 200"), response[:200]
+    assert hashlib.sha256(payload).hexdigest().encode() in response
+
+
 def test_pipelined_and_one_byte_segments_give_identical_results(edgecache, origin):
     origin.script("/p1", Reply(200, CACHEABLE, b"first"))
     origin.script("/p2", Reply(200, {"Cache-Control": "no-store"}, b"second"))
