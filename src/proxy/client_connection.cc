@@ -27,6 +27,7 @@ ClientConnection::ClientConnection(WorkerContext& worker, net::UniqueFd fd, std:
 
 ClientConnection::~ClientConnection() {
   transaction_.reset();
+  retired_transaction_.reset();
   if (fd_) worker_.loop().remove(fd_.get());
 }
 
@@ -254,8 +255,9 @@ void ClientConnection::respondError(int status, const char* detail, bool count_p
 
 void ClientConnection::transactionFinished(bool keep_alive) {
   if (!keep_alive || body_active_) closing_ = true;
-  // The transaction may be on the stack: delete it after this event.
-  worker_.loop().defer([done = std::shared_ptr<Transaction>(std::move(transaction_))] {});
+  // The transaction may be on the stack: keep it until the next one finishes (the previous
+  // one has returned by now).
+  retired_transaction_ = std::move(transaction_);
   if (head_copy_.empty()) input_.consume(parser_.headBytes());
   head_copy_.clear();
   parser_.reset();

@@ -80,6 +80,9 @@ class ClientConnection final : public net::IoHandler {
   std::string head_copy_;  // the head re-homed when a request has a body (input may move)
   OutputQueue output_;
   std::unique_ptr<Transaction> transaction_;
+  // The last finished transaction: it may still be on the stack when it finishes, so it is
+  // destroyed when the next one finishes or the connection goes (no allocation to defer it).
+  std::unique_ptr<Transaction> retired_transaction_;
   bool closing_ = false;        // close once output drains
   bool closed_ = false;
   bool want_write_ = false;

@@ -309,6 +309,10 @@ void Transaction::finish(bool keep_alive) {
   if (finished_) return;
   finished_ = true;
   connection_.transactionFinished(keep_alive);
+  // This transaction is kept (retired) until the connection's next one finishes: it must not
+  // pin the object meanwhile; the output queue holds what it still has to send.
+  object_.reset();
+  body_.reset();
 }
 
 }  // namespace ec::proxy

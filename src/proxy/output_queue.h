@@ -5,8 +5,8 @@
 
 #include <sys/uio.h>
 
-#include <deque>
 #include <memory>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -26,18 +26,23 @@ class OutputQueue {
   // the socket is full (wait for EPOLLOUT); an error when the peer is gone.
   Result<bool> flush(int fd, uint64_t& bytes_written);
 
-  bool empty() const { return segments_.empty(); }
+  bool empty() const { return front_ == segments_.size(); }
   uint64_t queuedBytes() const { return queued_bytes_; }
   void clear();
 
  private:
+  void popFront();
+
   struct Segment {
     std::string bytes;
     std::shared_ptr<storage::Body> body;
     uint64_t offset = 0;
     uint64_t length = 0;  // body segments only
   };
-  std::deque<Segment> segments_;
+  // A vector used as a queue: drained segments before front_ are released, and the storage
+  // is reused once the queue empties (no allocation per response in steady state).
+  std::vector<Segment> segments_;
+  size_t front_ = 0;
   uint64_t queued_bytes_ = 0;
   size_t head_written_ = 0;  // bytes of the front owned segment already written
 };
