@@ -82,15 +82,21 @@ std::string removeDotSegments(std::string_view input) {
   return out;
 }
 
-uint16_t defaultPort(std::string_view lower_scheme) {
-  if (lower_scheme == "http") return 80;
-  if (lower_scheme == "https") return 443;
-  return 0;
-}
-
 }  // namespace
 
-std::string normalizeAuthority(std::string_view scheme, std::string_view authority) {
+namespace {
+
+void appendLower(std::string& out, std::string_view text) {
+  for (char c : text) out.push_back(asciiLower(c));
+}
+
+bool isDefaultPort(std::string_view scheme, uint64_t port) {
+  if (scheme.size() == 4 && equalsIgnoreCase(scheme, "http")) return port == 80;
+  if (scheme.size() == 5 && equalsIgnoreCase(scheme, "https")) return port == 443;
+  return false;
+}
+
+void appendAuthority(std::string& out, std::string_view scheme, std::string_view authority) {
   const size_t at = authority.rfind('@');
   if (at != std::string_view::npos) authority.remove_prefix(at + 1);
   // The port separator is the last ':' after any IPv6 literal's closing bracket.
@@ -102,39 +108,64 @@ std::string normalizeAuthority(std::string_view scheme, std::string_view authori
   std::string_view host = authority.substr(0, colon);
   std::string_view port =
       colon == std::string_view::npos ? std::string_view() : authority.substr(colon + 1);
-
-  std::string out = toLower(host);
-  if (!out.empty() && out.back() == '.') out.pop_back();
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  appendLower(out, host);
   if (!port.empty()) {
     auto number = parseDecimal(port);
     if (!number) {
       out.push_back(':');
       out.append(port);  // not a port: keep it verbatim so distinct junk stays distinct
-    } else if (*number != defaultPort(toLower(scheme))) {
+    } else if (!isDefaultPort(scheme, *number)) {
       out.push_back(':');
       out.append(std::to_string(*number));
     }
   }
+}
+
+// True when the path needs no escape or dot-segment work: the common case, appended as is.
+bool isPlainPath(std::string_view path) {
+  if (path.empty() || path.front() != '/') return false;
+  if (path.find('%') != std::string_view::npos) return false;
+  for (size_t dot = path.find("/."); dot != std::string_view::npos; dot = path.find("/.", dot + 1)) {
+    const std::string_view rest = path.substr(dot + 2);
+    if (rest.empty() || rest.front() == '/' || rest.front() == '.') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string normalizeAuthority(std::string_view scheme, std::string_view authority) {
+  std::string out;
+  appendAuthority(out, scheme, authority);
   return out;
 }
 
 std::string primaryKey(std::string_view scheme, std::string_view authority,
                        std::string_view path_and_query) {
-  std::string key = toLower(scheme);
+  std::string key;
+  key.reserve(scheme.size() + 3 + authority.size() + path_and_query.size() + 1);
+  appendLower(key, scheme);
   key.append("://");
-  key.append(normalizeAuthority(scheme, authority));
+  appendAuthority(key, scheme, authority);
   if (path_and_query == "*") {
     key.append("*");
     return key;
   }
   const size_t question = path_and_query.find('?');
   const std::string_view path = path_and_query.substr(0, question);
-  std::string normal_path = removeDotSegments(normalizeEscapes(path, true));
-  if (normal_path.empty() || normal_path.front() != '/') normal_path.insert(0, "/");
-  key.append(normal_path);
+  if (isPlainPath(path)) {
+    key.append(path);
+  } else {
+    std::string normal_path = removeDotSegments(normalizeEscapes(path, true));
+    if (normal_path.empty() || normal_path.front() != '/') key.push_back('/');
+    key.append(normal_path);
+  }
   if (question != std::string_view::npos) {
     key.push_back('?');
-    key.append(normalizeEscapes(path_and_query.substr(question + 1), false));
+    const std::string_view query = path_and_query.substr(question + 1);
+    if (query.find('%') == std::string_view::npos) key.append(query);
+    else key.append(normalizeEscapes(query, false));
   }
   return key;
 }
