@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/log.h"
 #include "upstream/origin_pool.h"
 
 namespace ec::upstream {
@@ -264,6 +265,7 @@ void OriginExchange::fail(Error error) {
   phase_ = Phase::kDone;
   if (fd_) releaseConnection(false);
   else pool_.cancel(this);
+  EC_LOG_EVERY_SECOND(LogLevel::kWarning, "origin request failed: %s", error.describe().c_str());
   listener_->onExchangeError(error, response_started_);
 }
 
