@@ -12,17 +12,11 @@ upstream::OriginStats& SharedState::originStats(const std::string& label) {
 }
 
 upstream::OriginPool& WorkerContext::poolFor(const upstream::OriginSettings& settings) {
-  // Timeouts belong in the key too: a reload that changes them must not reuse a pool that
-  // still carries the old values.
-  const std::string key = settings.label + "|" + std::to_string(settings.connect_timeout.count()) +
-                          "|" + std::to_string(settings.first_byte_timeout.count()) + "|" +
-                          std::to_string(settings.between_bytes_timeout.count()) + "|" +
-                          std::to_string(settings.max_connections);
-  auto it = pools_.find(key);
+  auto it = pools_.find(settings.pool_key);
   if (it != pools_.end()) return *it->second;
   auto pool = std::make_unique<upstream::OriginPool>(loop_, settings,
                                                      shared_.originStats(settings.label));
-  return *pools_.emplace(key, std::move(pool)).first->second;
+  return *pools_.emplace(settings.pool_key, std::move(pool)).first->second;
 }
 
 void WorkerContext::abortFetches() {

@@ -82,6 +82,7 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
       settings.max_connections = origin.max_connections;
       settings.limits = runtime->limits;
       settings.limits.max_body_bytes = UINT64_MAX;  // response bodies are bounded by the store
+      settings.makePoolKey();
       route.origins.push_back(std::move(settings));
     }
     runtime->services.push_back(std::move(route));

@@ -18,6 +18,12 @@ bool stillUsable(int fd) {
 }
 }  // namespace
 
+void OriginSettings::makePoolKey() {
+  pool_key = label + "|" + std::to_string(connect_timeout.count()) + "|" +
+             std::to_string(first_byte_timeout.count()) + "|" +
+             std::to_string(between_bytes_timeout.count()) + "|" + std::to_string(max_connections);
+}
+
 OriginPool::OriginPool(net::EventLoop& loop, OriginSettings settings, OriginStats& stats)
     : loop_(loop), settings_(std::move(settings)), stats_(stats) {}
 

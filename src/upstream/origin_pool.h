@@ -22,6 +22,11 @@ class OriginExchange;
 struct OriginSettings {
   net::SocketAddress address;
   std::string label;  // "service/address", for logs and metric labels
+  // Identifies a pool: label plus every setting a pool is built with, so a reload that changes
+  // a timeout gets a fresh pool while one that keeps the origin keeps its idle connections.
+  // Filled by makePoolKey() when the configuration is built, not per request.
+  std::string pool_key;
+  void makePoolKey();
   Millis connect_timeout{3000};
   Millis first_byte_timeout{60000};
   Millis between_bytes_timeout{30000};
