@@ -142,6 +142,19 @@ void Server::registerAdminRoutes(admin::AdminServer& admin) {
       clock_.advance(static_cast<int64_t>(*seconds));
       return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
     });
+    admin.route("/debug/clock/set", [this](const admin::AdminRequest& request) {
+      if (request.method != http::Method::kPost) {
+        return admin::AdminResponse{405, "text/plain; charset=utf-8", "POST only.\n"};
+      }
+      std::string_view query = request.query;
+      std::optional<uint64_t> epoch;
+      if (query.starts_with("epoch=")) epoch = parseDecimal(query.substr(6));
+      if (!epoch || *epoch == 0) {
+        return admin::AdminResponse{400, "text/plain; charset=utf-8", "epoch=N\n"};
+      }
+      clock_.freezeAt(static_cast<int64_t>(*epoch));
+      return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
+    });
   }
 }
 

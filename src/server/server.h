@@ -21,17 +21,26 @@
 
 namespace ec::server {
 
-// Wall clock with an offset that tests move forward (--test-clock); the offset is 0 otherwise.
+// Wall clock with an offset that tests move forward (--test-clock), or, once a test sets it,
+// a frozen clock that only moves when told (exact ages in end-to-end tests). Untouched, it is
+// the system clock.
 class AdjustableTimeSource final : public TimeSource {
  public:
   WallTime wallNow() const override {
+    const int64_t frozen = frozen_.load(std::memory_order_relaxed);
+    if (frozen != 0) return WallTime{Seconds{frozen}};
     return SystemTimeSource::instance().wallNow() + Seconds{offset_.load(std::memory_order_relaxed)};
   }
   MonoTime monoNow() const override { return SystemTimeSource::instance().monoNow(); }
-  void advance(int64_t seconds) { offset_.fetch_add(seconds); }
+  void advance(int64_t seconds) {
+    if (frozen_.load() != 0) frozen_.fetch_add(seconds);
+    else offset_.fetch_add(seconds);
+  }
+  void freezeAt(int64_t epoch_seconds) { frozen_.store(epoch_seconds); }
 
  private:
   std::atomic<int64_t> offset_{0};
+  std::atomic<int64_t> frozen_{0};  // epoch seconds; 0 = following the system clock
 };
 
 class Server {

@@ -13,10 +13,21 @@ class TestClock:
 
     def __init__(self):
         self._offset = 0.0
+        self._frozen = None  # epoch seconds while frozen
         self._lock = threading.Lock()
+
+    def freeze(self):
+        """Stops real time: from now on only advance() moves this clock (exact ages)."""
+        with self._lock:
+            if self._frozen is None:
+                self._frozen = int(time.time() + self._offset)
+                self._offset = 0.0
+            return self._frozen + self._offset
 
     def now(self):
         with self._lock:
+            if self._frozen is not None:
+                return self._frozen + self._offset
             return time.time() + self._offset
 
     def advance(self, seconds):

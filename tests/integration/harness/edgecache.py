@@ -191,6 +191,13 @@ class Edgecache:
     def healthz(self):
         return self.admin("GET", "/healthz", timeout=1.0)
 
+    def freeze_clock(self):
+        """Freezes the shared TestClock and sets edgecache's clock to the same second, so
+        both stop following real time: ages and expiry are exact, whatever the machine's speed."""
+        epoch = int(self.clock.freeze())
+        status, body = self.admin("POST", "/debug/clock/set?epoch=%d" % epoch)
+        assert status == 200, "clock set failed: %d %s" % (status, body)
+
     def advance(self, seconds):
         """Moves edgecache's test clock and the shared TestClock forward together."""
         if not seconds:
