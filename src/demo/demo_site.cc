@@ -6,10 +6,13 @@
 #include <optional>
 
 #include "base/strings.h"
-#include "demo/http_date.h"
+#include "http/date.h"
 #include "demo/png_image.h"
 
 namespace ec::demo {
+
+using http::formatHttpDate;
+using http::parseHttpDate;
 namespace {
 
 constexpr std::array<const char*, 8> kInitialPages = {

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include "demo/http_date.h"
+#include "http/date.h"
 
 namespace ec::demo {
+
+using http::formatHttpDate;
+using http::parseHttpDate;
 namespace {
 
 DemoRequest get(std::string target, std::vector<std::pair<std::string, std::string>> headers = {}) {
