@@ -150,15 +150,9 @@ std::string serializeStoredHead(const http::Fields& fields) {
 }
 
 void parseStoredHead(std::string_view head, http::Fields& out) {
-  while (!head.empty()) {
-    size_t end = head.find("\r\n");
-    if (end == std::string_view::npos) end = head.size();
-    const std::string_view line = head.substr(0, end);
-    head.remove_prefix(std::min(head.size(), end + 2));
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    out.add(line.substr(0, colon), trimOws(line.substr(colon + 1)));
-  }
+  forEachStoredField(head, [&out](std::string_view, std::string_view name, std::string_view value) {
+    out.add(name, value);
+  });
 }
 
 ObjectMeta makeObjectMeta(const http::RequestHead& request, const http::ResponseHead& response,

@@ -2,10 +2,12 @@
 // Freshness (RFC 9111 §4.2-4.3): turns an origin response into the ObjectMeta a cache stores,
 // computes an object's current age, and refreshes a stored object from a 304.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "base/strings.h"
 #include "base/time_source.h"
 #include "cache/object_meta.h"
 #include "cache/policy_config.h"
@@ -51,5 +53,19 @@ bool isHopByHop(std::string_view name, const http::Fields& connection_fields);
 std::string serializeStoredHead(const http::Fields& fields);
 // Reads a stored head back into `out` (views into `head`, which must outlive `out`).
 void parseStoredHead(std::string_view head, http::Fields& out);
+// Calls fn(line, name, value) for every field line of a stored head; `line` is without its
+// CRLF, `value` is OWS-trimmed. Lines without a colon are skipped.
+template <typename Fn>
+void forEachStoredField(std::string_view head, Fn&& fn) {
+  while (!head.empty()) {
+    size_t end = head.find("\r\n");
+    if (end == std::string_view::npos) end = head.size();
+    const std::string_view line = head.substr(0, end);
+    head.remove_prefix(std::min(head.size(), end + 2));
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    fn(line, line.substr(0, colon), trimOws(line.substr(colon + 1)));
+  }
+}
 
 }  // namespace ec::cache

@@ -36,25 +36,23 @@ void appendNumber(std::string& out, uint64_t value) {
 }
 
 // The stored head without the named field (for multipart answers, whose parts carry it).
-std::string headWithout(std::string_view head, std::string_view field_prefix) {
+std::string headWithout(std::string_view head, std::string_view field) {
   std::string out;
-  while (!head.empty()) {
-    const size_t eol = head.find("\r\n");
-    const std::string_view line = head.substr(0, eol == std::string_view::npos ? head.size() : eol + 2);
-    head.remove_prefix(line.size());
-    if (!startsWithIgnoreCase(line, field_prefix)) out += line;
-  }
+  cache::forEachStoredField(head, [&](std::string_view line, std::string_view name, std::string_view) {
+    if (!equalsIgnoreCase(name, field)) {
+      out.append(line);
+      out.append("\r\n");
+    }
+  });
   return out;
 }
 
 std::string_view storedContentType(std::string_view head) {
-  while (!head.empty()) {
-    const size_t eol = head.find("\r\n");
-    const std::string_view line = head.substr(0, eol == std::string_view::npos ? head.size() : eol);
-    head.remove_prefix(std::min(head.size(), line.size() + 2));
-    if (startsWithIgnoreCase(line, "content-type:")) return trimOws(line.substr(13));
-  }
-  return {};
+  std::string_view type;
+  cache::forEachStoredField(head, [&](std::string_view, std::string_view name, std::string_view value) {
+    if (type.empty() && equalsIgnoreCase(name, "content-type")) type = value;
+  });
+  return type;
 }
 
 }  // namespace
@@ -123,7 +121,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
     if (plan.kind == cache::RangePlan::kMultiple && !complete) plan.kind = cache::RangePlan::kIgnore;
     if (plan.kind == cache::RangePlan::kUnsatisfiable) {
       http::appendStatusLine(out, 416);
-      appendCommon(headWithout(meta.head, "content-type:"));
+      appendCommon(headWithout(meta.head, "content-type"));
       out += "Content-Range: " + cache::unsatisfiedContentRangeValue(size) + "\r\n";
       out += "Content-Length: 0\r\n\r\n";
       noteStatus(416);
@@ -151,7 +149,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
           std::hash<std::string>{}(primary_key_) ^ static_cast<uint64_t>(now.time_since_epoch().count()));
       const std::string_view content_type = storedContentType(meta.head);
       http::appendStatusLine(out, 206);
-      appendCommon(headWithout(meta.head, "content-type:"));
+      appendCommon(headWithout(meta.head, "content-type"));
       out += "Content-Type: " + cache::multipartContentType(boundary) + "\r\n";
       out += "Content-Length: ";
       appendNumber(out, cache::multipartBodyLength(plan, boundary, content_type, size));

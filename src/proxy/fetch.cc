@@ -23,18 +23,15 @@ int statusForOriginError(const Error& error) {
 void liftXCache(cache::ObjectMeta& meta) {
   std::string kept;
   kept.reserve(meta.head.size());
-  std::string_view rest = meta.head;
-  while (!rest.empty()) {
-    const size_t eol = rest.find("\r\n");
-    const std::string_view line = rest.substr(0, eol == std::string_view::npos ? rest.size() : eol + 2);
-    rest.remove_prefix(line.size());
-    if (startsWithIgnoreCase(line, "x-cache:")) {
-      meta.upstream_x_cache = std::string(trimOws(line.substr(8, line.size() - 10)));
-      continue;
+  cache::forEachStoredField(meta.head, [&](std::string_view line, std::string_view name,
+                                           std::string_view value) {
+    if (equalsIgnoreCase(name, "x-cache")) {
+      meta.upstream_x_cache = std::string(value);
+    } else if (!equalsIgnoreCase(name, "x-cache-status")) {
+      kept.append(line);
+      kept.append("\r\n");
     }
-    if (startsWithIgnoreCase(line, "x-cache-status:")) continue;
-    kept += line;
-  }
+  });
   meta.head = std::move(kept);
 }
 
