@@ -131,30 +131,27 @@ void Server::registerAdminRoutes(admin::AdminServer& admin) {
                                 registry_.renderPrometheus()};
   });
   if (options_.test_clock) {
-    admin.route("/debug/clock/advance", [this](const admin::AdminRequest& request) {
-      if (request.method != http::Method::kPost) {
-        return admin::AdminResponse{405, "text/plain; charset=utf-8", "POST only.\n"};
-      }
-      std::string_view query = request.query;
-      std::optional<uint64_t> seconds;
-      if (query.starts_with("seconds=")) seconds = parseDecimal(query.substr(8));
-      if (!seconds) return admin::AdminResponse{400, "text/plain; charset=utf-8", "seconds=N\n"};
-      clock_.advance(static_cast<int64_t>(*seconds));
-      return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
-    });
-    admin.route("/debug/clock/set", [this](const admin::AdminRequest& request) {
-      if (request.method != http::Method::kPost) {
-        return admin::AdminResponse{405, "text/plain; charset=utf-8", "POST only.\n"};
-      }
-      std::string_view query = request.query;
-      std::optional<uint64_t> epoch;
-      if (query.starts_with("epoch=")) epoch = parseDecimal(query.substr(6));
-      if (!epoch || *epoch == 0) {
-        return admin::AdminResponse{400, "text/plain; charset=utf-8", "epoch=N\n"};
-      }
-      clock_.freezeAt(static_cast<int64_t>(*epoch));
-      return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
-    });
+    // Test-only clock control: POST /debug/clock/advance?seconds=N, /debug/clock/set?epoch=N.
+    auto clockRoute = [&admin](std::string path, std::string_view key,
+                               std::function<void(uint64_t)> apply) {
+      admin.route(std::move(path), [key, apply](const admin::AdminRequest& request) {
+        if (request.method != http::Method::kPost) {
+          return admin::AdminResponse{405, "text/plain; charset=utf-8", "POST only.\n"};
+        }
+        const std::string prefix = std::string(key) + "=";
+        std::optional<uint64_t> value;
+        if (std::string_view(request.query).starts_with(prefix)) {
+          value = parseDecimal(std::string_view(request.query).substr(prefix.size()));
+        }
+        if (!value) return admin::AdminResponse{400, "text/plain; charset=utf-8", prefix + "N\n"};
+        apply(*value);
+        return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
+      });
+    };
+    clockRoute("/debug/clock/advance", "seconds",
+               [this](uint64_t seconds) { clock_.advance(static_cast<int64_t>(seconds)); });
+    clockRoute("/debug/clock/set", "epoch",
+               [this](uint64_t epoch) { clock_.freezeAt(static_cast<int64_t>(epoch)); });
   }
 }
 
