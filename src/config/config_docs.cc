@@ -98,6 +98,7 @@ std::string renderConfigDocs() {
   renderSection(serviceDecl(), "`services[]`", out);
   renderSection(originDecl(), "`services[].origins[]`", out);
   renderSection(demoDecl(), "`demo`", out);
+  renderSection(accessLogDecl(), "`access_log`", out);
   out += "## The built-in default\n\n```yaml\n";
   out += std::string(embeddedDefaultConfig());
   if (!out.ends_with('\n')) out += '\n';

@@ -66,6 +66,7 @@ std::string sectionDeclaring(std::string_view key) {
   look(serviceDecl());
   look(originDecl());
   look(demoDecl());
+  look(accessLogDecl());
   return found;
 }
 
@@ -102,6 +103,9 @@ class Loader {
     if (auto node = root["limits"]) loadSection(node, limitsDecl(), "limits", config_.limits);
     if (auto node = root["cache"]) loadSection(node, cacheDecl(), "cache", config_.cache);
     if (auto node = root["demo"]) loadSection(node, demoDecl(), "demo", config_.demo);
+    if (auto node = root["access_log"]) {
+      loadSection(node, accessLogDecl(), "access_log", config_.access_log);
+    }
     if (auto node = root["services"]) {
       loadList(node, "services", config_.services,
                [&](const YAML::Node& item, const std::string& path, ServiceConfig& service) {

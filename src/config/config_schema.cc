@@ -36,6 +36,7 @@ const SectionDecl<Config>& topLevelDecl() {
           {"cache", "The memory tier and HTTP caching policy."},
           {"services", "Sites served, matched by Host, and their origins (at least one)."},
           {"demo", "The built-in demo origin, for trying edgecache out."},
+          {"access_log", "The JSON access log (webrequest fields), to a file or stdout."},
       }};
   return decl;
 }
@@ -201,6 +202,31 @@ const SectionDecl<DemoConfig>& demoDecl() {
            "Start the demo origin inside the edgecache process."},
           {"address", FieldType::kString, &DemoConfig::address, kRestart,
            "IP address and port the demo origin listens on."},
+      }};
+  return decl;
+}
+
+const SectionDecl<AccessLogConfig>& accessLogDecl() {
+  using A = AccessLogConfig;
+  static const SectionDecl<AccessLogConfig> decl{
+      "access_log",
+      "One JSON line per request with the webrequest fields (docs/user/logging.md). Written by "
+      "a background thread from bounded per-worker queues: a request never waits for the log; "
+      "lines that do not fit are dropped and counted in "
+      "`edgecache_access_log_dropped_total{reason=\"queue_full\"}`.",
+      {
+          {"enabled", FieldType::kBool, &A::enabled, kRestart, "Write the access log."},
+          {"path", FieldType::kString, &A::path, kRestart,
+           "File the lines are appended to (created 0644; reopened on SIGUSR1 for logrotate), "
+           "or `-` for standard output, or empty for no file.", 0, 4096},
+          {"queue_size", FieldType::kSize, &A::queue_size, kRestart,
+           "Bytes of lines each worker may have waiting for the writer; more are dropped "
+           "(`edgecache_access_log_dropped_total{reason=\"queue_full\"}`).", 4 * kKiB, 1 * kGiB},
+          {"flush_interval", FieldType::kDurationMs, &A::flush_interval_ms, kRestart,
+           "How often the writer thread empties the queues (sooner when one is half full).", 1,
+           10 * kSecond},
+          {"log_purges", FieldType::kBool, &A::log_purges, kRestart,
+           "Also log PURGE requests (left out by default, as in Wikimedia's webrequest)."},
       }};
   return decl;
 }

@@ -214,6 +214,7 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
                                                formatDurationMillis(cache.ttl_cap_s * 1000) + ")"});
   }
   checkRanges(demoDecl(), config.demo, "demo", issues);
+  checkRanges(accessLogDecl(), config.access_log, "access_log", issues);
   checkServices(config, issues);
 }
 
@@ -328,6 +329,7 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
   diffRestartOnly(limitsDecl(), running.limits, next.limits, "limits", changed);
   diffRestartOnly(cacheDecl(), running.cache, next.cache, "cache", changed);
   diffRestartOnly(demoDecl(), running.demo, next.demo, "demo", changed);
+  diffRestartOnly(accessLogDecl(), running.access_log, next.access_log, "access_log", changed);
   return changed;
 }
 

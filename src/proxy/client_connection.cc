@@ -333,6 +333,7 @@ void ClientConnection::finishClose() {
   ::shutdown(fd_.get(), SHUT_RDWR);
   fd_.reset();
   if (transaction_) {
+    transaction_->clientClosed();
     worker_.loop().defer([done = std::shared_ptr<Transaction>(std::move(transaction_))] {});
   }
   alive_token_.reset();

@@ -8,7 +8,11 @@ namespace ec::proxy {
 
 Transaction::Transaction(WorkerContext& worker, ClientConnection& connection,
                          RuntimeConfigPtr config, const http::RequestHead& head)
-    : worker_(worker), connection_(connection), config_(std::move(config)), head_(head) {}
+    : worker_(worker),
+      connection_(connection),
+      config_(std::move(config)),
+      head_(head),
+      start_time_(worker.shared().clock().monoNow()) {}
 
 Transaction::~Transaction() {
   if (subscribed_ && body_) body_->unsubscribe(this);
@@ -20,13 +24,13 @@ void Transaction::start() { routeRequest(); }
 void Transaction::routeRequest() {
   if (head_.authority.empty()) {
     // HTTP/1.0 without Host: a reverse proxy keys and routes by host, so it needs one.
-    worker_.shared().stats().countResult(CacheResult::kInternal);
+    countResult(CacheResult::kInternal);
     respondSynthetic(400, "A Host header is required.\n");
     return;
   }
   service_ = config_->routeFor(head_.authority);
   if (service_ == nullptr || service_->origins.empty()) {
-    worker_.shared().stats().countResult(CacheResult::kInternal);
+    countResult(CacheResult::kInternal);
     respondSynthetic(421, "No service is configured for this host.\n");
     return;
   }
@@ -38,12 +42,12 @@ void Transaction::routeRequest() {
     case http::Method::kPurge:
       // Purging arrives with its own access control in a later room; until then it is refused
       // rather than forwarded to an origin that would not expect it.
-      worker_.shared().stats().countResult(CacheResult::kInternal);
+      countResult(CacheResult::kInternal);
       respondSynthetic(405, "PURGE is not enabled on this node.\n");
       return;
     case http::Method::kTrace:
     case http::Method::kConnect:
-      worker_.shared().stats().countResult(CacheResult::kInternal);
+      countResult(CacheResult::kInternal);
       respondSynthetic(405, "Method not allowed.\n");
       return;
     default:
@@ -59,7 +63,7 @@ void Transaction::routeRequest() {
   }
   if (!cacheable_method_) {
     invalidate_on_success_ = !http::isSafeMethod(head_.method);
-    worker_.shared().stats().countResult(CacheResult::kPass);
+    countResult(CacheResult::kPass);
     startPass();
     return;
   }

@@ -15,7 +15,13 @@
 #include "http/parse_limits.h"
 #include "upstream/origin_pool.h"
 
+namespace ec::observe {
+class Histogram;
+}
+
 namespace ec::proxy {
+
+class ServiceMetrics;
 
 struct ServiceRoute {
   std::string name;
@@ -23,6 +29,10 @@ struct ServiceRoute {
   std::vector<std::string> suffix_hosts;    // "*.wiki.test" stored as ".wiki.test"
   bool match_all = false;                   // "*"
   std::vector<upstream::OriginSettings> origins;
+  // Latency histograms (service_metrics.h); null / empty when built without a registry
+  // (unit tests). origin_ttfb is indexed like `origins`.
+  std::shared_ptr<ServiceMetrics> metrics;
+  std::vector<observe::Histogram*> origin_ttfb;
 };
 
 struct RuntimeConfig {

@@ -4,6 +4,7 @@
 //   lookup_phase.cc   memory tier lookup, freshness verdict, coalescing, hit-for-pass
 //   fetch_phase.cc    the origin fetch that fills an object (Fetch) and pass-through
 //   deliver_phase.cc  answering from an object: conditionals, ranges, streaming, X-Cache
+//   transaction_log.cc  at the end: the access log record and the latency histograms
 // A Transaction lives on its connection's loop and is owned by the ClientConnection.
 
 #include <memory>
@@ -48,6 +49,8 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void onResponseComplete() override;
   void onExchangeError(const Error& error, bool response_started) override;
   void onRequestBodyDrained() override;
+  // The client connection closed before this transaction finished (still recorded once).
+  void clientClosed() { recordCompletion(); }
 
   // Used by Fetch (same loop): the leader learns the outcome of its own fetch.
   void onFetchOutcome(const CoalescedOutcome& outcome, bool stale);
@@ -87,6 +90,11 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void invalidateAfterUnsafe(const http::ResponseHead& head);
   void noteStatus(int status);
   void finish(bool keep_alive);
+  // transaction_log.cc
+  void countResult(CacheResult result);
+  void recordCompletion();
+  void noteOriginStart(const upstream::OriginSettings* origin);
+  void noteOriginHead();
 
   WorkerContext& worker_;
   ClientConnection& connection_;
@@ -127,6 +135,21 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   bool request_chunked_ = false;
   bool request_body_paused_ = false;
   bool invalidate_on_success_ = false;
+
+  // For the access log and the latency histograms (transaction_log.cc).
+  MonoTime start_time_;
+  MonoTime first_byte_time_{};
+  MonoTime origin_start_time_{};
+  int origin_index_ = -1;          // pass-through origin being timed, index in service origins
+  CacheResult cache_result_ = CacheResult::kInternal;
+  Disposition x_cache_disposition_ = Disposition::kInt;
+  bool recorded_ = false;
+  uint64_t response_body_bytes_ = 0;
+  std::string x_cache_value_;      // only when an upstream X-Cache came along
+  std::string_view x_cache_status_;
+  std::string pass_content_type_;  // pass-through response fields (the head is not kept)
+  std::string pass_backend_;
+  std::string pass_x_analytics_;
 };
 
 }  // namespace ec::proxy

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "accesslog/access_log_metrics.h"
+#include "accesslog/file_sink.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "observe/process_metrics.h"
@@ -27,6 +29,10 @@ const observe::MetricDecl kAdminDenied{"edgecache_admin_denied_total",
                                        observe::MetricDecl::Type::kCounter, {}, {}, ""};
 const observe::MetricDecl kDraining{"edgecache_draining", "1 while the node drains (SIGTERM), else 0.",
                                     observe::MetricDecl::Type::kGauge, {}, {}, ""};
+const observe::MetricDecl kLogMessages{
+    "edgecache_log_messages_total",
+    "Diagnostic log lines (stderr) by level, and lines suppressed by the per-call-site rate limit.",
+    observe::MetricDecl::Type::kCounter, {"level"}, {}, ""};
 const observe::MetricDecl kBugs{"edgecache_internal_bugs_total",
                                 "Broken internal invariants reported (EC_BUG); should stay 0.",
                                 observe::MetricDecl::Type::kCounter, {}, {}, ""};
@@ -41,7 +47,8 @@ void printErrors(const std::vector<config::ConfigError>& errors) {
 
 const std::vector<const observe::MetricDecl*>& metricDecls() {
   static const std::vector<const observe::MetricDecl*> decls = {&kConfigGeneration, &kReloads,
-                                                                &kAdminDenied, &kDraining, &kBugs};
+                                                                &kAdminDenied, &kDraining, &kBugs,
+                                                                &kLogMessages};
   return decls;
 }
 
@@ -53,13 +60,34 @@ Server::Server(CliOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
   for (auto& worker : workers_) worker->stopAndJoin();
+  if (access_log_) access_log_->stop();
   if (admin_) admin_->stop();
   if (demo_) demo_->stop();
 }
 
+Status Server::startAccessLog(const config::AccessLogConfig& config) {
+  if (!config.enabled) return {};
+  std::vector<std::unique_ptr<accesslog::Sink>> sinks;
+  if (!config.path.empty()) {
+    auto file = accesslog::FileSink::open(config.path);
+    if (!file.ok()) return fail(file.error());
+    sinks.push_back(std::move(*file));
+  }
+  if (sinks.empty()) return {};
+  accesslog::AccessLogOptions options;
+  options.queue_bytes = config.queue_size;
+  options.flush_interval = Millis{config.flush_interval_ms};
+  options.log_purges = config.log_purges;
+  access_log_ = std::make_unique<accesslog::AccessLog>(options, std::move(sinks));
+  access_log_->start();
+  EC_LOG_INFO("access log to %s", config.path == "-" ? "stdout" : config.path.c_str());
+  return {};
+}
+
 Status Server::start(const config::Config& config) {
-  auto runtime = buildRuntimeConfig(config, generation_);
+  auto runtime = buildRuntimeConfig(config, generation_, &service_metrics_);
   if (!runtime.ok()) return fail(runtime.error());
+  if (auto logging = startAccessLog(config.access_log); !logging.ok()) return logging;
 
   if (config.demo.enabled) {
     demo_ = std::make_unique<demo::DemoOrigin>(config.demo.address, clock_);
@@ -75,6 +103,7 @@ Status Server::start(const config::Config& config) {
                                                         : storage::MemoryStoreOptions::Policy::kS3Fifo;
   store_ = std::make_unique<storage::MemoryStore>(store_options);
   shared_ = std::make_unique<proxy::SharedState>(*store_, clock_, *runtime);
+  shared_->setAccessLog(access_log_.get());
 
   std::vector<net::SocketAddress> addresses;
   for (const config::ListenerConfig& listener : config.listeners) {
@@ -110,6 +139,7 @@ Status Server::start(const config::Config& config) {
 
 void Server::registerMetrics() {
   proxy::registerMetrics(registry_, *shared_);
+  accesslog::registerMetrics(registry_, access_log_.get());
   observe::registerProcessMetrics(registry_);
   registry_.callback(kConfigGeneration, {}, [this] {
     return static_cast<double>(generation_gauge_.load(std::memory_order_relaxed));
@@ -119,6 +149,10 @@ void Server::registerMetrics() {
   registry_.callback(kAdminDenied, {}, [this] { return static_cast<double>(admin_->deniedTotal()); });
   registry_.callback(kDraining, {}, [this] { return shared_->draining() ? 1.0 : 0.0; });
   registry_.callback(kBugs, {}, [] { return static_cast<double>(bugCount()); });
+  registry_.callback(kLogMessages, {"info"}, [] { return static_cast<double>(logMessageCount(LogLevel::kInfo)); });
+  registry_.callback(kLogMessages, {"warn"}, [] { return static_cast<double>(logMessageCount(LogLevel::kWarning)); });
+  registry_.callback(kLogMessages, {"error"}, [] { return static_cast<double>(logMessageCount(LogLevel::kError)); });
+  registry_.callback(kLogMessages, {"suppressed"}, [] { return static_cast<double>(logSuppressedCount()); });
 }
 
 void Server::registerAdminRoutes(admin::AdminServer& admin) {
@@ -163,7 +197,7 @@ void Server::reload() {
     printErrors(loaded.errors);
     return;
   }
-  auto runtime = buildRuntimeConfig(*loaded.config, generation_ + 1);
+  auto runtime = buildRuntimeConfig(*loaded.config, generation_ + 1, &service_metrics_);
   if (!runtime.ok()) {
     reload_failures_.fetch_add(1);
     EC_LOG_ERROR("reload failed, keeping generation %llu: %s",
@@ -203,6 +237,7 @@ void Server::drain() {
     EC_LOG_WARN("drain timeout: closing %lld connections still busy", static_cast<long long>(open));
   }
   for (auto& worker : workers_) worker->stopAndJoin();
+  if (access_log_) access_log_->stop();  // every line of the drained requests is written
   EC_LOG_INFO("drained, exiting");
 }
 
@@ -236,8 +271,10 @@ int Server::run() {
     } else if (signal_number == SIGTERM || signal_number == SIGINT) {
       drain();
       return 0;
+    } else if (signal_number == SIGUSR1) {
+      // logrotate moved the file away: the writer reopens it before its next batch.
+      if (access_log_) access_log_->reopen();
     }
-    // SIGUSR1 (log reopen) is for the access log, which arrives with its own room.
   }
 }
 

@@ -9,11 +9,13 @@
 #include <optional>
 #include <vector>
 
+#include "accesslog/access_log.h"
 #include "admin/admin_server.h"
 #include "base/time_source.h"
 #include "config/config.h"
 #include "demo/demo_origin.h"
 #include "observe/registry.h"
+#include "proxy/service_metrics.h"
 #include "proxy/worker_context.h"
 #include "server/cli.h"
 #include "server/worker.h"
@@ -56,6 +58,7 @@ class Server {
   void drain();
   void registerMetrics();
   void registerAdminRoutes(admin::AdminServer& admin);
+  Status startAccessLog(const config::AccessLogConfig& config);
 
   CliOptions options_;
   config::Config running_config_;
@@ -67,6 +70,8 @@ class Server {
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<demo::DemoOrigin> demo_;
   observe::Registry registry_;
+  proxy::ServiceMetricsTable service_metrics_{registry_};
+  std::unique_ptr<accesslog::AccessLog> access_log_;
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reload_failures_{0};
   std::atomic<uint64_t> generation_gauge_{1};
