@@ -1,5 +1,7 @@
 #include "accesslog/access_log_metrics.h"
 
+#include "accesslog/kafka_sink.h"
+
 namespace ec::accesslog {
 namespace {
 using observe::MetricDecl;
@@ -16,6 +18,9 @@ const MetricDecl kLines{"edgecache_access_log_lines_total",
 const MetricDecl kQueued{"edgecache_access_log_queue_bytes",
                          "Bytes of access log lines waiting for the writer thread.", Type::kGauge,
                          {}, {}, "bytes"};
+const MetricDecl kKafkaDelivered{"edgecache_access_log_kafka_delivered_total",
+                                 "Access log lines the Kafka brokers acknowledged.",
+                                 Type::kCounter, {}, {}, ""};
 const MetricDecl kReopens{"edgecache_access_log_reopens_total",
                           "Access log file reopens (SIGUSR1), by outcome.", Type::kCounter,
                           {"outcome"}, {}, ""};
@@ -27,11 +32,12 @@ double load(const std::atomic<uint64_t>& value) {
 }  // namespace
 
 const std::vector<const observe::MetricDecl*>& metricDecls() {
-  static const std::vector<const MetricDecl*> decls = {&kDropped, &kLines, &kQueued, &kReopens};
+  static const std::vector<const MetricDecl*> decls = {&kDropped, &kLines, &kQueued, &kReopens,
+                                                       &kKafkaDelivered};
   return decls;
 }
 
-void registerMetrics(observe::Registry& registry, const AccessLog* log) {
+void registerMetrics(observe::Registry& registry, AccessLog* log) {
   if (log == nullptr) {
     registry.callback(kDropped, {"queue_full"}, [] { return 0.0; });
     registry.callback(kDropped, {"sink_error"}, [] { return 0.0; });
@@ -43,6 +49,9 @@ void registerMetrics(observe::Registry& registry, const AccessLog* log) {
   const std::vector<std::string_view> names = log->sinkNames();
   for (size_t i = 0; i < names.size(); ++i) {
     registry.callback(kLines, {names[i]}, [log, i] { return static_cast<double>(log->linesWritten(i)); });
+    if (auto* kafka = dynamic_cast<KafkaSink*>(&log->sink(i))) {
+      registry.callback(kKafkaDelivered, {}, [kafka] { return static_cast<double>(kafka->delivered()); });
+    }
   }
   registry.callback(kQueued, {}, [log] { return static_cast<double>(log->queuedBytes()); });
   registry.callback(kReopens, {"ok"}, [&stats] { return load(stats.reopens); });

@@ -13,6 +13,6 @@ namespace ec::accesslog {
 const std::vector<const observe::MetricDecl*>& metricDecls();
 // `log` may be null (access log disabled): the drop counters are still exported, as 0, so
 // that alert rules always have a series.
-void registerMetrics(observe::Registry& registry, const AccessLog* log);
+void registerMetrics(observe::Registry& registry, AccessLog* log);
 
 }  // namespace ec::accesslog

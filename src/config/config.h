@@ -78,6 +78,9 @@ struct AccessLogConfig {
   uint64_t queue_size = uint64_t{1} << 20;  // bytes, per worker
   uint64_t flush_interval_ms = 100;
   bool log_purges = false;
+  std::string kafka_brokers;  // "" = no Kafka
+  std::string kafka_topic = "webrequest_text";
+  std::vector<std::string> kafka_properties;  // librdkafka "key=value"
   bool operator==(const AccessLogConfig&) const = default;
 };
 

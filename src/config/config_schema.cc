@@ -227,6 +227,15 @@ const SectionDecl<AccessLogConfig>& accessLogDecl() {
            10 * kSecond},
           {"log_purges", FieldType::kBool, &A::log_purges, kRestart,
            "Also log PURGE requests (left out by default, as in Wikimedia's webrequest)."},
+          {"kafka_brokers", FieldType::kString, &A::kafka_brokers, kRestart,
+           "Kafka bootstrap servers (`host:port,host:port`) the lines are also produced to, "
+           "one message per line; empty for no Kafka.", 0, 4096},
+          {"kafka_topic", FieldType::kString, &A::kafka_topic, kRestart,
+           "Kafka topic of the access log.", 1, 249},
+          {"kafka_properties", FieldType::kStringList, &A::kafka_properties, kRestart,
+           "Extra librdkafka producer properties, `key=value` (defaults: snappy, acks=1, "
+           "batches of 9000 as varnishkafka). A full producer queue drops lines "
+           "(`edgecache_access_log_dropped_total{reason=\"sink_error\"}`)."},
       }};
   return decl;
 }

@@ -215,6 +215,14 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
   }
   checkRanges(demoDecl(), config.demo, "demo", issues);
   checkRanges(accessLogDecl(), config.access_log, "access_log", issues);
+  for (size_t i = 0; i < config.access_log.kafka_properties.size(); ++i) {
+    const std::string& property = config.access_log.kafka_properties[i];
+    const size_t equals = property.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      issues.push_back({"access_log.kafka_properties[" + std::to_string(i) + "]",
+                        "\"" + property + "\" is not key=value (example: compression.codec=lz4)"});
+    }
+  }
   checkServices(config, issues);
 }
 

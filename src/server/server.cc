@@ -9,6 +9,7 @@
 
 #include "accesslog/access_log_metrics.h"
 #include "accesslog/file_sink.h"
+#include "accesslog/kafka_sink.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "observe/process_metrics.h"
@@ -73,6 +74,17 @@ Status Server::startAccessLog(const config::AccessLogConfig& config) {
     if (!file.ok()) return fail(file.error());
     sinks.push_back(std::move(*file));
   }
+  if (!config.kafka_brokers.empty()) {
+    accesslog::KafkaSinkOptions kafka;
+    kafka.brokers = config.kafka_brokers;
+    kafka.topic = config.kafka_topic;
+    kafka.properties = config.kafka_properties;
+    auto sink = accesslog::KafkaSink::create(kafka);
+    if (!sink.ok()) return fail(sink.error());
+    sinks.push_back(std::move(*sink));
+    EC_LOG_INFO("access log to kafka %s, topic %s", config.kafka_brokers.c_str(),
+                config.kafka_topic.c_str());
+  }
   if (sinks.empty()) return {};
   accesslog::AccessLogOptions options;
   options.queue_bytes = config.queue_size;
@@ -80,7 +92,9 @@ Status Server::startAccessLog(const config::AccessLogConfig& config) {
   options.log_purges = config.log_purges;
   access_log_ = std::make_unique<accesslog::AccessLog>(options, std::move(sinks));
   access_log_->start();
-  EC_LOG_INFO("access log to %s", config.path == "-" ? "stdout" : config.path.c_str());
+  if (!config.path.empty()) {
+    EC_LOG_INFO("access log to %s", config.path == "-" ? "stdout" : config.path.c_str());
+  }
   return {};
 }
 
