@@ -15,6 +15,7 @@
 #include "observe/process_metrics.h"
 #include "observe/registry.h"
 #include "proxy/proxy_metrics.h"
+#include "purge/purge_metrics.h"
 #include "server/server.h"
 
 namespace {
@@ -24,7 +25,8 @@ namespace {
 std::vector<const ec::observe::MetricDecl*> allMetricDecls() {
   std::vector<const ec::observe::MetricDecl*> decls;
   for (const auto* list : {&ec::observe::metricDecls(), &ec::accesslog::metricDecls(),
-                           &ec::proxy::metricDecls(), &ec::server::metricDecls()}) {
+                           &ec::proxy::metricDecls(), &ec::purge::metricDecls(),
+                           &ec::server::metricDecls()}) {
     decls.insert(decls.end(), list->begin(), list->end());
   }
   return decls;

@@ -60,6 +60,7 @@ std::string_view storedContentType(std::string_view head) {
 void Transaction::appendXCacheFields(std::string& out, std::string_view upstream_x_cache,
                                      Disposition disposition) {
   x_cache_disposition_ = disposition;
+  x_cache_sent_ = true;
   if (upstream_x_cache.empty()) {
     // The common case (this node is the first layer): the lines are fixed per node.
     out += config_->x_cache_lines[static_cast<size_t>(disposition)];

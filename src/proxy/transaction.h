@@ -4,6 +4,7 @@
 //   lookup_phase.cc   memory tier lookup, freshness verdict, coalescing, hit-for-pass
 //   fetch_phase.cc    the origin fetch that fills an object (Fetch) and pass-through
 //   deliver_phase.cc  answering from an object: conditionals, ranges, streaming, X-Cache
+//   purge_phase.cc    HTTP PURGE: source ACL, then the purge room (every variant, every tier)
 //   transaction_log.cc  at the end: the access log record and the latency histograms
 // A Transaction lives on its connection's loop and is owned by the ClientConnection.
 
@@ -68,6 +69,9 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
  private:
   // request_phase.cc
   void routeRequest();
+  // purge_phase.cc
+  void handlePurge();
+  void respondPurge(int status, std::string_view reason);
   // lookup_phase.cc
   void lookup();
   void startMissFetch(storage::ObjectRef stale);
@@ -144,6 +148,7 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   CacheResult cache_result_ = CacheResult::kInternal;
   Disposition x_cache_disposition_ = Disposition::kInt;
   bool recorded_ = false;
+  bool x_cache_sent_ = false;      // X-Cache went out (not on PURGE answers)
   uint64_t response_body_bytes_ = 0;
   std::string x_cache_value_;      // only when an upstream X-Cache came along
   std::string_view x_cache_status_;

@@ -93,7 +93,7 @@ void Transaction::recordCompletion() {
   record.accept = fields.get("accept").value_or(std::string_view());
 
   // X-Cache and X-Cache-Status as sent: the node's fixed lines, or the appended chain.
-  if (head_sent) {
+  if (x_cache_sent_) {
     if (!x_cache_value_.empty()) {
       record.x_cache = x_cache_value_;
       record.cache_status = x_cache_status_;

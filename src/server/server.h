@@ -17,6 +17,8 @@
 #include "observe/registry.h"
 #include "proxy/service_metrics.h"
 #include "proxy/worker_context.h"
+#include "purge/htcp_listener.h"
+#include "purge/purger.h"
 #include "server/cli.h"
 #include "server/worker.h"
 #include "storage/memory_store.h"
@@ -59,6 +61,7 @@ class Server {
   void registerMetrics();
   void registerAdminRoutes(admin::AdminServer& admin);
   Status startAccessLog(const config::AccessLogConfig& config);
+  Status startPurgeChannels(const config::Config& config);
 
   CliOptions options_;
   config::Config running_config_;
@@ -66,6 +69,8 @@ class Server {
   AdjustableTimeSource clock_;
   std::unique_ptr<storage::MemoryStore> store_;
   std::unique_ptr<proxy::SharedState> shared_;
+  std::unique_ptr<purge::Purger> purger_;
+  std::unique_ptr<purge::HtcpListener> htcp_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<demo::DemoOrigin> demo_;
