@@ -15,6 +15,8 @@
 #include "demo/demo_origin.h"
 #include "observe/registry.h"
 #include "proxy/worker_context.h"
+#include "purge/htcp_listener.h"
+#include "purge/purger.h"
 #include "server/cli.h"
 #include "server/worker.h"
 #include "storage/memory_store.h"
@@ -56,6 +58,7 @@ class Server {
   void drain();
   void registerMetrics();
   void registerAdminRoutes(admin::AdminServer& admin);
+  Status startPurgeChannels(const config::Config& config);
 
   CliOptions options_;
   config::Config running_config_;
@@ -63,6 +66,8 @@ class Server {
   AdjustableTimeSource clock_;
   std::unique_ptr<storage::MemoryStore> store_;
   std::unique_ptr<proxy::SharedState> shared_;
+  std::unique_ptr<purge::Purger> purger_;
+  std::unique_ptr<purge::HtcpListener> htcp_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<demo::DemoOrigin> demo_;
