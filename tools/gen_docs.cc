@@ -14,6 +14,7 @@
 #include "observe/process_metrics.h"
 #include "observe/registry.h"
 #include "proxy/proxy_metrics.h"
+#include "purge/purge_metrics.h"
 #include "server/server.h"
 
 namespace {
@@ -23,7 +24,7 @@ namespace {
 std::vector<const ec::observe::MetricDecl*> allMetricDecls() {
   std::vector<const ec::observe::MetricDecl*> decls;
   for (const auto* list : {&ec::observe::metricDecls(), &ec::proxy::metricDecls(),
-                           &ec::server::metricDecls()}) {
+                           &ec::purge::metricDecls(), &ec::server::metricDecls()}) {
     decls.insert(decls.end(), list->begin(), list->end());
   }
   return decls;

@@ -27,6 +27,7 @@ struct ProxyStats {
   std::atomic<uint64_t> background_refreshes{0};
   std::atomic<uint64_t> invalidations{0};
   std::atomic<uint64_t> truncated_origin_bodies{0};
+  std::atomic<uint64_t> purged_in_flight{0};  // fetched bodies not stored: purged meanwhile
 
   void countResult(CacheResult result) {
     cache_results[static_cast<size_t>(result)].fetch_add(1, std::memory_order_relaxed);

@@ -11,6 +11,7 @@
 #include "base/strings.h"
 #include "observe/process_metrics.h"
 #include "proxy/proxy_metrics.h"
+#include "purge/purge_metrics.h"
 #include "server/runtime_builder.h"
 #include "server/storage_metrics.h"
 
@@ -57,6 +58,7 @@ config::LoadResult loadFromCli(const CliOptions& options) {
 Server::Server(CliOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
+  if (htcp_) htcp_->stop();
   for (auto& worker : workers_) worker->stopAndJoin();
   if (admin_) admin_->stop();
   if (demo_) demo_->stop();
@@ -113,6 +115,12 @@ Status Server::start(const config::Config& config) {
   }
   shared_ = std::make_unique<proxy::SharedState>(*store_, clock_, *runtime);
   shared_->setTiered(tiered_);
+  auto purge_settings = purge::PurgeSettings::build(config.purge.allow, config.purge.host_regex);
+  if (!purge_settings.ok()) return fail(purge_settings.error());
+  proxy::Coalescer& coalescer = shared_->coalescer();
+  purger_ = std::make_unique<purge::Purger>(
+      *store_, [&coalescer](const std::string& key) { coalescer.fence(key); }, *purge_settings);
+  shared_->setPurger(purger_.get());
 
   std::vector<net::SocketAddress> addresses;
   for (const config::ListenerConfig& listener : config.listeners) {
@@ -138,6 +146,7 @@ Status Server::start(const config::Config& config) {
   if (auto started = admin_->start(); !started.ok()) return started;
 
   for (auto& worker : workers_) worker->start();
+  if (auto purging = startPurgeChannels(config); !purging.ok()) return purging;
   for (const config::ListenerConfig& listener : config.listeners) {
     EC_LOG_INFO("listening on %s (%u workers), node %s", listener.address.c_str(), worker_count,
                 (*runtime)->node_name.c_str());
@@ -146,9 +155,31 @@ Status Server::start(const config::Config& config) {
   return {};
 }
 
+Status Server::startPurgeChannels(const config::Config& config) {
+  const config::HtcpConfig& htcp = config.purge.htcp;
+  if (!htcp.address.empty()) {
+    purge::HtcpListenerOptions options;
+    options.address = htcp.address;
+    options.groups = htcp.groups;
+    options.interface = htcp.interface;
+    auto allow = admin::AccessList::parse(htcp.allow);
+    if (!allow.ok()) return fail(allow.error());
+    auto sequential = admin::AccessList::parse(htcp.sequential_sources);
+    if (!sequential.ok()) return fail(sequential.error());
+    options.allow = std::move(*allow);
+    options.sequential = std::move(*sequential);
+    htcp_ = std::make_unique<purge::HtcpListener>(*purger_, std::move(options));
+    if (auto started = htcp_->start(); !started.ok()) return started;
+    EC_LOG_INFO("htcp purges on %s (port %u), %zu multicast group(s)", htcp.address.c_str(),
+                static_cast<unsigned>(htcp_->port()), htcp.groups.size());
+  }
+  return {};
+}
+
 void Server::registerMetrics() {
   proxy::registerMetrics(registry_, *shared_);
   if (tiered_) registerStorageMetrics(registry_, *tiered_);
+  purge::registerMetrics(registry_, *purger_);
   observe::registerProcessMetrics(registry_);
   registry_.callback(kConfigGeneration, {}, [this] {
     return static_cast<double>(generation_gauge_.load(std::memory_order_relaxed));
@@ -216,12 +247,22 @@ void Server::reload() {
                  static_cast<unsigned long long>(generation_), runtime.error().describe().c_str());
     return;
   }
+  auto purge_settings =
+      purge::PurgeSettings::build(loaded.config->purge.allow, loaded.config->purge.host_regex);
+  if (!purge_settings.ok()) {
+    reload_failures_.fetch_add(1);
+    EC_LOG_ERROR("reload failed, keeping generation %llu: %s",
+                 static_cast<unsigned long long>(generation_),
+                 purge_settings.error().describe().c_str());
+    return;
+  }
   for (const std::string& path : config::restartOnlyChanges(running_config_, *loaded.config)) {
     EC_LOG_WARN("reload: %s changed but only takes effect after a restart", path.c_str());
   }
   ++generation_;
   generation_gauge_.store(generation_);
   shared_->setConfig(*runtime);
+  purger_->setSettings(*purge_settings);
   running_config_ = std::move(*loaded.config);
   reloads_ok_.fetch_add(1);
   EC_LOG_INFO("reloaded configuration, generation %llu", static_cast<unsigned long long>(generation_));
@@ -249,6 +290,7 @@ void Server::drain() {
     EC_LOG_WARN("drain timeout: closing %lld connections still busy", static_cast<long long>(open));
   }
   for (auto& worker : workers_) worker->stopAndJoin();
+  if (htcp_) htcp_->stop();
   EC_LOG_INFO("drained, exiting");
 }
 
