@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 
 #include "base/check.h"
@@ -13,6 +15,24 @@ namespace {
 
 constexpr size_t kInitialDirectoryCapacity = 8;
 
+// Every mapped chunk is a VMA, and the kernel caps VMAs per process (vm.max_map_count, 65530
+// by default); running out would make malloc's own mmap fail. So mapped chunks are capped at
+// half the limit and the rest use the heap (copied on send, still correct).
+std::atomic<int64_t> g_mapped_chunks{0};
+
+int64_t mappedChunkCap() {
+  static const int64_t cap = [] {
+    int64_t limit = 65530;
+    if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+      long long value = 0;
+      if (std::fscanf(f, "%lld", &value) == 1 && value > 0) limit = value;
+      std::fclose(f);
+    }
+    return limit / 2;
+  }();
+  return cap;
+}
+
 size_t pageRounded(size_t bytes) {
   static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return (bytes + page - 1) / page * page;
@@ -21,7 +41,8 @@ size_t pageRounded(size_t bytes) {
 }  // namespace
 
 Body::ChunkMemory::ChunkMemory(uint32_t capacity) {
-  if (capacity >= kMappedChunkMinBytes) {
+  if (capacity >= kMappedChunkMinBytes &&
+      g_mapped_chunks.fetch_add(1, std::memory_order_relaxed) < mappedChunkCap()) {
     const size_t bytes = pageRounded(capacity);
     void* mapping = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                            -1, 0);
@@ -30,7 +51,10 @@ Body::ChunkMemory::ChunkMemory(uint32_t capacity) {
       mapped_bytes_ = bytes;
       return;
     }
-    // Out of mappings (vm.max_map_count): a heap chunk still works, it is just copied on send.
+    g_mapped_chunks.fetch_sub(1, std::memory_order_relaxed);
+    // Out of mappings: a heap chunk still works, it is just copied on send.
+  } else if (capacity >= kMappedChunkMinBytes) {
+    g_mapped_chunks.fetch_sub(1, std::memory_order_relaxed);  // over the cap
   }
   data_ = new char[capacity];
 }
@@ -39,6 +63,7 @@ Body::ChunkMemory::~ChunkMemory() {
   if (data_ == nullptr) return;
   if (mapped_bytes_ != 0) {
     ::munmap(data_, mapped_bytes_);
+    g_mapped_chunks.fetch_sub(1, std::memory_order_relaxed);
   } else {
     delete[] data_;
   }
