@@ -59,6 +59,7 @@ Server::Server(CliOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
   if (htcp_) htcp_->stop();
+  if (kafka_purge_) kafka_purge_->stop();
   for (auto& worker : workers_) worker->stopAndJoin();
   if (admin_) admin_->stop();
   if (demo_) demo_->stop();
@@ -172,6 +173,19 @@ Status Server::startPurgeChannels(const config::Config& config) {
     if (auto started = htcp_->start(); !started.ok()) return started;
     EC_LOG_INFO("htcp purges on %s (port %u), %zu multicast group(s)", htcp.address.c_str(),
                 static_cast<unsigned>(htcp_->port()), htcp.groups.size());
+  }
+  const config::KafkaPurgeConfig& kafka = config.purge.kafka;
+  if (!kafka.brokers.empty()) {
+    purge::KafkaPurgeOptions options;
+    options.brokers = kafka.brokers;
+    options.topics = kafka.topics;
+    options.group_id = kafka.group_id.empty() ? shared_->config()->node_name : kafka.group_id;
+    options.max_age_s = kafka.max_age_s;
+    options.properties = kafka.properties;
+    kafka_purge_ = std::make_unique<purge::KafkaPurgeConsumer>(*purger_, clock_, options);
+    if (auto started = kafka_purge_->start(); !started.ok()) return started;
+    EC_LOG_INFO("kafka purges from %s, group %s, %zu topic(s)", kafka.brokers.c_str(),
+                options.group_id.c_str(), kafka.topics.size());
   }
   return {};
 }
@@ -291,6 +305,7 @@ void Server::drain() {
   }
   for (auto& worker : workers_) worker->stopAndJoin();
   if (htcp_) htcp_->stop();
+  if (kafka_purge_) kafka_purge_->stop();  // commits the offsets of every applied purge
   EC_LOG_INFO("drained, exiting");
 }
 

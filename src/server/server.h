@@ -16,6 +16,7 @@
 #include "observe/registry.h"
 #include "proxy/worker_context.h"
 #include "purge/htcp_listener.h"
+#include "purge/kafka_consumer.h"
 #include "purge/purger.h"
 #include "server/cli.h"
 #include "server/worker.h"
@@ -70,6 +71,7 @@ class Server {
   std::unique_ptr<proxy::SharedState> shared_;
   std::unique_ptr<purge::Purger> purger_;
   std::unique_ptr<purge::HtcpListener> htcp_;
+  std::unique_ptr<purge::KafkaPurgeConsumer> kafka_purge_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<demo::DemoOrigin> demo_;
