@@ -134,7 +134,7 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   registry.callback(kCacheEvents, {"purged_in_flight"}, [&stats] { return load(stats.purged_in_flight); });
   registry.callback(kOriginUnavailable, {}, [&stats] { return load(stats.origin_unavailable); });
 
-  storage::Store& store = shared.store();
+  storage::Store& store = shared.memoryTier();
   registry.callback(kMemoryBytes, {}, [&store] { return static_cast<double>(store.stats().bytes); });
   registry.callback(kMemoryObjects, {}, [&store] { return static_cast<double>(store.stats().objects); });
   registry.callback(kMemoryEvictions, {}, [&store] { return static_cast<double>(store.stats().evictions); });

@@ -23,6 +23,7 @@
 #include "server/cli.h"
 #include "server/worker.h"
 #include "storage/memory_store.h"
+#include "storage/tiered_store.h"
 
 namespace ec::server {
 
@@ -68,7 +69,8 @@ class Server {
   config::Config running_config_;
   uint64_t generation_ = 1;
   AdjustableTimeSource clock_;
-  std::unique_ptr<storage::MemoryStore> store_;
+  std::unique_ptr<storage::Store> store_;       // the memory tier, or the tiered store
+  storage::TieredStore* tiered_ = nullptr;      // store_ when a disk tier is configured
   std::unique_ptr<proxy::SharedState> shared_;
   std::unique_ptr<purge::Purger> purger_;
   std::unique_ptr<purge::HtcpListener> htcp_;
