@@ -15,6 +15,7 @@
 #include "observe/registry.h"
 #include "proxy/proxy_metrics.h"
 #include "server/server.h"
+#include "tls/tls_stats.h"
 
 namespace {
 
@@ -23,7 +24,7 @@ namespace {
 std::vector<const ec::observe::MetricDecl*> allMetricDecls() {
   std::vector<const ec::observe::MetricDecl*> decls;
   for (const auto* list : {&ec::observe::metricDecls(), &ec::proxy::metricDecls(),
-                           &ec::server::metricDecls()}) {
+                           &ec::server::metricDecls(), &ec::tls::metricDecls()}) {
     decls.insert(decls.end(), list->begin(), list->end());
   }
   return decls;

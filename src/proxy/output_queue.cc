@@ -1,9 +1,6 @@
 #include "proxy/output_queue.h"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
 
 namespace ec::proxy {
 namespace {
@@ -37,7 +34,7 @@ void OutputQueue::clear() {
   head_written_ = 0;
 }
 
-Result<bool> OutputQueue::flush(int fd, uint64_t& bytes_written) {
+Result<bool> OutputQueue::flush(net::Transport& transport, uint64_t& bytes_written) {
   while (front_ < segments_.size()) {
     iovec iov[kMaxIov];
     int count = 0;
@@ -52,15 +49,12 @@ Result<bool> OutputQueue::flush(int fd, uint64_t& bytes_written) {
         ++count;
       }
     }
-    msghdr message{};
-    message.msg_iov = iov;
-    message.msg_iovlen = static_cast<size_t>(count);
-    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-      if (errno == EINTR) continue;
-      return fail(Error::downstream(ErrorKind::kConnectionReset, strerror(errno)));
+    const net::IoResult io = transport.writev(iov, count);
+    if (io.kind == net::IoResult::Kind::kBlocked) return false;
+    if (io.kind != net::IoResult::Kind::kBytes) {
+      return fail(Error::downstream(ErrorKind::kConnectionReset, "client connection broken"));
     }
+    const size_t n = io.bytes;
     bytes_written += static_cast<uint64_t>(n);
     queued_bytes_ -= static_cast<uint64_t>(n);
     size_t left = static_cast<size_t>(n);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "net/transport.h"
 #include "storage/body.h"
 
 namespace ec::proxy {
@@ -22,9 +23,9 @@ class OutputQueue {
   // [offset, offset+length) of body; all of it must already be available.
   void appendBody(std::shared_ptr<storage::Body> body, uint64_t offset, uint64_t length);
 
-  // Writes as much as the socket takes. Returns true when everything was written, false when
-  // the socket is full (wait for EPOLLOUT); an error when the peer is gone.
-  Result<bool> flush(int fd, uint64_t& bytes_written);
+  // Writes as much as the transport takes. Returns true when everything was written, false
+  // when the transport is blocked (wait for the socket); an error when the peer is gone.
+  Result<bool> flush(net::Transport& transport, uint64_t& bytes_written);
 
   bool empty() const { return front_ == segments_.size(); }
   uint64_t queuedBytes() const { return queued_bytes_; }

@@ -27,6 +27,7 @@ struct ProxyStats {
   std::atomic<uint64_t> background_refreshes{0};
   std::atomic<uint64_t> invalidations{0};
   std::atomic<uint64_t> truncated_origin_bodies{0};
+  std::array<std::atomic<uint64_t>, 2> https_redirects{};  // [0] 301 (GET/HEAD), [1] 403
 
   void countResult(CacheResult result) {
     cache_results[static_cast<size_t>(result)].fetch_add(1, std::memory_order_relaxed);

@@ -23,6 +23,7 @@ std::string drain(int fd) {
 TEST(OutputQueue, WritesOwnedBytesAndBodyRangesInOrder) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  net::PlainTransport transport(fds[0]);
   auto body = std::make_shared<storage::Body>(0);
   body->append("0123456789");
   body->finish();
@@ -32,7 +33,7 @@ TEST(OutputQueue, WritesOwnedBytesAndBodyRangesInOrder) {
   queue.appendCopy("|tail");
   EXPECT_EQ(queue.queuedBytes(), 15u);
   uint64_t written = 0;
-  auto result = queue.flush(fds[0], written);
+  auto result = queue.flush(transport, written);
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(*result);
   EXPECT_EQ(written, 15u);
@@ -45,6 +46,7 @@ TEST(OutputQueue, WritesOwnedBytesAndBodyRangesInOrder) {
 TEST(OutputQueue, ResumesAPartialWriteWhereItStopped) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  net::PlainTransport transport(fds[0]);
   int small = 4096;
   setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
   setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -62,7 +64,7 @@ TEST(OutputQueue, ResumesAPartialWriteWhereItStopped) {
   std::string received;
   uint64_t written = 0;
   for (int round = 0; round < 10000 && !queue.empty(); ++round) {
-    auto result = queue.flush(fds[0], written);
+    auto result = queue.flush(transport, written);
     ASSERT_TRUE(result.ok());
     received += drain(fds[1]);
   }
@@ -77,11 +79,12 @@ TEST(OutputQueue, ResumesAPartialWriteWhereItStopped) {
 TEST(OutputQueue, ReportsAClosedPeer) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  net::PlainTransport transport(fds[0]);
   close(fds[1]);
   OutputQueue queue;
   queue.appendCopy("lost");
   uint64_t written = 0;
-  EXPECT_FALSE(queue.flush(fds[0], written).ok());
+  EXPECT_FALSE(queue.flush(transport, written).ok());
   close(fds[0]);
 }
 
