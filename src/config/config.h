@@ -111,6 +111,32 @@ struct DemoConfig {
   bool operator==(const DemoConfig&) const = default;
 };
 
+struct HtcpConfig {
+  std::string address;              // "0.0.0.0:4827"; empty: no HTCP listener
+  std::vector<std::string> groups;  // multicast groups to join, e.g. "239.128.0.112"
+  std::string interface = "0.0.0.0";  // local IPv4 address of the interface to join them on
+  std::vector<std::string> allow = {"0.0.0.0/0", "::/0"};  // CIDRs whose packets are accepted
+  std::vector<std::string> sequential_sources;  // CIDRs of senders with sequential ids
+  bool operator==(const HtcpConfig&) const = default;
+};
+
+struct KafkaPurgeConfig {
+  std::string brokers;              // "host:port,host:port"; empty: no Kafka consumer
+  std::vector<std::string> topics;  // e.g. eqiad.resource-purge, codfw.resource-purge
+  std::string group_id;             // default: node_name
+  uint64_t max_age_s = 0;           // 0: no age limit
+  std::vector<std::string> properties;  // extra librdkafka "key=value" settings
+  bool operator==(const KafkaPurgeConfig&) const = default;
+};
+
+struct PurgeConfig {
+  std::vector<std::string> allow = {"127.0.0.1/32", "::1/128"};  // HTTP PURGE sources
+  std::string host_regex;  // hosts cached here; empty: every host
+  HtcpConfig htcp;
+  KafkaPurgeConfig kafka;
+  bool operator==(const PurgeConfig&) const = default;
+};
+
 // Where each setting came from, keyed by its path ("services[0].origins[1].address"), so that
 // validate() can point at the line that is wrong. Positions are not part of the config's value:
 // two configs that differ only in where they were read from compare equal.
@@ -138,6 +164,7 @@ struct Config {
   CacheConfig cache;
   std::vector<ServiceConfig> services;
   DemoConfig demo;
+  PurgeConfig purge;
   std::string source;  // file path, or "<embedded>", or "<flags>"
   SourceMap source_map;
   bool operator==(const Config&) const = default;

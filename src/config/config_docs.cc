@@ -100,6 +100,9 @@ std::string renderConfigDocs() {
   renderSection(serviceDecl(), "`services[]`", out);
   renderSection(originDecl(), "`services[].origins[]`", out);
   renderSection(demoDecl(), "`demo`", out);
+  renderSection(purgeDecl(), "`purge`", out);
+  renderSection(htcpDecl(), "`purge.htcp`", out);
+  renderSection(kafkaPurgeDecl(), "`purge.kafka`", out);
   out += "## The built-in default\n\n```yaml\n";
   out += std::string(embeddedDefaultConfig());
   if (!out.ends_with('\n')) out += '\n';

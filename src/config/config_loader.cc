@@ -68,6 +68,9 @@ std::string sectionDeclaring(std::string_view key) {
   look(serviceDecl());
   look(originDecl());
   look(demoDecl());
+  look(purgeDecl());
+  look(htcpDecl());
+  look(kafkaPurgeDecl());
   return found;
 }
 
@@ -120,6 +123,15 @@ class Loader {
     if (auto node = root["limits"]) loadSection(node, limitsDecl(), "limits", config_.limits);
     if (auto node = root["cache"]) loadSection(node, cacheDecl(), "cache", config_.cache);
     if (auto node = root["demo"]) loadSection(node, demoDecl(), "demo", config_.demo);
+    if (auto node = root["purge"]) {
+      loadSection(node, purgeDecl(), "purge", config_.purge);
+      if (node.IsMap()) {
+        if (auto htcp = node["htcp"]) loadSection(htcp, htcpDecl(), "purge.htcp", config_.purge.htcp);
+        if (auto kafka = node["kafka"]) {
+          loadSection(kafka, kafkaPurgeDecl(), "purge.kafka", config_.purge.kafka);
+        }
+      }
+    }
     if (auto node = root["services"]) {
       loadList(node, "services", config_.services,
                [&](const YAML::Node& item, const std::string& path, ServiceConfig& service) {

@@ -36,6 +36,7 @@ const SectionDecl<Config>& topLevelDecl() {
           {"cache", "The memory tier and HTTP caching policy."},
           {"services", "Sites served, matched by Host, and their origins (at least one)."},
           {"demo", "The built-in demo origin, for trying edgecache out."},
+          {"purge", "Purging: HTTP PURGE, HTCP CLR and Kafka resource_change events."},
       }};
   return decl;
 }
@@ -259,6 +260,77 @@ const SectionDecl<DemoConfig>& demoDecl() {
            "Start the demo origin inside the edgecache process."},
           {"address", FieldType::kString, &DemoConfig::address, kRestart,
            "IP address and port the demo origin listens on."},
+      }};
+  return decl;
+}
+
+const SectionDecl<PurgeConfig>& purgeDecl() {
+  using P = PurgeConfig;
+  static const SectionDecl<PurgeConfig> decl{
+      "purge",
+      "Purging from every channel; each purge drops every variant of the URL in every tier. "
+      "Counted in `edgecache_purges_{received,applied,rejected}_total{source}`.",
+      {
+          {"allow", FieldType::kStringList, &P::allow, R,
+           "Address blocks (CIDR) whose clients may send HTTP PURGE; others get 405 "
+           "(`edgecache_purges_rejected_total{reason=\"forbidden\"}`)."},
+          {"host_regex", FieldType::kString, &P::host_regex, R,
+           "Regular expression (ECMAScript) over the lowercase host of purged URLs: only "
+           "matching hosts are cached here; others are answered 204 \"Domain not cached here\" "
+           "and ignored. Empty: every host. Example: `^(?!(upload|maps)\\.wikimedia\\.org)`."},
+      },
+      {
+          {"htcp", "HTCP CLR purges over UDP (RFC 2756), unicast and multicast."},
+          {"kafka", "Purges from Kafka resource_change events."},
+      }};
+  return decl;
+}
+
+const SectionDecl<HtcpConfig>& htcpDecl() {
+  using H = HtcpConfig;
+  static const SectionDecl<HtcpConfig> decl{
+      "purge.htcp",
+      "HTCP CLR listener (the packets MediaWiki sends). Malformed packets count in "
+      "`edgecache_purges_rejected_total{source=\"htcp\",reason=\"malformed\"}`.",
+      {
+          {"address", FieldType::kString, &H::address, kRestart,
+           "UDP address and port to receive on, e.g. `0.0.0.0:4827`; empty: HTCP is off."},
+          {"groups", FieldType::kStringList, &H::groups, kRestart,
+           "IPv4 multicast groups to join, e.g. `239.128.0.112`."},
+          {"interface", FieldType::kString, &H::interface, kRestart,
+           "Local IPv4 address of the interface the groups are joined on; `0.0.0.0` lets the "
+           "kernel choose."},
+          {"allow", FieldType::kStringList, &H::allow, kRestart,
+           "Address blocks (CIDR) whose packets are accepted; others count as "
+           "`reason=\"forbidden\"`."},
+          {"sequential_sources", FieldType::kStringList, &H::sequential_sources, kRestart,
+           "Address blocks (CIDR) of senders whose transaction ids are sequential (newer "
+           "MediaWiki): gaps count in `edgecache_htcp_lost_total`. Leave out senders with "
+           "random ids."},
+      }};
+  return decl;
+}
+
+const SectionDecl<KafkaPurgeConfig>& kafkaPurgeDecl() {
+  using K = KafkaPurgeConfig;
+  static const SectionDecl<KafkaPurgeConfig> decl{
+      "purge.kafka",
+      "Kafka consumer of resource_change purge events (`meta.uri`, `meta.dt`, "
+      "`root_event.dt`). Offsets are committed only after the purge is applied.",
+      {
+          {"brokers", FieldType::kString, &K::brokers, kRestart,
+           "Bootstrap brokers, `host:port[,host:port...]`; empty: the consumer is off."},
+          {"topics", FieldType::kStringList, &K::topics, kRestart,
+           "Topics to consume, e.g. `eqiad.resource-purge` and `codfw.resource-purge`."},
+          {"group_id", FieldType::kString, &K::group_id, kRestart,
+           "Consumer group; default: the node name, so that every node gets every event."},
+          {"max_age", FieldType::kDurationS, &K::max_age_s, kRestart,
+           "Events older than this are dropped (`edgecache_purges_expired_total`); 0: no "
+           "limit.",
+           0, 365 * kDayS},
+          {"properties", FieldType::kStringList, &K::properties, kRestart,
+           "Extra librdkafka settings as `key=value` (TLS: `security.protocol=ssl`, "
+           "`ssl.ca.location=...`)."},
       }};
   return decl;
 }

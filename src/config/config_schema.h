@@ -74,6 +74,9 @@ const SectionDecl<CacheConfig>& cacheDecl();
 const SectionDecl<ServiceConfig>& serviceDecl();
 const SectionDecl<OriginConfig>& originDecl();
 const SectionDecl<DemoConfig>& demoDecl();
+const SectionDecl<PurgeConfig>& purgeDecl();
+const SectionDecl<HtcpConfig>& htcpDecl();
+const SectionDecl<KafkaPurgeConfig>& kafkaPurgeDecl();
 
 // Canonical renderings of stored values, used in docs and error messages: 268435456 -> "256MiB",
 // 86400000 ms -> "1d", 1500 ms -> "1500ms".

@@ -4,9 +4,12 @@
 
 #include "config/config_validate.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "base/strings.h"
@@ -97,6 +100,72 @@ std::optional<std::string> checkBindAddress(const std::string& address, const st
     return std::nullopt;
   }
   return parsed->host + "/" + std::to_string(parsed->port);
+}
+
+void checkCidrs(const std::vector<std::string>& cidrs, const std::string& path,
+                std::vector<Issue>& issues) {
+  for (size_t i = 0; i < cidrs.size(); ++i) {
+    if (auto cidr = parseCidr(cidrs[i]); !cidr.ok()) {
+      issues.push_back({indexed(path, i), "\"" + cidrs[i] + "\": " + cidr.error().context});
+    }
+  }
+}
+
+bool isIpv4(const std::string& text, uint32_t* host_order) {
+  in_addr address{};
+  if (inet_pton(AF_INET, text.c_str(), &address) != 1) return false;
+  if (host_order != nullptr) *host_order = ntohl(address.s_addr);
+  return true;
+}
+
+void checkPurge(const Config& config, std::vector<Issue>& issues) {
+  const PurgeConfig& purge = config.purge;
+  checkRanges(purgeDecl(), purge, "purge", issues);
+  checkCidrs(purge.allow, "purge.allow", issues);
+  if (!purge.host_regex.empty()) {
+    // std::regex reports a bad pattern by throwing: caught here, at the config boundary.
+    try {
+      std::regex compiled(purge.host_regex, std::regex::ECMAScript);
+    } catch (const std::regex_error& error) {
+      issues.push_back({"purge.host_regex", "\"" + purge.host_regex +
+                                                "\" is not a valid regular expression (" +
+                                                error.what() + ")"});
+    }
+  }
+  const HtcpConfig& htcp = purge.htcp;
+  checkRanges(htcpDecl(), htcp, "purge.htcp", issues);
+  if (!htcp.address.empty()) checkBindAddress(htcp.address, "purge.htcp.address", issues);
+  for (size_t i = 0; i < htcp.groups.size(); ++i) {
+    uint32_t group = 0;
+    if (!isIpv4(htcp.groups[i], &group) || (group >> 28) != 0xE) {
+      issues.push_back({indexed("purge.htcp.groups", i),
+                        "\"" + htcp.groups[i] + "\" is not an IPv4 multicast group (224.0.0.0/4, "
+                                                 "e.g. 239.128.0.112)"});
+    }
+  }
+  if (!htcp.groups.empty() && htcp.address.empty()) {
+    issues.push_back({"purge.htcp.groups", "needs purge.htcp.address (e.g. 0.0.0.0:4827)"});
+  }
+  if (!isIpv4(htcp.interface, nullptr)) {
+    issues.push_back({"purge.htcp.interface",
+                      "\"" + htcp.interface + "\" is not an IPv4 address (e.g. 0.0.0.0)"});
+  }
+  checkCidrs(htcp.allow, "purge.htcp.allow", issues);
+  checkCidrs(htcp.sequential_sources, "purge.htcp.sequential_sources", issues);
+  const KafkaPurgeConfig& kafka = purge.kafka;
+  checkRanges(kafkaPurgeDecl(), kafka, "purge.kafka", issues);
+  if (!kafka.brokers.empty() && kafka.topics.empty()) {
+    issues.push_back({"purge.kafka.topics", "at least one topic is needed when brokers are set "
+                                            "(e.g. eqiad.resource-purge)"});
+  }
+  for (size_t i = 0; i < kafka.properties.size(); ++i) {
+    const std::string& property = kafka.properties[i];
+    const size_t equals = property.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      issues.push_back({indexed("purge.kafka.properties", i),
+                        "\"" + property + "\": expected key=value (e.g. security.protocol=ssl)"});
+    }
+  }
 }
 
 void checkServices(const Config& config, std::vector<Issue>& issues) {
@@ -233,6 +302,7 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
   }
   checkRanges(demoDecl(), config.demo, "demo", issues);
   checkServices(config, issues);
+  checkPurge(config, issues);
 }
 
 ConfigError locate(const Config& config, const Issue& issue) {
@@ -346,6 +416,9 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
   diffRestartOnly(limitsDecl(), running.limits, next.limits, "limits", changed);
   diffRestartOnly(cacheDecl(), running.cache, next.cache, "cache", changed);
   diffRestartOnly(demoDecl(), running.demo, next.demo, "demo", changed);
+  diffRestartOnly(purgeDecl(), running.purge, next.purge, "purge", changed);
+  diffRestartOnly(htcpDecl(), running.purge.htcp, next.purge.htcp, "purge.htcp", changed);
+  diffRestartOnly(kafkaPurgeDecl(), running.purge.kafka, next.purge.kafka, "purge.kafka", changed);
   return changed;
 }
 

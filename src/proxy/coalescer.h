@@ -5,6 +5,10 @@
 // is written, "uncacheable" (each follower then fetches for itself, and the key is marked
 // hit-for-pass so later requests do not queue), or an error status.
 // Also owns the hit-for-pass marks (key -> until when).
+// Purges fence flights: a purge of a key detaches the fetch in flight for it (its followers
+// still get its outcome, as they asked before the purge), so the next miss leads a new fetch,
+// and the detached fetch may no longer store what it receives (storeIfCurrent), so an older
+// body still arriving is never served after the purge.
 
 #include <array>
 #include <functional>
@@ -38,28 +42,46 @@ struct Follower {
 class Coalescer {
  public:
   enum class Role { kLeader, kFollower };
-  // Becomes the leader for `key`, or joins as a follower.
-  Role join(const std::string& key, Follower follower);
-  // The leader reports; every follower is woken on its own loop. The key is free again.
-  void complete(const std::string& key, const CoalescedOutcome& outcome);
+  // Becomes the leader for `key`, or joins as a follower. A leader gets its flight id in
+  // `*flight` (for complete and storeIfCurrent).
+  Role join(const std::string& key, Follower follower, uint64_t* flight = nullptr);
+  // The leader reports; every follower of its flight is woken on its own loop. The key is
+  // free again. `flight` 0 means the key's current flight.
+  void complete(const std::string& key, const CoalescedOutcome& outcome, uint64_t flight = 0);
+
+  // Runs `store` (a Store::insert) under the key's lock when no purge fenced `flight` since
+  // it began; returns whether it ran. A purge fences before it erases, so either the insert
+  // happens first and the purge erases it, or the fetch sees the fence and does not insert.
+  bool storeIfCurrent(const std::string& key, uint64_t flight, const std::function<void()>& store);
+  // A purge of `key`: detaches the flight in progress (if any) and clears hit-for-pass.
+  void fence(const std::string& key);
 
   void markHitForPass(const std::string& key, WallTime until);
   bool isHitForPass(const std::string& key, WallTime now);
   void clearHitForPass(const std::string& key);
 
   uint64_t coalescedTotal() const { return coalesced_.load(std::memory_order_relaxed); }
+  uint64_t fencedTotal() const { return fenced_.load(std::memory_order_relaxed); }
 
  private:
   static constexpr size_t kShards = 32;
+  struct Flight {
+    uint64_t id = 0;
+    std::vector<Follower> followers;
+  };
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, std::vector<Follower>> in_flight;
+    std::unordered_map<std::string, Flight> in_flight;
+    // Flights a purge detached from their key, by id, until their leader completes.
+    std::unordered_map<uint64_t, std::vector<Follower>> detached;
     std::unordered_map<std::string, WallTime> hit_for_pass;
   };
   Shard& shardFor(std::string_view key);
 
   std::array<Shard, kShards> shards_;
   std::atomic<uint64_t> coalesced_{0};
+  std::atomic<uint64_t> fenced_{0};          // flights detached by a purge
+  std::atomic<uint64_t> next_flight_{1};
 };
 
 }  // namespace ec::proxy

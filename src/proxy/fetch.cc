@@ -98,7 +98,7 @@ void Fetch::begin() {
 void Fetch::publish(const CoalescedOutcome& outcome, bool stale) {
   if (published_) return;
   published_ = true;
-  worker_.shared().coalescer().complete(params_.primary_key, outcome);
+  worker_.shared().coalescer().complete(params_.primary_key, outcome, params_.flight);
   if (Transaction* leader = liveLeader()) leader->onFetchOutcome(outcome, stale);
 }
 
@@ -113,7 +113,7 @@ void Fetch::onResponseHead(const http::ResponseHead& head) {
     liftXCache(meta);
     auto refreshed = std::make_shared<storage::CachedObject>(std::move(meta), params_.stale->body());
     auto secondary = cache::secondaryKey(refreshed->meta().vary_names, request_.fields);
-    if (secondary) shared.store().insert(params_.primary_key, *secondary, refreshed);
+    if (secondary) storeObject(*secondary, refreshed);
     publish(CoalescedOutcome{CoalescedOutcome::Kind::kObject, refreshed, secondary.value_or(""), 0},
             false);
     return;  // the exchange completes on its own (a 304 has no body)
@@ -162,10 +162,20 @@ void Fetch::onResponseHead(const http::ResponseHead& head) {
   const uint64_t expected = head.framing == http::BodyFraming::kContentLength ? head.content_length : 0;
   object_ = std::make_shared<storage::CachedObject>(std::move(meta),
                                                     std::make_shared<storage::Body>(expected));
-  shared.store().insert(params_.primary_key, secondary_key_, object_);
-  stored_ = true;
+  stored_ = storeObject(secondary_key_, object_);
   publish(CoalescedOutcome{CoalescedOutcome::Kind::kObject, object_, secondary_key_, 0}, false);
   if (head.framing == http::BodyFraming::kNone) object_->body()->finish();
+}
+
+bool Fetch::storeObject(const std::string& secondary, const storage::ObjectRef& object) {
+  SharedState& shared = worker_.shared();
+  // A purge since this fetch began fences it: the response may predate the purge, so it is
+  // delivered to those who asked before the purge but never stored.
+  const bool stored = shared.coalescer().storeIfCurrent(params_.primary_key, params_.flight, [&] {
+    shared.store().insert(params_.primary_key, secondary, object);
+  });
+  if (!stored) shared.stats().purged_in_flight.fetch_add(1, std::memory_order_relaxed);
+  return stored;
 }
 
 void Fetch::onResponseData(std::string_view data) {

@@ -34,6 +34,7 @@ class Fetch final : public upstream::ExchangeListener, public std::enable_shared
     storage::ObjectRef stale;         // revalidate this object (conditional request)
     Transaction* leader = nullptr;    // nullptr for a background refresh
     std::weak_ptr<bool> leader_alive;
+    uint64_t flight = 0;              // the coalescer flight this fetch leads
   };
   static void start(WorkerContext& worker, Params params);
 
@@ -51,6 +52,8 @@ class Fetch final : public upstream::ExchangeListener, public std::enable_shared
   CoalescedOutcome staleOutcome() const;
   void publish(const CoalescedOutcome& outcome, bool stale);
   void storeResponse(const http::ResponseHead& head);
+  // Inserts unless a purge fenced this fetch's flight; returns whether it did.
+  bool storeObject(const std::string& secondary, const storage::ObjectRef& object);
   void done();
 
   WorkerContext& worker_;

@@ -71,7 +71,7 @@ Fetch::Params Transaction::fetchParams(storage::ObjectRef stale) {
 void Transaction::startBackgroundRefresh(WorkerContext& worker, Fetch::Params params) {
   SharedState& shared = worker.shared();
   // One background refresh per key: if a fetch is already running, it will refresh.
-  if (shared.coalescer().join(params.primary_key, Follower{&worker.loop(), {}}) ==
+  if (shared.coalescer().join(params.primary_key, Follower{&worker.loop(), {}}, &params.flight) ==
       Coalescer::Role::kLeader) {
     shared.stats().background_refreshes.fetch_add(1, std::memory_order_relaxed);
     Fetch::start(worker, std::move(params));
@@ -83,8 +83,8 @@ void Transaction::startMissFetch(storage::ObjectRef stale) {
   Fetch::Params params = fetchParams(std::move(stale));
   coalesce_callback_ = std::make_shared<std::function<void(const CoalescedOutcome&)>>(
       [this](const CoalescedOutcome& outcome) { onCoalesced(outcome); });
-  if (shared.coalescer().join(primary_key_, Follower{&worker_.loop(), coalesce_callback_}) ==
-      Coalescer::Role::kFollower) {
+  if (shared.coalescer().join(primary_key_, Follower{&worker_.loop(), coalesce_callback_},
+                              &params.flight) == Coalescer::Role::kFollower) {
     shared.stats().countResult(CacheResult::kCoalesced);
     return;  // woken by onCoalesced
   }

@@ -37,7 +37,8 @@ const MetricDecl kHeaderTimeouts{"edgecache_header_timeouts_total",
 const MetricDecl kCacheEvents{
     "edgecache_cache_events_total",
     "Cache events: revalidations sent, background refreshes (stale-while-revalidate), stale "
-    "served on origin error, invalidations by unsafe methods, truncated origin bodies dropped.",
+    "served on origin error, invalidations by unsafe methods, truncated origin bodies dropped, "
+    "fetched bodies not stored because a purge arrived while they were in flight.",
     Type::kCounter, {"event"}, {}, ""};
 const MetricDecl kOriginRequests{"edgecache_origin_requests_total",
                                  "Requests sent to origins.", Type::kCounter, {"origin"}, {}, ""};
@@ -115,6 +116,7 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   registry.callback(kCacheEvents, {"stale_on_error"}, [&stats] { return load(stats.stale_on_error); });
   registry.callback(kCacheEvents, {"invalidation"}, [&stats] { return load(stats.invalidations); });
   registry.callback(kCacheEvents, {"truncated_origin_body"}, [&stats] { return load(stats.truncated_origin_bodies); });
+  registry.callback(kCacheEvents, {"purged_in_flight"}, [&stats] { return load(stats.purged_in_flight); });
   registry.callback(kOriginUnavailable, {}, [&stats] { return load(stats.origin_unavailable); });
   registry.callback(kHttpsRedirects, {"301"}, [&stats] { return load(stats.https_redirects[0]); });
   registry.callback(kHttpsRedirects, {"403"}, [&stats] { return load(stats.https_redirects[1]); });

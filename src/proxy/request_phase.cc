@@ -24,6 +24,12 @@ void Transaction::routeRequest() {
     respondSynthetic(400, "A Host header is required.\n");
     return;
   }
+  if (head_.method == http::Method::kPurge) {
+    // Before routing: a purge for a host this node does not serve is answered by the purge
+    // room (204 "Domain not cached here" or a no-op), not 421.
+    handlePurge();
+    return;
+  }
   service_ = config_->routeFor(head_.authority);
   if (service_ == nullptr || service_->origins.empty()) {
     worker_.shared().stats().countResult(CacheResult::kInternal);
@@ -39,12 +45,6 @@ void Transaction::routeRequest() {
     case http::Method::kHead:
       cacheable_method_ = true;
       break;
-    case http::Method::kPurge:
-      // Purging arrives with its own access control in a later room; until then it is refused
-      // rather than forwarded to an origin that would not expect it.
-      worker_.shared().stats().countResult(CacheResult::kInternal);
-      respondSynthetic(405, "PURGE is not enabled on this node.\n");
-      return;
     case http::Method::kTrace:
     case http::Method::kConnect:
       worker_.shared().stats().countResult(CacheResult::kInternal);

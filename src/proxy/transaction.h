@@ -4,6 +4,7 @@
 //   lookup_phase.cc   memory tier lookup, freshness verdict, coalescing, hit-for-pass
 //   fetch_phase.cc    the origin fetch that fills an object (Fetch) and pass-through
 //   deliver_phase.cc  answering from an object: conditionals, ranges, streaming, X-Cache
+//   purge_phase.cc    HTTP PURGE: source ACL, then the purge room (every variant, every tier)
 // A Transaction lives on its connection's loop and is owned by the ClientConnection.
 
 #include <memory>
@@ -66,6 +67,9 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   // request_phase.cc
   void routeRequest();
   void redirectToHttps();
+  // purge_phase.cc
+  void handlePurge();
+  void respondPurge(int status, std::string_view reason);
   // lookup_phase.cc
   void lookup();
   void startMissFetch(storage::ObjectRef stale);

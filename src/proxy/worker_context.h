@@ -14,6 +14,7 @@
 #include "proxy/coalescer.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/runtime_config.h"
+#include "purge/purger.h"
 #include "storage/store.h"
 #include "upstream/origin_pool.h"
 
@@ -28,6 +29,9 @@ class SharedState {
   const TimeSource& clock() const { return clock_; }
   Coalescer& coalescer() { return coalescer_; }
   ProxyStats& stats() { return stats_; }
+  // The purge dispatcher (HTTP PURGE goes through it); nullptr: PURGE answers 405.
+  purge::Purger* purger() const { return purger_; }
+  void setPurger(purge::Purger* purger) { purger_ = purger; }
 
   RuntimeConfigPtr config() const { return std::atomic_load(&config_); }
   void setConfig(RuntimeConfigPtr config) { std::atomic_store(&config_, std::move(config)); }
@@ -49,6 +53,7 @@ class SharedState {
   RuntimeConfigPtr config_;
   Coalescer coalescer_;
   ProxyStats stats_;
+  purge::Purger* purger_ = nullptr;
   std::atomic<bool> draining_{false};
   std::mutex origin_mutex_;
   std::map<std::string, std::unique_ptr<upstream::OriginStats>> origin_stats_;

@@ -11,6 +11,7 @@
 #include "base/strings.h"
 #include "observe/process_metrics.h"
 #include "proxy/proxy_metrics.h"
+#include "purge/purge_metrics.h"
 #include "server/runtime_builder.h"
 #include "tls/tls_stats.h"
 
@@ -76,6 +77,12 @@ Status Server::start(const config::Config& config) {
                                                         : storage::MemoryStoreOptions::Policy::kS3Fifo;
   store_ = std::make_unique<storage::MemoryStore>(store_options);
   shared_ = std::make_unique<proxy::SharedState>(*store_, clock_, *runtime);
+  auto purge_settings = purge::PurgeSettings::build(config.purge.allow, config.purge.host_regex);
+  if (!purge_settings.ok()) return fail(purge_settings.error());
+  proxy::Coalescer& coalescer = shared_->coalescer();
+  purger_ = std::make_unique<purge::Purger>(
+      *store_, [&coalescer](const std::string& key) { coalescer.fence(key); }, *purge_settings);
+  shared_->setPurger(purger_.get());
 
   std::vector<ListenerSpec> listeners;
   for (const config::ListenerConfig& listener : config.listeners) {
@@ -122,6 +129,7 @@ Status Server::start(const config::Config& config) {
 void Server::registerMetrics() {
   proxy::registerMetrics(registry_, *shared_);
   tls::registerMetrics(registry_, tls_stats_);
+  purge::registerMetrics(registry_, *purger_);
   observe::registerProcessMetrics(registry_);
   registry_.callback(kConfigGeneration, {}, [this] {
     return static_cast<double>(generation_gauge_.load(std::memory_order_relaxed));
@@ -182,12 +190,22 @@ void Server::reload() {
                  static_cast<unsigned long long>(generation_), runtime.error().describe().c_str());
     return;
   }
+  auto purge_settings =
+      purge::PurgeSettings::build(loaded.config->purge.allow, loaded.config->purge.host_regex);
+  if (!purge_settings.ok()) {
+    reload_failures_.fetch_add(1);
+    EC_LOG_ERROR("reload failed, keeping generation %llu: %s",
+                 static_cast<unsigned long long>(generation_),
+                 purge_settings.error().describe().c_str());
+    return;
+  }
   for (const std::string& path : config::restartOnlyChanges(running_config_, *loaded.config)) {
     EC_LOG_WARN("reload: %s changed but only takes effect after a restart", path.c_str());
   }
   ++generation_;
   generation_gauge_.store(generation_);
   shared_->setConfig(*runtime);
+  purger_->setSettings(*purge_settings);
   running_config_ = std::move(*loaded.config);
   reloads_ok_.fetch_add(1);
   EC_LOG_INFO("reloaded configuration, generation %llu", static_cast<unsigned long long>(generation_));

@@ -15,6 +15,7 @@
 #include "demo/demo_origin.h"
 #include "observe/registry.h"
 #include "proxy/worker_context.h"
+#include "purge/purger.h"
 #include "server/cli.h"
 #include "server/worker.h"
 #include "storage/memory_store.h"
@@ -65,6 +66,7 @@ class Server {
   AdjustableTimeSource clock_;
   std::unique_ptr<storage::MemoryStore> store_;
   std::unique_ptr<proxy::SharedState> shared_;
+  std::unique_ptr<purge::Purger> purger_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<demo::DemoOrigin> demo_;

@@ -57,5 +57,38 @@ TEST(Coalescer, HitForPassExpires) {
   EXPECT_FALSE(coalescer.isHitForPass("k", now));
 }
 
+TEST(Coalescer, APurgeFencesTheFlightInProgress) {
+  Coalescer coalescer;
+  net::EventLoop loop;
+  int old_woken = 0;
+  auto old_callback = std::make_shared<std::function<void(const CoalescedOutcome&)>>(
+      [&](const CoalescedOutcome&) { ++old_woken; });
+  uint64_t old_flight = 0;
+  ASSERT_EQ(coalescer.join("k", Follower{&loop, old_callback}, &old_flight), Coalescer::Role::kLeader);
+  ASSERT_EQ(coalescer.join("k", Follower{&loop, old_callback}), Coalescer::Role::kFollower);
+  coalescer.markHitForPass("k", WallTime{Seconds{2000}});
+
+  coalescer.fence("k");
+  EXPECT_EQ(coalescer.fencedTotal(), 1u);
+  EXPECT_FALSE(coalescer.isHitForPass("k", WallTime{Seconds{1000}}));
+  // The old fetch may not store what it receives...
+  bool stored = false;
+  EXPECT_FALSE(coalescer.storeIfCurrent("k", old_flight, [&] { stored = true; }));
+  EXPECT_FALSE(stored);
+  // ...and the next miss leads a new fetch instead of waiting for the old body.
+  uint64_t new_flight = 0;
+  ASSERT_EQ(coalescer.join("k", Follower{&loop, old_callback}, &new_flight), Coalescer::Role::kLeader);
+  EXPECT_NE(new_flight, old_flight);
+  EXPECT_TRUE(coalescer.storeIfCurrent("k", new_flight, [&] { stored = true; }));
+  EXPECT_TRUE(stored);
+
+  // The old leader completing wakes its own follower only, and leaves the new flight alone.
+  coalescer.complete("k", CoalescedOutcome{}, old_flight);
+  loop.post([&] { loop.stop(); });
+  loop.run();
+  EXPECT_EQ(old_woken, 1);
+  EXPECT_EQ(coalescer.join("k", Follower{&loop, old_callback}), Coalescer::Role::kFollower);
+}
+
 }  // namespace
 }  // namespace ec::proxy
