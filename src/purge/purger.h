@@ -84,6 +84,9 @@ class Purger {
   // rejected{reason="malformed"} and returned as the error.
   Result<Outcome> purgeUrl(PurgeSource source, std::string_view url);
 
+  // Applies a purge already counted as received (by a channel that counts packets first).
+  Outcome applyReceived(PurgeSource source, const PurgeTarget& target) { return apply(source, target); }
+
   void countReceived(PurgeSource source) { bump(stats_.received[index(source)]); }
   void countRejected(PurgeSource source, RejectReason reason) {
     bump(stats_.rejected[index(source)][static_cast<size_t>(reason)]);

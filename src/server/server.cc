@@ -54,6 +54,7 @@ config::LoadResult loadFromCli(const CliOptions& options) {
 Server::Server(CliOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
+  if (htcp_) htcp_->stop();
   for (auto& worker : workers_) worker->stopAndJoin();
   if (admin_) admin_->stop();
   if (demo_) demo_->stop();
@@ -118,11 +119,33 @@ Status Server::start(const config::Config& config) {
   if (auto started = admin_->start(); !started.ok()) return started;
 
   for (auto& worker : workers_) worker->start();
+  if (auto purging = startPurgeChannels(config); !purging.ok()) return purging;
   for (const config::ListenerConfig& listener : config.listeners) {
     EC_LOG_INFO("listening on %s%s (%u workers), node %s", listener.address.c_str(),
                 listener.tls.enabled() ? " (TLS)" : "", worker_count, (*runtime)->node_name.c_str());
   }
   EC_LOG_INFO("admin on %s: /healthz /metrics", config.admin.address.c_str());
+  return {};
+}
+
+Status Server::startPurgeChannels(const config::Config& config) {
+  const config::HtcpConfig& htcp = config.purge.htcp;
+  if (!htcp.address.empty()) {
+    purge::HtcpListenerOptions options;
+    options.address = htcp.address;
+    options.groups = htcp.groups;
+    options.interface = htcp.interface;
+    auto allow = admin::AccessList::parse(htcp.allow);
+    if (!allow.ok()) return fail(allow.error());
+    auto sequential = admin::AccessList::parse(htcp.sequential_sources);
+    if (!sequential.ok()) return fail(sequential.error());
+    options.allow = std::move(*allow);
+    options.sequential = std::move(*sequential);
+    htcp_ = std::make_unique<purge::HtcpListener>(*purger_, std::move(options));
+    if (auto started = htcp_->start(); !started.ok()) return started;
+    EC_LOG_INFO("htcp purges on %s (port %u), %zu multicast group(s)", htcp.address.c_str(),
+                static_cast<unsigned>(htcp_->port()), htcp.groups.size());
+  }
   return {};
 }
 
@@ -233,6 +256,7 @@ void Server::drain() {
     EC_LOG_WARN("drain timeout: closing %lld connections still busy", static_cast<long long>(open));
   }
   for (auto& worker : workers_) worker->stopAndJoin();
+  if (htcp_) htcp_->stop();
   EC_LOG_INFO("drained, exiting");
 }
 

@@ -15,6 +15,7 @@
 #include "demo/demo_origin.h"
 #include "observe/registry.h"
 #include "proxy/worker_context.h"
+#include "purge/htcp_listener.h"
 #include "purge/purger.h"
 #include "server/cli.h"
 #include "server/worker.h"
@@ -59,6 +60,7 @@ class Server {
   void drain();
   void registerMetrics();
   void registerAdminRoutes(admin::AdminServer& admin);
+  Status startPurgeChannels(const config::Config& config);
 
   CliOptions options_;
   config::Config running_config_;
@@ -67,6 +69,7 @@ class Server {
   std::unique_ptr<storage::MemoryStore> store_;
   std::unique_ptr<proxy::SharedState> shared_;
   std::unique_ptr<purge::Purger> purger_;
+  std::unique_ptr<purge::HtcpListener> htcp_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<demo::DemoOrigin> demo_;
