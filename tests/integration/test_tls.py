@@ -33,11 +33,12 @@ def pki(tmp_path_factory):
     return pki
 
 
-def tls_config(pki, tls_port, plain_port, services=None, **tls):
+def tls_config(pki, services=None, **tls):
+    """A plain listener on the node's port and a TLS one on node.tls_port."""
     section = {"certificates": [pki.certs[k] for k in ("default", "site_ecdsa", "site_rsa", "other")]}
     section.update(tls)
-    config = {"listeners": [{"address": "127.0.0.1:%d" % plain_port},
-                            {"address": "127.0.0.1:%d" % tls_port, "tls": section}]}
+    config = {"listeners": [{"address": "127.0.0.1:$PORT"},
+                            {"address": "127.0.0.1:$TLS_PORT", "tls": section}]}
     if services is not None:
         config["services"] = services
     return config
@@ -46,11 +47,7 @@ def tls_config(pki, tls_port, plain_port, services=None, **tls):
 @pytest.fixture
 def tls_node(start_edgecache, pki, origin):
     def start(services=None, **tls):
-        port, plain = free_port(), free_port()
-        node = start_edgecache(config=tls_config(pki, port, plain, services, **tls))
-        node.tls_port = port
-        node.port = plain  # node.get() and friends use the plain listener
-        return node
+        return start_edgecache(config=tls_config(pki, services, **tls))
     return start
 
 
@@ -237,10 +234,10 @@ def test_issue_5_plain_http_redirect_per_host(tls_node, pki, origin):
 
 
 def test_issue_5_plain_http_to_tls_port_and_stalled_handshake_are_counted(start_edgecache, pki):
-    port = free_port()
-    config = tls_config(pki, port, free_port())
+    config = tls_config(pki)
     config["limits"] = {"header_timeout": "1s", "drain_timeout": "5s"}
     node = start_edgecache(config=config)
+    port = node.tls_port
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n")
         sock.recv(4096)  # an alert or nothing, then the close
