@@ -31,8 +31,9 @@ class Transport {
   virtual ~Transport() = default;
   // Reads up to `capacity` bytes.
   virtual IoResult read(char* buffer, size_t capacity) = 0;
-  // Writes from `count` buffers, as much as the stream takes now.
-  virtual IoResult writev(const iovec* iov, int count) = 0;
+  // Writes from `count` buffers, as much as the stream takes now. `more`: further bytes follow
+  // at once (MSG_MORE on a socket).
+  virtual IoResult writev(const iovec* iov, int count, bool more = false) = 0;
   // After a blocked read: true when the read waits for the socket to become writable (a TLS
   // handshake message to send), so the owner must ask for EPOLLOUT too.
   virtual bool readWaitsForWritable() const { return false; }
@@ -43,6 +44,8 @@ class Transport {
   // Best-effort orderly close of the stream (TLS close_notify); the fd is shut by its owner.
   virtual void shutdown() {}
   virtual bool secure() const { return false; }
+  // The socket, when bytes written to it directly reach the peer unchanged (splice); -1 else.
+  virtual int rawFd() const { return -1; }
 };
 
 // The socket itself: recv and sendmsg (MSG_NOSIGNAL).
@@ -50,7 +53,8 @@ class PlainTransport final : public Transport {
  public:
   explicit PlainTransport(int fd) : fd_(fd) {}
   IoResult read(char* buffer, size_t capacity) override;
-  IoResult writev(const iovec* iov, int count) override;
+  IoResult writev(const iovec* iov, int count, bool more = false) override;
+  int rawFd() const override { return fd_; }
 
  private:
   int fd_;

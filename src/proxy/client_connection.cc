@@ -302,8 +302,11 @@ void ClientConnection::transactionFinished(bool keep_alive) {
 void ClientConnection::flush() {
   if (closed_) return;
   uint64_t written = 0;
-  auto result = output_.flush(*transport_, written);
-  worker_.shared().stats().client_bytes_out.fetch_add(written, std::memory_order_relaxed);
+  uint64_t spliced = 0;
+  auto result = output_.flush(*transport_, written, &worker_.splicePipes(), &spliced);
+  ProxyStats& stats = worker_.shared().stats();
+  stats.client_bytes_out.fetch_add(written, std::memory_order_relaxed);
+  if (spliced != 0) stats.client_bytes_spliced.fetch_add(spliced, std::memory_order_relaxed);
   if (!result.ok()) {
     abortNow();
     return;

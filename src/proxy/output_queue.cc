@@ -1,6 +1,9 @@
 #include "proxy/output_queue.h"
 
-#include <algorithm>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace ec::proxy {
 namespace {
@@ -32,55 +35,108 @@ void OutputQueue::clear() {
   front_ = 0;
   queued_bytes_ = 0;
   head_written_ = 0;
+  pipe_.reset();  // closing the pipe drops the page references it still held
 }
 
-Result<bool> OutputQueue::flush(net::Transport& transport, uint64_t& bytes_written) {
-  while (front_ < segments_.size()) {
-    iovec iov[kMaxIov];
-    int count = 0;
-    for (size_t i = front_; i < segments_.size() && count < kMaxIov; ++i) {
-      const Segment& segment = segments_[i];
-      if (segment.body) {
-        count += segment.body->peek(segment.offset, segment.length, iov + count, kMaxIov - count);
-      } else {
-        const size_t skip = (i == front_) ? head_written_ : 0;
-        iov[count].iov_base = const_cast<char*>(segment.bytes.data() + skip);
-        iov[count].iov_len = segment.bytes.size() - skip;
-        ++count;
-      }
+bool OutputQueue::spliceCandidate(size_t index, const net::SplicePipePool* pipes) const {
+  const Segment& segment = segments_[index];
+  return pipes != nullptr && segment.body && segment.length >= kSpliceMinBytes;
+}
+
+bool OutputQueue::loadPipe(net::SplicePipePool* pipes) {
+  Segment& front = segments_[front_];
+  iovec iov[kMaxIov];
+  const int count = front.body->peekMapped(front.offset, front.length, iov, kMaxIov);
+  if (count == 0) return false;
+  if (!pipe_) pipe_ = pipes->acquire();
+  if (!pipe_) return false;
+  Result<size_t> loaded = pipe_->load(iov, count);
+  if (!loaded || *loaded == 0) return false;
+  front.offset += *loaded;
+  front.length -= *loaded;
+  if (front.length == 0) popFront();
+  return true;
+}
+
+Result<bool> OutputQueue::flush(net::Transport& transport, uint64_t& bytes_written,
+                                net::SplicePipePool* pipes, uint64_t* bytes_spliced) {
+  const int fd = transport.rawFd();
+  if (fd < 0) pipes = nullptr;  // only the socket itself can take spliced pages
+  for (;;) {
+    if (pipeHoldsBytes()) {
+      const bool more = front_ < segments_.size();
+      Result<size_t> moved = pipe_->drainTo(fd, more);
+      if (!moved) return fail(std::move(moved.error()));
+      if (*moved == 0) return false;  // socket full: wait for EPOLLOUT
+      bytes_written += *moved;
+      if (bytes_spliced != nullptr) *bytes_spliced += *moved;
+      queued_bytes_ -= *moved;
+      continue;
     }
-    const net::IoResult io = transport.writev(iov, count);
-    if (io.kind == net::IoResult::Kind::kBlocked) return false;
-    if (io.kind != net::IoResult::Kind::kBytes) {
-      return fail(Error::downstream(ErrorKind::kConnectionReset, "client connection broken"));
-    }
-    const size_t n = io.bytes;
-    bytes_written += static_cast<uint64_t>(n);
-    queued_bytes_ -= static_cast<uint64_t>(n);
-    size_t left = static_cast<size_t>(n);
-    while (left > 0 && front_ < segments_.size()) {
-      Segment& front = segments_[front_];
-      if (front.body) {
-        const uint64_t take = std::min<uint64_t>(left, front.length);
-        front.offset += take;
-        front.length -= take;
-        left -= take;
-        if (front.length == 0) popFront();
-      } else {
-        const size_t remaining = front.bytes.size() - head_written_;
-        if (left >= remaining) {
-          left -= remaining;
-          head_written_ = 0;
-          popFront();
-        } else {
-          head_written_ += left;
-          left = 0;
-        }
-      }
-    }
+    if (front_ == segments_.size()) break;
+    if (spliceCandidate(front_, pipes) && loadPipe(pipes)) continue;
+    Result<bool> sent = sendCopies(transport, bytes_written, pipes);
+    if (!sent) return sent;
+    if (!*sent) return false;
   }
   segments_.clear();  // keeps capacity
   front_ = 0;
+  if (pipe_ && pipes != nullptr) pipes->release(std::move(pipe_));
+  return true;
+}
+
+// One sendmsg over the segments from the front up to (not including) the next one that can be
+// spliced. Returns false when the socket is full.
+Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_written,
+                                     net::SplicePipePool* pipes) {
+  iovec iov[kMaxIov];
+  int count = 0;
+  bool splice_follows = false;
+  for (size_t i = front_; i < segments_.size() && count < kMaxIov; ++i) {
+    const Segment& segment = segments_[i];
+    if (i != front_ && spliceCandidate(i, pipes)) {
+      splice_follows = true;
+      break;
+    }
+    if (segment.body) {
+      count += segment.body->peek(segment.offset, segment.length, iov + count, kMaxIov - count);
+    } else {
+      const size_t skip = (i == front_) ? head_written_ : 0;
+      iov[count].iov_base = const_cast<char*>(segment.bytes.data() + skip);
+      iov[count].iov_len = segment.bytes.size() - skip;
+      ++count;
+    }
+  }
+  // MSG_MORE before a spliced body: the head and the first body bytes share TCP segments.
+  const net::IoResult io = transport.writev(iov, count, splice_follows);
+  if (io.kind == net::IoResult::Kind::kBlocked) return false;
+  if (io.kind != net::IoResult::Kind::kBytes) {
+    return fail(Error::downstream(ErrorKind::kConnectionReset, "client connection broken"));
+  }
+  const size_t n = io.bytes;
+  bytes_written += static_cast<uint64_t>(n);
+  queued_bytes_ -= static_cast<uint64_t>(n);
+  size_t left = static_cast<size_t>(n);
+  while (left > 0 && front_ < segments_.size()) {
+    Segment& front = segments_[front_];
+    if (front.body) {
+      const uint64_t take = std::min<uint64_t>(left, front.length);
+      front.offset += take;
+      front.length -= take;
+      left -= take;
+      if (front.length == 0) popFront();
+    } else {
+      const size_t remaining = front.bytes.size() - head_written_;
+      if (left >= remaining) {
+        left -= remaining;
+        head_written_ = 0;
+        popFront();
+      } else {
+        head_written_ += left;
+        left = 0;
+      }
+    }
+  }
   return true;
 }
 

@@ -25,6 +25,11 @@ const MetricDecl kParseErrors{"edgecache_parse_errors_total",
 const MetricDecl kClientBytes{"edgecache_client_bytes_total",
                               "Bytes received from and sent to clients.", Type::kCounter,
                               {"direction"}, {}, "bytes"};
+const MetricDecl kClientBytesSpliced{
+    "edgecache_client_bytes_spliced_total",
+    "Cached body bytes sent to clients by reference (vmsplice + splice from page-mapped chunks, "
+    "no copy); part of edgecache_client_bytes_total{direction=\"out\"}.",
+    Type::kCounter, {}, {}, "bytes"};
 const MetricDecl kConnections{"edgecache_client_connections_total",
                               "Client connections accepted, and rejected at limits.max_connections.",
                               Type::kCounter, {"outcome"}, {}, ""};
@@ -82,6 +87,7 @@ double load(const std::atomic<uint64_t>& value) {
 const std::vector<const observe::MetricDecl*>& metricDecls() {
   static const std::vector<const MetricDecl*> decls = {
       &kRequests,        &kCacheLookups,   &kParseErrors,       &kClientBytes,
+      &kClientBytesSpliced,
       &kConnections,     &kConnectionsOpen, &kHeaderTimeouts,   &kCacheEvents,
       &kOriginRequests,  &kOriginErrors,   &kOriginConnections, &kOriginOpen,
       &kOriginBytes,     &kOriginUnavailable, &kMemoryBytes,    &kMemoryObjects,
@@ -105,6 +111,8 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   }
   registry.callback(kClientBytes, {"in"}, [&stats] { return load(stats.client_bytes_in); });
   registry.callback(kClientBytes, {"out"}, [&stats] { return load(stats.client_bytes_out); });
+  registry.callback(kClientBytesSpliced, {},
+                    [&stats] { return load(stats.client_bytes_spliced); });
   registry.callback(kConnections, {"accepted"}, [&stats] { return load(stats.connections_accepted); });
   registry.callback(kConnections, {"rejected"}, [&stats] { return load(stats.connections_rejected); });
   registry.callback(kConnectionsOpen, {}, [&stats] {

@@ -17,6 +17,7 @@ struct ProxyStats {
   std::array<std::atomic<uint64_t>, 64> parse_errors{};  // by http::ParseErrorKind
   std::atomic<uint64_t> client_bytes_in{0};
   std::atomic<uint64_t> client_bytes_out{0};
+  std::atomic<uint64_t> client_bytes_spliced{0};  // part of client_bytes_out sent by reference
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_rejected{0};  // over max_connections
   std::atomic<int64_t> connections_open{0};

@@ -11,6 +11,7 @@
 
 #include "base/time_source.h"
 #include "net/event_loop.h"
+#include "net/splice_pipe.h"
 #include "proxy/coalescer.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/runtime_config.h"
@@ -70,6 +71,8 @@ class WorkerContext {
   // label and address, so a reload that keeps an origin keeps its idle connections).
   upstream::OriginPool& poolFor(const upstream::OriginSettings& settings);
   uint32_t nextOriginIndex() { return round_robin_++; }
+  // Pipes for sending large cached bodies without copying them (loop thread only).
+  net::SplicePipePool& splicePipes() { return splice_pipes_; }
 
   // Fetches running on this worker. A fetch owns itself while it runs; the worker keeps the
   // list so that stopping the worker can abort and release them (no leaks at exit).
@@ -83,6 +86,7 @@ class WorkerContext {
   net::EventLoop& loop_;
   std::map<std::string, std::unique_ptr<upstream::OriginPool>> pools_;
   uint32_t round_robin_ = 0;
+  net::SplicePipePool splice_pipes_;
   std::set<std::shared_ptr<Fetch>> fetches_;
 };
 

@@ -1,6 +1,11 @@
 #include "storage/body.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 
 #include "base/check.h"
@@ -10,7 +15,59 @@ namespace {
 
 constexpr size_t kInitialDirectoryCapacity = 8;
 
+// Every mapped chunk is a VMA, and the kernel caps VMAs per process (vm.max_map_count, 65530
+// by default); running out would make malloc's own mmap fail. So mapped chunks are capped at
+// half the limit and the rest use the heap (copied on send, still correct).
+std::atomic<int64_t> g_mapped_chunks{0};
+
+int64_t mappedChunkCap() {
+  static const int64_t cap = [] {
+    int64_t limit = 65530;
+    if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+      long long value = 0;
+      if (std::fscanf(f, "%lld", &value) == 1 && value > 0) limit = value;
+      std::fclose(f);
+    }
+    return limit / 2;
+  }();
+  return cap;
+}
+
+size_t pageRounded(size_t bytes) {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return (bytes + page - 1) / page * page;
+}
+
 }  // namespace
+
+Body::ChunkMemory::ChunkMemory(uint32_t capacity) {
+  if (capacity >= kMappedChunkMinBytes &&
+      g_mapped_chunks.fetch_add(1, std::memory_order_relaxed) < mappedChunkCap()) {
+    const size_t bytes = pageRounded(capacity);
+    void* mapping = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                           -1, 0);
+    if (mapping != MAP_FAILED) {
+      data_ = static_cast<char*>(mapping);
+      mapped_bytes_ = bytes;
+      return;
+    }
+    g_mapped_chunks.fetch_sub(1, std::memory_order_relaxed);
+    // Out of mappings: a heap chunk still works, it is just copied on send.
+  } else if (capacity >= kMappedChunkMinBytes) {
+    g_mapped_chunks.fetch_sub(1, std::memory_order_relaxed);  // over the cap
+  }
+  data_ = new char[capacity];
+}
+
+Body::ChunkMemory::~ChunkMemory() {
+  if (data_ == nullptr) return;
+  if (mapped_bytes_ != 0) {
+    ::munmap(data_, mapped_bytes_);
+    g_mapped_chunks.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    delete[] data_;
+  }
+}
 
 Body::Body(uint64_t expected_size)
     : expected_size_(expected_size),
@@ -31,10 +88,10 @@ uint32_t Body::nextChunkCapacity() const {
 }
 
 void Body::addChunk(uint32_t capacity) {
-  auto bytes = std::make_unique_for_overwrite<char[]>(capacity);
+  ChunkMemory memory(capacity);
   const size_t index = chunk_count_.load(std::memory_order_relaxed);
   Directory* dir = owned_directory_.get();
-  size_t extra_charge = capacity;
+  size_t extra_charge = memory.mappedBytes() != 0 ? memory.mappedBytes() : capacity;
   if (index == dir->capacity) {
     // Copy into a bigger directory; readers holding the old pointer keep reading it.
     auto bigger = std::make_unique<Directory>(dir->capacity * 2);
@@ -44,12 +101,12 @@ void Body::addChunk(uint32_t capacity) {
     dir = owned_directory_.get();
     extra_charge += sizeof(Directory) + dir->capacity * sizeof(Chunk);
   }
-  dir->chunks[index] = Chunk{written_, bytes.get(), capacity};
+  dir->chunks[index] = Chunk{written_, memory.data(), capacity, memory.mappedBytes() != 0};
   directory_.store(dir, std::memory_order_release);
   chunk_count_.store(index + 1, std::memory_order_release);
-  write_ptr_ = bytes.get();
+  write_ptr_ = memory.data();
   write_room_ = capacity;
-  owned_chunks_.push_back(std::move(bytes));
+  owned_chunks_.push_back(std::move(memory));
   charged_.fetch_add(extra_charge, std::memory_order_relaxed);
 }
 
@@ -81,22 +138,24 @@ void Body::fail() {
   notify();
 }
 
-int Body::peek(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_iov) const {
-  const uint64_t end_available = available();
-  if (offset >= end_available || max_bytes == 0 || max_iov <= 0) return 0;
-  const uint64_t end = offset + std::min(max_bytes, end_available - offset);
+// The chunk holding `offset` (the last one starting at or before it); *last is the end of the
+// published chunks. Lock-free (see the publication protocol in body.h).
+const Body::Chunk* Body::chunkAt(uint64_t offset, const Chunk** last) const {
   const size_t count = chunk_count_.load(std::memory_order_acquire);
   const Directory* dir = directory_.load(std::memory_order_acquire);
   const Chunk* first = dir->chunks.get();
-  const Chunk* last = first + count;
-  // The chunk holding `offset`: the last one starting at or before it.
-  const Chunk* chunk =
-      std::upper_bound(first, last, offset,
-                       [](uint64_t value, const Chunk& c) { return value < c.start; }) -
-      1;
+  *last = first + count;
+  return std::upper_bound(first, *last, offset,
+                          [](uint64_t value, const Chunk& c) { return value < c.start; }) -
+         1;
+}
+
+int Body::fill(const Chunk* chunk, const Chunk* last, uint64_t offset, uint64_t end,
+               bool mapped_only, struct iovec* iov, int max_iov) const {
   int filled = 0;
   uint64_t pos = offset;
   for (; chunk != last && pos < end && filled < max_iov; ++chunk) {
+    if (mapped_only && !chunk->mapped) break;
     const uint64_t chunk_end = std::min<uint64_t>(chunk->start + chunk->capacity, end);
     if (chunk_end <= pos) continue;
     iov[filled].iov_base = const_cast<char*>(chunk->data + (pos - chunk->start));
@@ -105,6 +164,24 @@ int Body::peek(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_i
     pos = chunk_end;
   }
   return filled;
+}
+
+int Body::peek(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_iov) const {
+  const uint64_t end_available = available();
+  if (offset >= end_available || max_bytes == 0 || max_iov <= 0) return 0;
+  const uint64_t end = offset + std::min(max_bytes, end_available - offset);
+  const Chunk* last = nullptr;
+  const Chunk* chunk = chunkAt(offset, &last);
+  return fill(chunk, last, offset, end, /*mapped_only=*/false, iov, max_iov);
+}
+
+int Body::peekMapped(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_iov) const {
+  const uint64_t end_available = available();
+  if (offset >= end_available || max_bytes == 0 || max_iov <= 0) return 0;
+  const uint64_t end = offset + std::min(max_bytes, end_available - offset);
+  const Chunk* last = nullptr;
+  const Chunk* chunk = chunkAt(offset, &last);
+  return fill(chunk, last, offset, end, /*mapped_only=*/true, iov, max_iov);
 }
 
 void Body::subscribe(BodyObserver* observer) {

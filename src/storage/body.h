@@ -10,6 +10,12 @@
 //   reader: available() (acquire) -> chunk count (acquire) -> directory (acquire) -> read
 // A directory that fills up is copied into a bigger one; the old one is retired, not freed,
 // until the Body dies, so a reader still walking it stays safe (the retired total is < 2x).
+//
+// Chunks of kMappedChunkMinBytes or more get their own anonymous mapping (mmap/munmap, never
+// the malloc heap). Their pages are never reused for other data while anything references
+// them, so a reader may hand them to the kernel by reference (vmsplice into a pipe, then splice
+// to the socket: no copy, docs/design/large-object-send.md) and the bytes stay valid even if
+// the Body dies before the socket has sent them.
 
 #include <sys/uio.h>
 
@@ -19,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ec::storage {
@@ -43,6 +50,8 @@ class Body {
   // Largest chunk allocated up front for a known size (one iovec for most objects, and no
   // multi-GiB allocation on the say-so of a Content-Length).
   static constexpr uint32_t kMaxKnownChunkBytes = 8u << 20;
+  // Chunks at least this large are page-mapped (see the header comment).
+  static constexpr uint32_t kMappedChunkMinBytes = 64u << 10;
 
   // expected_size: the body length when known (Content-Length), 0 if unknown.
   explicit Body(uint64_t expected_size);
@@ -60,6 +69,9 @@ class Body {
   // Fills up to max_iov iovecs with the bytes in [offset, min(offset + max_bytes, available())).
   // Returns the number filled (0 when nothing is readable there yet). Lock-free.
   int peek(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_iov) const;
+  // As peek(), but only through page-mapped chunks: stops at the first heap chunk, and returns
+  // 0 when the byte at `offset` is not in a mapped chunk. What it returns may be vmspliced.
+  int peekMapped(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_iov) const;
 
   // Thread-safe. After unsubscribe() returns, the observer is never called again (it may be
   // called from inside onBodyProgress() for the observer itself).
@@ -74,6 +86,22 @@ class Body {
     uint64_t start;  // body offset of data[0]
     const char* data;
     uint32_t capacity;
+    bool mapped;  // its own anonymous mapping (may be vmspliced)
+  };
+  // Owns one chunk's memory: new[] for small chunks, an anonymous mapping for large ones.
+  class ChunkMemory {
+   public:
+    explicit ChunkMemory(uint32_t capacity);
+    ~ChunkMemory();
+    ChunkMemory(ChunkMemory&& other) noexcept
+        : data_(std::exchange(other.data_, nullptr)), mapped_bytes_(other.mapped_bytes_) {}
+    ChunkMemory& operator=(ChunkMemory&&) = delete;
+    char* data() const { return data_; }
+    size_t mappedBytes() const { return mapped_bytes_; }  // 0: heap
+
+   private:
+    char* data_;
+    size_t mapped_bytes_ = 0;
   };
   struct Directory {
     explicit Directory(size_t cap) : chunks(new Chunk[cap]), capacity(cap) {}
@@ -83,6 +111,9 @@ class Body {
   };
 
   void addChunk(uint32_t capacity);
+  const Chunk* chunkAt(uint64_t offset, const Chunk** last) const;
+  int fill(const Chunk* chunk, const Chunk* last, uint64_t offset, uint64_t end, bool mapped_only,
+           struct iovec* iov, int max_iov) const;
   uint32_t nextChunkCapacity() const;
   void notify();
 
@@ -97,7 +128,7 @@ class Body {
 
   // Writer only.
   std::unique_ptr<Directory> owned_directory_;  // owns directory_ and, through it, retired ones
-  std::vector<std::unique_ptr<char[]>> owned_chunks_;
+  std::vector<ChunkMemory> owned_chunks_;
   char* write_ptr_ = nullptr;  // next free byte of the last chunk
   uint32_t write_room_ = 0;    // free bytes left in the last chunk
   uint64_t written_ = 0;

@@ -132,7 +132,7 @@ net::IoResult TlsTransport::read(char* buffer, size_t capacity) {
   }
 }
 
-net::IoResult TlsTransport::writev(const iovec* iov, int count) {
+net::IoResult TlsTransport::writev(const iovec* iov, int count, bool /*more*/) {
   if (!handshake_done_) {
     // Nothing can be sent before the handshake completes; reading drives it.
     write_waits_for_readable_ = true;

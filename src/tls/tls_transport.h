@@ -35,7 +35,7 @@ class TlsTransport final : public net::Transport {
   ~TlsTransport() override;
 
   net::IoResult read(char* buffer, size_t capacity) override;
-  net::IoResult writev(const iovec* iov, int count) override;
+  net::IoResult writev(const iovec* iov, int count, bool more = false) override;
   bool readWaitsForWritable() const override { return read_waits_for_writable_; }
   bool writeWaitsForReadable() const override { return write_waits_for_readable_; }
   bool hasBufferedInput() const override;

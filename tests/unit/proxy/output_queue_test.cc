@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "net/socket.h"
+
 namespace ec::proxy {
 namespace {
 
@@ -86,6 +88,89 @@ TEST(OutputQueue, ReportsAClosedPeer) {
   uint64_t written = 0;
   EXPECT_FALSE(queue.flush(transport, written).ok());
   close(fds[0]);
+}
+
+// TCP on loopback: splice() to a socket is the production path being tested.
+std::pair<net::UniqueFd, net::UniqueFd> tcpPair() {
+  auto listener = net::listenOn(*net::parseSocketAddress("127.0.0.1:0"), false);
+  EXPECT_TRUE(listener.ok());
+  auto client = net::startConnect(net::localAddress(listener->get()));
+  EXPECT_TRUE(client.ok());
+  int accepted = -1;
+  for (int i = 0; i < 1000 && accepted < 0; ++i) {
+    accepted = ::accept4(listener->get(), nullptr, nullptr, SOCK_NONBLOCK);
+    if (accepted < 0) usleep(1000);
+  }
+  EXPECT_GE(accepted, 0);
+  return {std::move(*client), net::UniqueFd(accepted)};
+}
+
+TEST(OutputQueue, SplicesLargeMappedBodiesAndKeepsOrderWithCopiedSegments) {
+  auto [sender, receiver] = tcpPair();
+  constexpr size_t kLarge = (3u << 19) + 123;  // one mapped chunk (known size)
+  std::string large(kLarge, '\0');
+  for (size_t i = 0; i < kLarge; ++i) large[i] = static_cast<char>('A' + (i * 31 + i / 977) % 26);
+  auto big = std::make_shared<storage::Body>(kLarge);
+  big->append(large);
+  big->finish();
+  auto small = std::make_shared<storage::Body>(0);  // heap chunk: copied
+  small->append("small-body");
+  small->finish();
+
+  net::SplicePipePool pipes;
+  OutputQueue queue;
+  queue.appendCopy("HEAD\r\n\r\n");
+  queue.appendBody(big, 100, kLarge - 200);
+  queue.appendCopy("|mid|");
+  queue.appendBody(small, 0, 10);
+  queue.appendBody(big, 0, 50000);  // a second range of the same object
+  queue.appendCopy("|tail");
+  const std::string expected = "HEAD\r\n\r\n" + large.substr(100, kLarge - 200) + "|mid|" +
+                               "small-body" + large.substr(0, 50000) + "|tail";
+  EXPECT_EQ(queue.queuedBytes(), expected.size());
+  // The queue's references are the only ones left: an evicted object must still be sent whole.
+  big.reset();
+  small.reset();
+
+  std::string received;
+  uint64_t written = 0;
+  net::PlainTransport transport(sender.get());
+  for (int round = 0; round < 100000 && !queue.empty(); ++round) {
+    auto result = queue.flush(transport, written, &pipes);
+    ASSERT_TRUE(result.ok());
+    received += drain(receiver.get());
+  }
+  for (int i = 0; i < 100 && received.size() < expected.size(); ++i) {
+    usleep(1000);
+    received += drain(receiver.get());
+  }
+  EXPECT_TRUE(queue.empty());
+  EXPECT_EQ(queue.queuedBytes(), 0u);
+  EXPECT_EQ(written, expected.size());
+  ASSERT_EQ(received.size(), expected.size());
+  EXPECT_TRUE(received == expected);
+  EXPECT_EQ(pipes.idle(), 1u);  // the pipe went back to the pool once empty
+}
+
+TEST(OutputQueue, ClearDropsAPipeThatStillHoldsBytes) {
+  auto [sender, receiver] = tcpPair();
+  int small_buffer = 4096;
+  setsockopt(sender.get(), SOL_SOCKET, SO_SNDBUF, &small_buffer, sizeof small_buffer);
+  auto big = std::make_shared<storage::Body>(4u << 20);
+  big->append(std::string(4u << 20, 'q'));
+  big->finish();
+  net::SplicePipePool pipes;
+  OutputQueue queue;
+  queue.appendBody(big, 0, 4u << 20);
+  uint64_t written = 0;
+  net::PlainTransport transport(sender.get());
+  auto result = queue.flush(transport, written, &pipes);
+  ASSERT_TRUE(result.ok());
+  EXPECT_FALSE(*result);  // the receiver reads nothing: the socket fills
+  EXPECT_FALSE(queue.empty());
+  queue.clear();
+  EXPECT_TRUE(queue.empty());
+  EXPECT_EQ(pipes.idle(), 0u);
 }
 
 }  // namespace

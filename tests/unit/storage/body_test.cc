@@ -226,5 +226,44 @@ TEST(BodyTest, ReadersOnOtherThreadsSeeEveryByteWhileTheWriterAppends) {
   }
 }
 
+TEST(Body, LargeChunksArePageMappedAndSmallOnesAreNot) {
+  Body small(1000);
+  small.append(std::string(1000, 's'));
+  iovec iov[4];
+  EXPECT_EQ(small.peekMapped(0, UINT64_MAX, iov, 4), 0);  // heap chunk: copy it
+
+  const size_t size = Body::kMappedChunkMinBytes * 3;
+  Body large(size);
+  const std::string bytes(size, 'L');
+  large.append(bytes);
+  ASSERT_EQ(large.peekMapped(10, UINT64_MAX, iov, 4), 1);
+  EXPECT_EQ(iov[0].iov_len, size - 10);
+  EXPECT_EQ(std::string(static_cast<char*>(iov[0].iov_base), iov[0].iov_len), bytes.substr(10));
+}
+
+TEST(Body, AGrowingBodyBecomesSpliceableOnceItsChunksAreLarge) {
+  Body growing(0);  // unknown size: chunks double from 4 KiB
+  std::string all;
+  for (int i = 0; i < 64; ++i) {
+    const std::string piece(8192, static_cast<char>('a' + i % 26));
+    growing.append(piece);
+    all += piece;
+  }
+  iovec iov[16];
+  EXPECT_EQ(growing.peekMapped(0, UINT64_MAX, iov, 16), 0);  // the first chunk is small
+  // Find the first mapped offset; from there on peekMapped covers the rest of the body.
+  uint64_t offset = 0;
+  while (offset < all.size() && growing.peekMapped(offset, UINT64_MAX, iov, 16) == 0) {
+    offset += 1024;
+  }
+  ASSERT_LT(offset, all.size());
+  const int n = growing.peekMapped(offset, UINT64_MAX, iov, 16);
+  std::string seen;
+  for (int i = 0; i < n; ++i) seen.append(static_cast<char*>(iov[i].iov_base), iov[i].iov_len);
+  EXPECT_EQ(seen, all.substr(offset));
+  // The byte-for-byte view (peek) is unchanged.
+  EXPECT_EQ(readAll(growing, 0, UINT64_MAX, 16), all);
+}
+
 }  // namespace
 }  // namespace ec::storage
