@@ -68,6 +68,13 @@ struct LimitsConfig {
   bool operator==(const LimitsConfig&) const = default;
 };
 
+// One disk-tier store file (or block device), preallocated to `size`.
+struct DiskConfig {
+  std::string path;
+  uint64_t size = 0;
+  bool operator==(const DiskConfig&) const = default;
+};
+
 struct CacheConfig {
   uint64_t memory_size = uint64_t{256} << 20;
   uint64_t max_object_size = uint64_t{64} << 20;
@@ -82,6 +89,12 @@ struct CacheConfig {
   uint64_t grace_s = 0;
   std::string eviction = "s3fifo";  // or "lru"
   uint32_t shards = 16;
+  // The disk tier: none by default (memory only).
+  std::vector<DiskConfig> disk;
+  uint64_t disk_max_object_size = uint64_t{1} << 30;
+  uint64_t disk_sync_interval_ms = 5000;
+  std::string memory_admission = "exponential";  // or "all"
+  uint64_t memory_admission_scale = uint64_t{1} << 20;
   bool operator==(const CacheConfig&) const = default;
 };
 

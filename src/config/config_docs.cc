@@ -97,6 +97,7 @@ std::string renderConfigDocs() {
   renderSection(adminDecl(), "`admin`", out);
   renderSection(limitsDecl(), "`limits`", out);
   renderSection(cacheDecl(), "`cache`", out);
+  renderSection(diskDecl(), "`cache.disk[]`", out);
   renderSection(serviceDecl(), "`services[]`", out);
   renderSection(originDecl(), "`services[].origins[]`", out);
   renderSection(demoDecl(), "`demo`", out);

@@ -65,6 +65,7 @@ std::string sectionDeclaring(std::string_view key) {
   look(adminDecl());
   look(limitsDecl());
   look(cacheDecl());
+  look(diskDecl());
   look(serviceDecl());
   look(originDecl());
   look(demoDecl());
@@ -121,7 +122,17 @@ class Loader {
     }
     if (auto node = root["admin"]) loadSection(node, adminDecl(), "admin", config_.admin);
     if (auto node = root["limits"]) loadSection(node, limitsDecl(), "limits", config_.limits);
-    if (auto node = root["cache"]) loadSection(node, cacheDecl(), "cache", config_.cache);
+    if (auto node = root["cache"]) {
+      loadSection(node, cacheDecl(), "cache", config_.cache);
+      if (node.IsMap()) {
+        if (auto disks = node["disk"]) {
+          loadList(disks, "cache.disk", config_.cache.disk,
+                   [&](const YAML::Node& item, const std::string& path, DiskConfig& disk) {
+                     loadSection(item, diskDecl(), path, disk);
+                   });
+        }
+      }
+    }
     if (auto node = root["demo"]) loadSection(node, demoDecl(), "demo", config_.demo);
     if (auto node = root["purge"]) {
       loadSection(node, purgeDecl(), "purge", config_.purge);

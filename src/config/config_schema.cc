@@ -198,6 +198,48 @@ const SectionDecl<CacheConfig>& cacheDecl() {
            {"s3fifo", "lru"}},
           {"shards", FieldType::kCount, &C::shards, kRestart,
            "Independent shards of the memory tier (each with its own lock and eviction).", 1, 1024},
+          {"disk_max_object_size", FieldType::kSize, &C::disk_max_object_size, kRestart,
+           "Largest object the disk tier stores (it is written in fragments and can be served, "
+           "and range-served, while it is still arriving). Used only with `disk`.",
+           1 * kKiB, 1 * kTiB},
+          {"disk_sync_interval", FieldType::kDurationMs, &C::disk_sync_interval_ms, kRestart,
+           "How often the disk tier's writer calls fdatasync while it writes: what a power "
+           "loss can lose at most (kill -9 loses only objects not yet written). 0: never.",
+           0, 1 * kHour},
+          {"memory_admission",
+           FieldType::kChoice,
+           &C::memory_admission,
+           kRestart,
+           "Which objects the memory tier takes in front of a disk tier: `exponential` admits an "
+           "object of size s with probability exp(-s / `memory_admission_scale`) (small objects "
+           "almost always, 4 MiB ones rarely), `all` admits every object. Without a disk tier "
+           "every object is admitted.",
+           0,
+           kNoMax,
+           false,
+           {"exponential", "all"}},
+          {"memory_admission_scale", FieldType::kSize, &C::memory_admission_scale, kRestart,
+           "Size scale of the exponential admission: 1MiB admits 256 KiB objects 78% of the time, "
+           "1 MiB 37%, 4 MiB 2%.",
+           1 * kKiB, 1 * kTiB},
+      },
+      {{"disk", "The disk tier: store files (or block devices), one entry each."}}};
+  return decl;
+}
+
+const SectionDecl<DiskConfig>& diskDecl() {
+  static const SectionDecl<DiskConfig> decl{
+      "cache.disk[]",
+      "One store file of the disk tier, managed as a log-structured cyclic store "
+      "(docs/design/disk-store.md). Objects are spread over the files by key hash. A file that "
+      "cannot be created or fails later is marked down (`edgecache_disk_store_up{path}` 0, "
+      "/healthz detail) and the node keeps serving from memory and the origin.",
+      {
+          {"path", FieldType::kString, &DiskConfig::path, kRestart,
+           "File (created and preallocated if missing) or block device.", 1, 4096, true},
+          {"size", FieldType::kSize, &DiskConfig::size, kRestart,
+           "Bytes of the store; a file is preallocated to this size.", 16 * kMiB, 64 * kTiB,
+           true},
       }};
   return decl;
 }

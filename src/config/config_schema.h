@@ -71,6 +71,7 @@ const SectionDecl<CertificateConfig>& certificateDecl();
 const SectionDecl<AdminConfig>& adminDecl();
 const SectionDecl<LimitsConfig>& limitsDecl();
 const SectionDecl<CacheConfig>& cacheDecl();
+const SectionDecl<DiskConfig>& diskDecl();
 const SectionDecl<ServiceConfig>& serviceDecl();
 const SectionDecl<OriginConfig>& originDecl();
 const SectionDecl<DemoConfig>& demoDecl();

@@ -296,6 +296,16 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
     issues.push_back({"cache.max_object_size",
                       "is larger than cache.memory_size (" + formatSize(cache.memory_size) + ")"});
   }
+  for (size_t d = 0; d < cache.disk.size(); ++d) {
+    const std::string path = indexed("cache.disk", d);
+    checkRanges(diskDecl(), cache.disk[d], path, issues);
+    for (size_t e = 0; e < d; ++e) {
+      if (!cache.disk[d].path.empty() && cache.disk[e].path == cache.disk[d].path) {
+        issues.push_back({path + ".path", "\"" + cache.disk[d].path + "\" is already used by " +
+                                              indexed("cache.disk", e)});
+      }
+    }
+  }
   if (cache.default_ttl_s > cache.ttl_cap_s) {
     issues.push_back({"cache.default_ttl", "is longer than cache.ttl_cap (" +
                                                formatDurationMillis(cache.ttl_cap_s * 1000) + ")"});
@@ -415,6 +425,7 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
   diffRestartOnly(adminDecl(), running.admin, next.admin, "admin", changed);
   diffRestartOnly(limitsDecl(), running.limits, next.limits, "limits", changed);
   diffRestartOnly(cacheDecl(), running.cache, next.cache, "cache", changed);
+  if (running.cache.disk != next.cache.disk) changed.push_back("cache.disk");
   diffRestartOnly(demoDecl(), running.demo, next.demo, "demo", changed);
   diffRestartOnly(purgeDecl(), running.purge, next.purge, "purge", changed);
   diffRestartOnly(htcpDecl(), running.purge.htcp, next.purge.htcp, "purge.htcp", changed);

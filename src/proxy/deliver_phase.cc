@@ -25,6 +25,7 @@ std::string_view dispositionName(Disposition disposition) {
     case Disposition::kMiss: return "miss";
     case Disposition::kPass: return "pass";
     case Disposition::kInt: return "int";
+    case Disposition::kHitLocal: return "hit";
   }
   return "int";
 }
@@ -68,8 +69,11 @@ void Transaction::appendXCacheFields(std::string& out, std::string_view upstream
     out += config_->x_cache_lines[static_cast<size_t>(disposition)];
     return;
   }
-  const std::string x_cache =
+  std::string x_cache =
       cache::appendXCache(upstream_x_cache, config_->node_name, dispositionName(disposition));
+  if (disposition == Disposition::kHitLocal) {
+    x_cache = cache::appendXCache(x_cache, config_->node_name, "miss");
+  }
   out += "X-Cache: ";
   out += x_cache;
   out += "\r\nX-Cache-Status: ";

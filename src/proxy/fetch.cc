@@ -182,6 +182,11 @@ void Fetch::onResponseData(std::string_view data) {
   if (!object_) return;
   object_->body()->append(data);
   body_bytes_ += data.size();
+  if (stored_ && body_bytes_ - growth_noted_ >= (1u << 20)) {
+    // Tell the tiers every MiB, so each can keep its bound (and drop what outgrew its limit).
+    growth_noted_ = body_bytes_;
+    worker_.shared().store().noteGrowth(object_.get(), object_->chargedBytes());
+  }
   if (stored_ && body_bytes_ > params_.config->max_object_bytes) {
     // Grew past the memory tier's limit: stop offering it to new readers; current readers
     // still get every byte.

@@ -1,17 +1,44 @@
-// Lookup phase: the memory tier, the freshness verdict, coalescing and hit-for-pass.
+// Lookup phase: the memory tier, then the disk tier (read off the loop, the transaction resumes
+// when the head and first fragment are in), the freshness verdict, coalescing, hit-for-pass.
 #include "cache/serve_decision.h"
 #include "cache/vary.h"
 #include "proxy/client_connection.h"
 #include "proxy/fetch.h"
 #include "proxy/transaction.h"
 #include "proxy/worker_context.h"
+#include "storage/tiered_store.h"
 
 namespace ec::proxy {
 
 void Transaction::lookup() {
   SharedState& shared = worker_.shared();
+  storage::TieredStore* tiered = shared.tiered();
+  if (!tiered) {
+    continueLookup(shared.store().find(primary_key_, head_.fields), Disposition::kHit);
+    return;
+  }
+  bool pending = false;
+  storage::TieredStore::Tier tier = storage::TieredStore::Tier::kNone;
+  std::weak_ptr<bool> alive = aliveToken();
+  net::EventLoop* loop = &worker_.loop();
+  storage::ObjectRef object = tiered->findAsync(
+      primary_key_, head_.fields,
+      [this, alive, loop](storage::ObjectRef found) {
+        // On an I/O thread: resume on our own loop, if we still exist.
+        loop->post([this, alive, found = std::move(found)]() mutable {
+          if (alive.expired() || finished_) return;
+          if (found) worker_.shared().tiered()->promoteFromDisk(primary_key_, head_.fields, found);
+          continueLookup(std::move(found), Disposition::kHitLocal);
+        });
+      },
+      &pending, &tier);
+  if (pending) return;  // resumed by the disk read
+  continueLookup(std::move(object), Disposition::kHit);
+}
+
+void Transaction::continueLookup(storage::ObjectRef object, Disposition hit) {
+  SharedState& shared = worker_.shared();
   const WallTime now = shared.clock().wallNow();
-  storage::ObjectRef object = shared.store().find(primary_key_, head_.fields);
   if (object && object->body()->state() == storage::Body::State::kFailed) object = nullptr;
   if (object) {
     const cache::ServeDecision decision =
@@ -19,11 +46,11 @@ void Transaction::lookup() {
     switch (decision.verdict) {
       case cache::ServeVerdict::kFresh:
         shared.stats().countResult(CacheResult::kHit);
-        deliverObject(std::move(object), Disposition::kHit, CacheResult::kHit);
+        deliverObject(std::move(object), hit, CacheResult::kHit);
         return;
       case cache::ServeVerdict::kStaleAllowed:
         shared.stats().countResult(CacheResult::kStale);
-        deliverObject(std::move(object), Disposition::kHit, CacheResult::kStale);
+        deliverObject(std::move(object), hit, CacheResult::kStale);
         return;
       case cache::ServeVerdict::kOnlyIfCachedFail:
         respondSynthetic(504, "Not in cache (only-if-cached).\n");
@@ -32,7 +59,7 @@ void Transaction::lookup() {
         shared.stats().countResult(CacheResult::kStale);
         // Answer first; the refresh starts after this event, so the client never waits on it.
         Fetch::Params params = fetchParams(object);
-        deliverObject(std::move(object), Disposition::kHit, CacheResult::kStale);
+        deliverObject(std::move(object), hit, CacheResult::kStale);
         WorkerContext& worker = worker_;
         worker_.loop().defer([&worker, params = std::move(params)]() mutable {
           startBackgroundRefresh(worker, std::move(params));

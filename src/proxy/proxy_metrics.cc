@@ -129,7 +129,7 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   registry.callback(kHttpsRedirects, {"301"}, [&stats] { return load(stats.https_redirects[0]); });
   registry.callback(kHttpsRedirects, {"403"}, [&stats] { return load(stats.https_redirects[1]); });
 
-  storage::Store& store = shared.store();
+  storage::Store& store = shared.memoryTier();
   registry.callback(kMemoryBytes, {}, [&store] { return static_cast<double>(store.stats().bytes); });
   registry.callback(kMemoryObjects, {}, [&store] { return static_cast<double>(store.stats().objects); });
   registry.callback(kMemoryEvictions, {}, [&store] { return static_cast<double>(store.stats().evictions); });

@@ -38,9 +38,10 @@ const ServiceRoute* RuntimeConfig::routeFor(std::string_view authority) const {
 }
 
 void RuntimeConfig::fillXCacheLines() {
-  static constexpr const char* kDispositions[] = {"hit", "miss", "pass", "int"};
+  static constexpr const char* kDispositions[] = {"hit", "miss", "pass", "int", "hit"};
   for (size_t i = 0; i < x_cache_lines.size(); ++i) {
-    const std::string x_cache = cache::appendXCache({}, node_name, kDispositions[i]);
+    std::string x_cache = cache::appendXCache({}, node_name, kDispositions[i]);
+    if (i == 4) x_cache = cache::appendXCache(x_cache, node_name, "miss");  // disk hit: hit-local
     x_cache_lines[i] = "X-Cache: " + x_cache + "\r\nX-Cache-Status: " +
                        std::string(cache::xCacheStatus(x_cache)) + "\r\n";
   }

@@ -40,7 +40,7 @@ struct RuntimeConfig {
   // "X-Cache: <node> <hit|miss|pass|int>\r\nX-Cache-Status: ...\r\n" for each disposition
   // (indexed like proxy::Disposition) when no upstream X-Cache came along; see
   // fillXCacheLines().
-  std::array<std::string, 4> x_cache_lines;
+  std::array<std::string, 5> x_cache_lines;
   void fillXCacheLines();
 
   // The service for a request authority (host[:port], any case); nullptr when none matches.

@@ -26,8 +26,10 @@ namespace ec::proxy {
 class ClientConnection;
 class WorkerContext;
 
-// How this node answered, for X-Cache ("hit", "miss", "pass", "int").
-enum class Disposition : uint8_t { kHit, kMiss, kPass, kInt };
+// How this node answered, for X-Cache ("hit", "miss", "pass", "int"). kHitLocal is a disk-tier
+// hit: the node appends "<node> hit, <node> miss" (its disk layer hit, its memory layer missed),
+// which X-Cache-Status reads as hit-local (reference/wikimedia-traffic.md §7).
+enum class Disposition : uint8_t { kHit, kMiss, kPass, kInt, kHitLocal };
 
 class Transaction final : public storage::BodyObserver, public upstream::ExchangeListener {
  public:
@@ -72,6 +74,9 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void respondPurge(int status, std::string_view reason);
   // lookup_phase.cc
   void lookup();
+  // After the tiers answered: freshness verdict, coalescing, hit-for-pass. `hit` is the
+  // disposition a hit gets (kHit from memory, kHitLocal from disk).
+  void continueLookup(storage::ObjectRef object, Disposition hit);
   void startMissFetch(storage::ObjectRef stale);
   Fetch::Params fetchParams(storage::ObjectRef stale);
   static void startBackgroundRefresh(WorkerContext& worker, Fetch::Params params);

@@ -4,6 +4,11 @@
 
 namespace ec::proxy {
 
+storage::Store& SharedState::memoryTier() {
+  if (tiered_) return tiered_->memory();
+  return store_;
+}
+
 upstream::OriginStats& SharedState::originStats(const std::string& label) {
   std::lock_guard lock(origin_mutex_);
   auto& slot = origin_stats_[label];

@@ -17,6 +17,7 @@
 #include "proxy/runtime_config.h"
 #include "purge/purger.h"
 #include "storage/store.h"
+#include "storage/tiered_store.h"
 #include "upstream/origin_pool.h"
 
 namespace ec::proxy {
@@ -27,6 +28,12 @@ class SharedState {
       : store_(store), clock_(clock), config_(std::move(config)) {}
 
   storage::Store& store() { return store_; }
+  // The two-tier store when a disk tier is configured (lookups then go through findAsync so a
+  // loop never waits on the disk); nullptr with memory only.
+  storage::TieredStore* tiered() const { return tiered_; }
+  void setTiered(storage::TieredStore* tiered) { tiered_ = tiered; }
+  // The memory tier alone (for its metrics): the store itself when there is no disk tier.
+  storage::Store& memoryTier();
   const TimeSource& clock() const { return clock_; }
   Coalescer& coalescer() { return coalescer_; }
   ProxyStats& stats() { return stats_; }
@@ -50,6 +57,7 @@ class SharedState {
 
  private:
   storage::Store& store_;
+  storage::TieredStore* tiered_ = nullptr;
   const TimeSource& clock_;
   RuntimeConfigPtr config_;
   Coalescer coalescer_;

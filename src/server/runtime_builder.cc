@@ -1,5 +1,6 @@
 #include "server/runtime_builder.h"
 
+#include <algorithm>
 #include <netdb.h>
 
 #include <cstring>
@@ -61,6 +62,10 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
   policy.node_name = runtime->node_name;
   policy.max_ranges = limits.max_ranges;
   runtime->max_object_bytes = cache.max_object_size;
+  // With a disk tier, objects up to its limit are stored (on disk; memory keeps its own limit).
+  if (!cache.disk.empty()) {
+    runtime->max_object_bytes = std::max(cache.max_object_size, cache.disk_max_object_size);
+  }
 
   for (const config::ServiceConfig& service : config.services) {
     proxy::ServiceRoute route;

@@ -13,6 +13,7 @@
 #include "proxy/proxy_metrics.h"
 #include "purge/purge_metrics.h"
 #include "server/runtime_builder.h"
+#include "server/storage_metrics.h"
 #include "tls/tls_stats.h"
 
 namespace ec::server {
@@ -42,8 +43,12 @@ void printErrors(const std::vector<config::ConfigError>& errors) {
 }  // namespace
 
 const std::vector<const observe::MetricDecl*>& metricDecls() {
-  static const std::vector<const observe::MetricDecl*> decls = {&kConfigGeneration, &kReloads,
-                                                                &kAdminDenied, &kDraining, &kBugs};
+  static const std::vector<const observe::MetricDecl*> decls = [] {
+    std::vector<const observe::MetricDecl*> all = {&kConfigGeneration, &kReloads, &kAdminDenied,
+                                                   &kDraining, &kBugs};
+    for (const auto* decl : storageMetricDecls()) all.push_back(decl);
+    return all;
+  }();
   return decls;
 }
 
@@ -55,9 +60,15 @@ Server::Server(CliOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
   if (htcp_) htcp_->stop();
+  if (kafka_purge_) kafka_purge_->stop();
   for (auto& worker : workers_) worker->stopAndJoin();
   if (admin_) admin_->stop();
   if (demo_) demo_->stop();
+  // The disk tier flushes what is complete and syncs; its last reads post to loops that still
+  // exist (stopped), so it goes before the workers do.
+  if (shared_) shared_->setTiered(nullptr);
+  tiered_ = nullptr;
+  store_.reset();
 }
 
 Status Server::start(const config::Config& config) {
@@ -76,8 +87,36 @@ Status Server::start(const config::Config& config) {
   store_options.max_object_bytes = config.cache.max_object_size;
   store_options.policy = config.cache.eviction == "lru" ? storage::MemoryStoreOptions::Policy::kLru
                                                         : storage::MemoryStoreOptions::Policy::kS3Fifo;
-  store_ = std::make_unique<storage::MemoryStore>(store_options);
+  auto memory = std::make_unique<storage::MemoryStore>(store_options);
+  if (config.cache.disk.empty()) {
+    store_ = std::move(memory);
+  } else {
+    std::vector<std::unique_ptr<storage::DiskStore>> disks;
+    for (const config::DiskConfig& disk : config.cache.disk) {
+      storage::DiskStoreOptions options;
+      options.path = disk.path;
+      options.size_bytes = disk.size;
+      options.max_object_bytes = config.cache.disk_max_object_size;
+      options.sync_interval_ms = config.cache.disk_sync_interval_ms;
+      options.clock = &clock_;
+      disks.push_back(storage::DiskStore::open(options));
+      if (!disks.back()->up()) {
+        EC_LOG_ERROR("disk store %s is down: %s", disk.path.c_str(),
+                     disks.back()->failureReason().c_str());
+      }
+    }
+    storage::TieredStoreOptions tiered_options;
+    tiered_options.admission = config.cache.memory_admission == "all"
+                                   ? storage::TieredStoreOptions::Admission::kAll
+                                   : storage::TieredStoreOptions::Admission::kExponential;
+    tiered_options.admission_scale_bytes = static_cast<double>(config.cache.memory_admission_scale);
+    auto tiered = std::make_unique<storage::TieredStore>(std::move(memory), std::move(disks),
+                                                         tiered_options);
+    tiered_ = tiered.get();
+    store_ = std::move(tiered);
+  }
   shared_ = std::make_unique<proxy::SharedState>(*store_, clock_, *runtime);
+  shared_->setTiered(tiered_);
   auto purge_settings = purge::PurgeSettings::build(config.purge.allow, config.purge.host_regex);
   if (!purge_settings.ok()) return fail(purge_settings.error());
   proxy::Coalescer& coalescer = shared_->coalescer();
@@ -146,12 +185,26 @@ Status Server::startPurgeChannels(const config::Config& config) {
     EC_LOG_INFO("htcp purges on %s (port %u), %zu multicast group(s)", htcp.address.c_str(),
                 static_cast<unsigned>(htcp_->port()), htcp.groups.size());
   }
+  const config::KafkaPurgeConfig& kafka = config.purge.kafka;
+  if (!kafka.brokers.empty()) {
+    purge::KafkaPurgeOptions options;
+    options.brokers = kafka.brokers;
+    options.topics = kafka.topics;
+    options.group_id = kafka.group_id.empty() ? shared_->config()->node_name : kafka.group_id;
+    options.max_age_s = kafka.max_age_s;
+    options.properties = kafka.properties;
+    kafka_purge_ = std::make_unique<purge::KafkaPurgeConsumer>(*purger_, clock_, options);
+    if (auto started = kafka_purge_->start(); !started.ok()) return started;
+    EC_LOG_INFO("kafka purges from %s, group %s, %zu topic(s)", kafka.brokers.c_str(),
+                options.group_id.c_str(), kafka.topics.size());
+  }
   return {};
 }
 
 void Server::registerMetrics() {
   proxy::registerMetrics(registry_, *shared_);
   tls::registerMetrics(registry_, tls_stats_);
+  if (tiered_) registerStorageMetrics(registry_, *tiered_);
   purge::registerMetrics(registry_, *purger_);
   observe::registerProcessMetrics(registry_);
   registry_.callback(kConfigGeneration, {}, [this] {
@@ -167,7 +220,14 @@ void Server::registerMetrics() {
 void Server::registerAdminRoutes(admin::AdminServer& admin) {
   admin.route("/healthz", [this](const admin::AdminRequest&) {
     if (shared_->draining()) return admin::AdminResponse{503, "text/plain; charset=utf-8", "draining\n"};
-    return admin::AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
+    std::string body = "ok\n";
+    if (tiered_) {
+      // Detail: the node serves even with a failed disk store (from memory and the origin).
+      for (const auto& disk : tiered_->disks()) {
+        body += "disk " + disk->path() + ": " + (disk->up() ? "up" : "down (" + disk->failureReason() + ")") + "\n";
+      }
+    }
+    return admin::AdminResponse{200, "text/plain; charset=utf-8", std::move(body)};
   });
   admin.route("/metrics", [this](const admin::AdminRequest&) {
     return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8",
@@ -257,6 +317,7 @@ void Server::drain() {
   }
   for (auto& worker : workers_) worker->stopAndJoin();
   if (htcp_) htcp_->stop();
+  if (kafka_purge_) kafka_purge_->stop();  // commits the offsets of every applied purge
   EC_LOG_INFO("drained, exiting");
 }
 

@@ -16,10 +16,12 @@
 #include "observe/registry.h"
 #include "proxy/worker_context.h"
 #include "purge/htcp_listener.h"
+#include "purge/kafka_consumer.h"
 #include "purge/purger.h"
 #include "server/cli.h"
 #include "server/worker.h"
 #include "storage/memory_store.h"
+#include "storage/tiered_store.h"
 #include "tls/server_context.h"
 #include "tls/tls_stats.h"
 
@@ -66,10 +68,12 @@ class Server {
   config::Config running_config_;
   uint64_t generation_ = 1;
   AdjustableTimeSource clock_;
-  std::unique_ptr<storage::MemoryStore> store_;
+  std::unique_ptr<storage::Store> store_;       // the memory tier, or the tiered store
+  storage::TieredStore* tiered_ = nullptr;      // store_ when a disk tier is configured
   std::unique_ptr<proxy::SharedState> shared_;
   std::unique_ptr<purge::Purger> purger_;
   std::unique_ptr<purge::HtcpListener> htcp_;
+  std::unique_ptr<purge::KafkaPurgeConsumer> kafka_purge_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<demo::DemoOrigin> demo_;

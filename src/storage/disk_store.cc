@@ -1,0 +1,914 @@
+#include "storage/disk_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "base/log.h"
+#include "cache/vary.h"
+
+namespace ec::storage {
+
+using disk::FragmentRef;
+using disk::HeadPayload;
+using disk::IndexEntry;
+using disk::RecordHeader;
+using disk::RecordType;
+
+namespace {
+
+uint64_t monoMs(const TimeSource& clock) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<Millis>(clock.monoNow().time_since_epoch()).count());
+}
+
+bool preadAll(int fd, char* out, uint64_t bytes, uint64_t offset) {
+  while (bytes > 0) {
+    const ssize_t n = ::pread(fd, out, bytes, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    out += n;
+    bytes -= static_cast<uint64_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+bool pwriteAll(int fd, const char* data, uint64_t bytes, uint64_t offset) {
+  while (bytes > 0) {
+    const ssize_t n = ::pwrite(fd, data, bytes, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    bytes -= static_cast<uint64_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+std::string errnoText(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+}  // namespace
+
+// An object on its way to the disk: its body is turned into fragment records as it fills, and
+// the head record goes last, once the body is complete.
+struct DiskStore::Pending {
+  std::string primary;
+  std::string secondary;
+  ObjectRef object;
+  uint64_t key = 0;
+  uint8_t secondary_tag = 0;
+  uint8_t vary_tag = 0;
+  uint64_t charged = 0;          // counted in inflight_bytes_
+  uint64_t consumed = 0;         // body bytes already in fragment records (writer only)
+  std::vector<FragmentRef> fragments;  // writer only
+  uint64_t head = 0;             // head record position once appended (writer only)
+  uint64_t head_bytes = 0;
+  std::atomic<bool> cancelled{false};  // set under mu_; the writer polls it
+  std::atomic<uint64_t> first{UINT64_MAX};  // first fragment (or head) position once written
+  bool done = false;             // under mu_: published or cancelled, out of pending_
+};
+
+struct DiskStore::Candidate {
+  IndexEntry entry;
+  uint64_t head = 0;
+};
+
+std::unique_ptr<DiskStore> DiskStore::open(const DiskStoreOptions& options) {
+  std::unique_ptr<DiskStore> store(new DiskStore(options));
+  Result<bool> opened = store->openFile();
+  if (!opened.ok()) {
+    store->markFailed(opened.error().context);
+  } else {
+    store->rebuild();
+  }
+  store->writer_ = std::thread([s = store.get()] { s->writerLoop(); });
+  return store;
+}
+
+DiskStore::DiskStore(const DiskStoreOptions& options)
+    : options_(options),
+      index_(static_cast<size_t>(
+          options.size_bytes / std::max<uint64_t>(options.average_object_bytes, 512) + 16)) {
+  if (!options_.clock) options_.clock = &SystemTimeSource::instance();
+  uint64_t segment = options_.segment_bytes;
+  const uint64_t usable = options_.size_bytes > disk::kFileHeaderBytes
+                              ? options_.size_bytes - disk::kFileHeaderBytes
+                              : 0;
+  if (segment == 0) segment = std::clamp<uint64_t>(usable / 16, 1 << 20, 64 << 20);
+  segment = std::max<uint64_t>(segment & ~(disk::kRecordAlign - 1), 64 << 10);
+  segment_bytes_ = segment;
+  data_bytes_ = usable / segment * segment;
+  buffer_bytes_ = std::min<uint64_t>(segment_bytes_, 4 << 20);
+  fragment_bytes_ = std::min<uint64_t>(1 << 20, segment_bytes_ / 4) - disk::kRecordHeaderBytes;
+  buffer_ = std::make_unique<char[]>(buffer_bytes_);
+  readers_ = std::make_unique<IoPool>(std::max<size_t>(1, options_.read_threads), 4096);
+}
+
+DiskStore::~DiskStore() {
+  {
+    std::lock_guard lock(wake_mu_);
+    stopping_ = true;
+  }
+  wake_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  readers_.reset();  // finishes queued reads (they still use fd_)
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<bool> DiskStore::openFile() {
+  if (data_bytes_ < 4 * segment_bytes_) {
+    return fail(Error::internal(ErrorKind::kInvalidArgument,
+                                options_.path + ": store too small (at least 4 segments)"));
+  }
+  fd_ = ::open(options_.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) return fail(Error::internal(ErrorKind::kIo, errnoText(options_.path.c_str())));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return fail(Error::internal(ErrorKind::kIo, errnoText("fstat")));
+  const bool block_device = S_ISBLK(st.st_mode);
+  if (!block_device && static_cast<uint64_t>(st.st_size) < options_.size_bytes) {
+    // Preallocate so a full disk shows now (ENOSPC at start), not in the middle of a write.
+    const int rc = ::posix_fallocate(fd_, 0, static_cast<off_t>(options_.size_bytes));
+    if (rc == EOPNOTSUPP || rc == EINVAL) {
+      if (::ftruncate(fd_, static_cast<off_t>(options_.size_bytes)) != 0) {
+        return fail(Error::internal(ErrorKind::kIo, errnoText("ftruncate")));
+      }
+    } else if (rc != 0) {
+      errno = rc;
+      return fail(Error::internal(ErrorKind::kIo, errnoText("preallocating the store")));
+    }
+  }
+  char header_bytes[disk::kFileHeaderBytes];
+  if (!preadAll(fd_, header_bytes, sizeof header_bytes, 0)) {
+    return fail(Error::internal(ErrorKind::kIo, errnoText("reading the store header")));
+  }
+  const auto header = disk::decodeFileHeader(std::string_view(header_bytes, sizeof header_bytes));
+  if (header && header->file_bytes == options_.size_bytes &&
+      header->segment_bytes == segment_bytes_) {
+    store_id_ = header->store_id;
+    return true;
+  }
+  // New store, another format or another geometry: format (the old records can never match
+  // the new store id).
+  std::random_device random;
+  do {
+    store_id_ = random();
+  } while (header && store_id_ == header->store_id);
+  disk::FileHeader fresh;
+  fresh.store_id = store_id_;
+  fresh.file_bytes = options_.size_bytes;
+  fresh.segment_bytes = segment_bytes_;
+  disk::encodeFileHeader(fresh, header_bytes);
+  if (!pwriteAll(fd_, header_bytes, sizeof header_bytes, 0) || ::fdatasync(fd_) != 0) {
+    return fail(Error::internal(ErrorKind::kIo, errnoText("writing the store header")));
+  }
+  EC_LOG_INFO("disk store %s formatted: %llu bytes, %llu-byte segments", options_.path.c_str(),
+            static_cast<unsigned long long>(data_bytes_),
+            static_cast<unsigned long long>(segment_bytes_));
+  return false;
+}
+
+// Scans every segment for records of this store whose position matches where they lie, then
+// replays heads and tombstones in log order over the window the writer has not reclaimed.
+void DiskStore::rebuild() {
+  const uint64_t started = monoMs(*options_.clock);
+  struct Event {
+    uint64_t logical;
+    RecordType type;
+    uint64_t key;
+    uint32_t aux;
+    uint64_t head_bytes;
+    uint64_t first;
+    uint64_t body_bytes;
+  };
+  std::vector<Event> events;
+  uint64_t end = 0;  // logical end of the newest record
+  std::unique_ptr<char[]> segment(new char[segment_bytes_]);
+  const uint64_t segments = data_bytes_ / segment_bytes_;
+  for (uint64_t s = 0; s < segments; ++s) {
+    const uint64_t seg_physical = disk::kFileHeaderBytes + s * segment_bytes_;
+    if (!preadAll(fd_, segment.get(), segment_bytes_, seg_physical)) {
+      markFailed(errnoText("reading the store"));
+      return;
+    }
+    uint64_t offset = 0;
+    while (offset + disk::kRecordHeaderBytes <= segment_bytes_) {
+      const std::string_view rest(segment.get() + offset, segment_bytes_ - offset);
+      const auto header = disk::decodeRecordHeader(rest);
+      if (!header || header->store_id != store_id_) break;
+      const uint64_t bytes = disk::recordBytes(header->payload_bytes);
+      if (bytes > rest.size() || header->logical % data_bytes_ != s * segment_bytes_ + offset) break;
+      if (header->type != RecordType::kFragment) {
+        if (!disk::verifyRecord(*header, rest)) {
+          metrics_.corrupt.fetch_add(1, std::memory_order_relaxed);
+          break;
+        }
+        Event event{header->logical, header->type, header->key, header->aux, bytes, 0, 0};
+        if (header->type == RecordType::kHead) {
+          const auto summary = disk::peekHeadSummary(
+              rest.substr(disk::kRecordHeaderBytes, header->payload_bytes));
+          if (!summary) break;
+          event.body_bytes = summary->body_bytes;
+          event.first = summary->first_fragment == UINT64_MAX ? header->logical
+                                                              : summary->first_fragment;
+          if (event.first > header->logical) break;
+        }
+        events.push_back(event);
+      }
+      end = std::max(end, header->logical + bytes);
+      offset += bytes;
+    }
+  }
+  // The writer resumes at `end`; its segment counts as reclaimed (it is being overwritten).
+  const uint64_t seg_end = (end / segment_bytes_ + 1) * segment_bytes_;
+  const uint64_t floor = seg_end > data_bytes_ ? seg_end - data_bytes_ : 0;
+  std::sort(events.begin(), events.end(),
+            [](const Event& a, const Event& b) { return a.logical < b.logical; });
+  std::lock_guard lock(mu_);
+  floor_.store(floor);
+  written_.store(end);
+  buffer_logical_ = end;
+  for (const Event& event : events) {
+    if (event.logical < floor) continue;
+    if (event.type == RecordType::kTombstone) {
+      const bool one = (event.aux & 0x100) != 0;
+      const uint8_t tag = static_cast<uint8_t>(event.aux & 0xff);
+      index_.removeWithKey(event.key, [&](const IndexEntry& e) {
+        if (one && e.secondaryTag() != tag) return false;
+        live_bytes_ -= std::min(live_bytes_, e.chargedBytes());
+        return true;
+      });
+      continue;
+    }
+    if (event.first < floor || event.logical - event.first > IndexEntry::kMaxSpanBytes) continue;
+    const uint8_t secondary_tag = static_cast<uint8_t>(event.aux & 0xff);
+    const uint8_t vary_tag = static_cast<uint8_t>((event.aux >> 8) & 0xff);
+    removeReplaced(event.key, secondary_tag, vary_tag);
+    const IndexEntry entry =
+        IndexEntry::make(event.key, event.logical, event.head_bytes, event.logical - event.first,
+                         event.body_bytes, secondary_tag, vary_tag);
+    index_.insert(entry);
+    live_bytes_ += entry.chargedBytes();
+  }
+  metrics_.rebuild_objects.store(index_.size());
+  metrics_.rebuild_ms.store(monoMs(*options_.clock) - started);
+  EC_LOG_INFO("disk store %s: %zu objects indexed in %llu ms", options_.path.c_str(), index_.size(),
+            static_cast<unsigned long long>(metrics_.rebuild_ms.load()));
+}
+
+void DiskStore::markFailed(const std::string& reason) {
+  {
+    std::lock_guard lock(mu_);
+    if (failed_.load()) return;
+    failure_reason_ = reason;
+    failed_.store(true, std::memory_order_release);
+    index_.clear();
+    live_bytes_ = 0;
+    for (auto& pending : pending_) {
+      pending->cancelled = true;
+      pending->done = true;
+    }
+    pending_.clear();
+    inflight_bytes_ = 0;
+    handles_.clear();
+  }
+  metrics_.errors.fetch_add(1, std::memory_order_relaxed);
+  EC_LOG_ERROR("disk store %s failed: %s (serving from memory and the origin)",
+             options_.path.c_str(), reason.c_str());
+}
+
+std::string DiskStore::failureReason() const {
+  std::lock_guard lock(mu_);
+  return failure_reason_;
+}
+
+size_t DiskStore::indexMemoryBytes() const {
+  std::lock_guard lock(mu_);
+  return index_.memoryBytes();
+}
+
+// ---- index side ----
+
+void DiskStore::reclaimUpTo(uint64_t floor) {
+  if (floor <= floor_.load(std::memory_order_relaxed)) return;
+  floor_.store(floor, std::memory_order_release);
+  metrics_.reclaimed_segments.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t near = written_.load(std::memory_order_acquire);
+  const size_t removed = index_.removeAllIf(
+      [&](const IndexEntry& e) { return e.first(near) < floor; },
+      [&](const IndexEntry& e) { live_bytes_ -= std::min(live_bytes_, e.chargedBytes()); });
+  evictions_ += removed;
+  // Writes in progress that started below the floor can never be valid.
+  for (auto& pending : pending_) {
+    if (!pending->cancelled && pending->first.load(std::memory_order_acquire) < floor) {
+      cancelPending(*pending);
+      ++evictions_;
+    }
+  }
+}
+
+bool DiskStore::makeRoom(uint64_t charge) {
+  if (charge > data_bytes_) return false;
+  while (live_bytes_ + inflight_bytes_ + charge > data_bytes_) {
+    // Reclaim ahead of the writer, one segment at a time, up to what has been written.
+    const uint64_t floor = floor_.load(std::memory_order_relaxed);
+    const uint64_t next = (floor / segment_bytes_ + 1) * segment_bytes_;
+    const uint64_t written = written_.load(std::memory_order_acquire);
+    if (live_bytes_ == 0 || floor >= written) return false;
+    reclaimUpTo(std::min(next, written));
+  }
+  return true;
+}
+
+void DiskStore::removePending(const Pending* pending) {
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const auto& p) { return p.get() == pending; });
+  if (it != pending_.end()) pending_.erase(it);
+}
+
+void DiskStore::cancelPending(Pending& pending) {
+  if (pending.cancelled) return;
+  pending.cancelled = true;
+  inflight_bytes_ -= std::min(inflight_bytes_, pending.charged);
+}
+
+void DiskStore::removeReplaced(uint64_t key, uint8_t secondary_tag, uint8_t vary_tag) {
+  index_.removeWithKey(key, [&](const IndexEntry& e) {
+    if (e.varyTag() == vary_tag && e.secondaryTag() != secondary_tag) return false;
+    live_bytes_ -= std::min(live_bytes_, e.chargedBytes());
+    return true;
+  });
+}
+
+// ---- Store ----
+
+void DiskStore::insert(std::string_view primary, std::string_view secondary, ObjectRef object) {
+  const cache::ObjectMeta& meta = object->meta();
+  const uint64_t key = disk::keyHash(primary);
+  const uint8_t secondary_tag = disk::tag8(secondary);
+  const uint8_t vary_tag = disk::varyTag(meta.vary_names);
+  const uint64_t expected =
+      meta.content_length >= 0 ? static_cast<uint64_t>(meta.content_length) : 0;
+  const uint64_t charge = object->chargedBytes();
+  auto pending = std::make_shared<Pending>();
+  {
+    std::lock_guard lock(mu_);
+    // The variant this replaces (and variants under other Vary names) are outdated either way.
+    removeReplaced(key, secondary_tag, vary_tag);
+    for (auto& other : pending_) {
+      if (other->key == key && other->primary == primary &&
+          (other->vary_tag != vary_tag || other->secondary == secondary)) {
+        cancelPending(*other);
+      }
+    }
+    const bool refused = failed_.load() || expected > options_.max_object_bytes ||
+                         charge > options_.max_object_bytes + (1 << 20) ||
+                         inflight_bytes_ + std::max(expected, charge) > options_.write_queue_bytes ||
+                         !makeRoom(charge);
+    if (refused) {
+      metrics_.dropped_writes.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    pending->primary = std::string(primary);
+    pending->secondary = std::string(secondary);
+    pending->object = std::move(object);
+    pending->key = key;
+    pending->secondary_tag = secondary_tag;
+    pending->vary_tag = vary_tag;
+    pending->charged = charge;
+    inflight_bytes_ += charge;
+    ++inserts_;
+    pending_.push_back(pending);
+  }
+  {
+    std::lock_guard lock(wake_mu_);
+    wake_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
+void DiskStore::noteGrowth(const CachedObject* object, size_t new_charged_bytes) {
+  std::lock_guard lock(mu_);
+  for (auto& pending : pending_) {
+    if (pending->object.get() != object || pending->cancelled) continue;
+    inflight_bytes_ -= std::min(inflight_bytes_, pending->charged);
+    pending->charged = new_charged_bytes;
+    inflight_bytes_ += new_charged_bytes;
+    if (new_charged_bytes > options_.max_object_bytes + (1 << 20) ||
+        object->body()->available() > options_.max_object_bytes || !makeRoom(0)) {
+      cancelPending(*pending);
+      metrics_.dropped_writes.fetch_add(1, std::memory_order_relaxed);
+    }
+    return;
+  }
+}
+
+bool DiskStore::eraseIf(std::string_view primary, std::string_view secondary,
+                        const CachedObject* object) {
+  std::lock_guard lock(mu_);
+  bool erased = false;
+  for (auto& pending : pending_) {
+    if (pending->object.get() == object && !pending->cancelled && pending->primary == primary &&
+        pending->secondary == secondary) {
+      cancelPending(*pending);
+      erased = true;
+    }
+  }
+  if (!erased) {
+    auto it = handles_.find(object);
+    if (it != handles_.end() && it->second.object.lock().get() == object) {
+      const uint64_t near = written_.load(std::memory_order_acquire);
+      const uint64_t head = it->second.head;
+      const uint8_t tag = disk::tag8(secondary);
+      erased = index_.removeWithKey(it->second.key, [&](const IndexEntry& e) {
+        if (e.head(near) != head || e.secondaryTag() != tag) return false;
+        live_bytes_ -= std::min(live_bytes_, e.chargedBytes());
+        return true;
+      }) > 0;
+      if (erased) handles_.erase(it);
+    }
+  }
+  if (erased) {
+    disk::TombstonePayload tombstone{std::string(primary), std::string(secondary)};
+    tombstones_.push_back(disk::encodeTombstone(tombstone));
+  }
+  return erased;
+}
+
+size_t DiskStore::eraseAll(std::string_view primary) {
+  const uint64_t key = disk::keyHash(primary);
+  size_t removed = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& pending : pending_) {
+      if (pending->key == key && pending->primary == primary && !pending->cancelled) {
+        cancelPending(*pending);
+        ++removed;
+      }
+    }
+    removed += index_.removeWithKey(key, [&](const IndexEntry& e) {
+      live_bytes_ -= std::min(live_bytes_, e.chargedBytes());
+      return true;
+    });
+    // Always logged: a head already in the write buffer must not come back after a restart.
+    if (!failed_.load()) {
+      tombstones_.push_back(disk::encodeTombstone({std::string(primary), std::nullopt}));
+    }
+  }
+  {
+    std::lock_guard lock(wake_mu_);
+    wake_ = true;
+  }
+  wake_cv_.notify_one();
+  return removed;
+}
+
+Store::Stats DiskStore::stats() const {
+  std::lock_guard lock(mu_);
+  Stats stats;
+  stats.bytes = live_bytes_ + inflight_bytes_;
+  size_t pending = 0;
+  for (const auto& p : pending_) pending += !p->cancelled;
+  stats.objects = index_.size() + pending;
+  stats.evictions = evictions_;
+  stats.inserts = inserts_;
+  stats.hits = hits_;
+  stats.misses = misses_;
+  return stats;
+}
+
+// ---- reads ----
+
+std::vector<DiskStore::Candidate> DiskStore::candidates(std::string_view primary) {
+  std::vector<Candidate> found;
+  const uint64_t key = disk::keyHash(primary);
+  const uint64_t near = written_.load(std::memory_order_acquire);
+  index_.forEachWithKey(key, [&](const IndexEntry& e) { found.push_back({e, e.head(near)}); });
+  // Newest first: on a tag collision the latest write wins.
+  std::sort(found.begin(), found.end(),
+            [](const Candidate& a, const Candidate& b) { return a.head > b.head; });
+  return found;
+}
+
+Result<std::string> DiskStore::readRecord(uint64_t logical, uint64_t bytes, RecordType type,
+                                          uint64_t key, RecordHeader* header_out) {
+  std::string record(bytes, '\0');
+  if (!stillLive(logical)) return fail(Error::internal(ErrorKind::kNotFound, "reclaimed"));
+  if (!preadAll(fd_, record.data(), bytes, physical(logical))) {
+    const std::string reason = errnoText("reading a record");
+    markFailed(reason);
+    return fail(Error::internal(ErrorKind::kIo, reason));
+  }
+  metrics_.reads.fetch_add(1, std::memory_order_relaxed);
+  metrics_.read_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  // Overwritten while we read it: an eviction, not corruption.
+  if (!stillLive(logical)) return fail(Error::internal(ErrorKind::kNotFound, "reclaimed"));
+  const auto header = disk::decodeRecordHeader(record);
+  if (!header || header->store_id != store_id_ || header->logical != logical ||
+      header->type != type || header->key != key ||
+      disk::recordBytes(header->payload_bytes) != bytes || !disk::verifyRecord(*header, record)) {
+    metrics_.corrupt.fetch_add(1, std::memory_order_relaxed);
+    return fail(Error::internal(ErrorKind::kParse, "corrupt record"));
+  }
+  if (header_out) *header_out = *header;
+  return record;
+}
+
+ObjectRef DiskStore::loadObject(std::string_view primary, const http::Fields& request,
+                                const std::vector<Candidate>& found, bool rest_async) {
+  for (const Candidate& candidate : found) {
+    RecordHeader header;
+    Result<std::string> record = readRecord(candidate.head, candidate.entry.headBytes(),
+                                            RecordType::kHead, candidate.entry.key, &header);
+    if (!record.ok()) {
+      if (record.error().kind == ErrorKind::kParse) {
+        // Corrupt: drop the entry so the next request goes to the origin without a read.
+        std::lock_guard lock(mu_);
+        const uint64_t near = written_.load(std::memory_order_acquire);
+        index_.removeWithKey(candidate.entry.key, [&](const IndexEntry& e) {
+          if (e.head(near) != candidate.head) return false;
+          live_bytes_ -= std::min(live_bytes_, e.chargedBytes());
+          return true;
+        });
+      }
+      continue;
+    }
+    Result<HeadPayload> decoded = disk::decodeHead(
+        std::string_view(record.value()).substr(disk::kRecordHeaderBytes, header.payload_bytes));
+    if (!decoded.ok()) {
+      metrics_.corrupt.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    HeadPayload& head = decoded.value();
+    if (head.primary != primary) continue;  // another key with the same hash
+    const auto secondary = cache::secondaryKey(head.meta.vary_names, request);
+    if (!secondary || *secondary != head.secondary) continue;
+    bool all_live = true;
+    for (const FragmentRef& f : head.fragments) all_live = all_live && stillLive(f.logical);
+    if (!all_live) continue;
+    auto body = std::make_shared<Body>(head.body_bytes);
+    if (!head.fragments.empty()) {
+      const FragmentRef& first = head.fragments.front();
+      Result<std::string> fragment =
+          readRecord(first.logical, disk::recordBytes(first.length), RecordType::kFragment,
+                     candidate.entry.key, nullptr);
+      if (!fragment.ok()) continue;  // counted; a miss
+      body->append(std::string_view(fragment.value()).substr(disk::kRecordHeaderBytes, first.length));
+    }
+    auto object = std::make_shared<CachedObject>(std::move(head.meta), body);
+    {
+      std::lock_guard lock(mu_);
+      handles_[object.get()] = Handle{object, candidate.entry.key, candidate.head};
+      ++hits_;
+    }
+    if (head.fragments.size() <= 1) {
+      body->finish();
+    } else if (rest_async) {
+      auto fragments = std::make_shared<std::vector<FragmentRef>>(std::move(head.fragments));
+      const uint64_t key = candidate.entry.key;
+      if (!readers_->submit([this, body, fragments, key] { readRest(body, *fragments, key, 1); })) {
+        body->fail();
+      }
+    } else {
+      readRest(body, std::move(head.fragments), candidate.entry.key, 1);
+    }
+    return object;
+  }
+  std::lock_guard lock(mu_);
+  ++misses_;
+  return nullptr;
+}
+
+void DiskStore::readRest(std::shared_ptr<Body> body, std::vector<FragmentRef> fragments,
+                         uint64_t key, size_t from) {
+  for (size_t i = from; i < fragments.size(); ++i) {
+    const FragmentRef& f = fragments[i];
+    Result<std::string> fragment =
+        readRecord(f.logical, disk::recordBytes(f.length), RecordType::kFragment, key, nullptr);
+    if (!fragment.ok()) {
+      body->fail();  // the reader closes its connection: a truncated body never looks complete
+      return;
+    }
+    body->append(std::string_view(fragment.value()).substr(disk::kRecordHeaderBytes, f.length));
+  }
+  body->finish();
+}
+
+ObjectRef DiskStore::find(std::string_view primary, const http::Fields& request) {
+  std::vector<Candidate> found;
+  {
+    std::lock_guard lock(mu_);
+    if (failed_.load()) {
+      ++misses_;
+      return nullptr;
+    }
+    const uint64_t key = disk::keyHash(primary);
+    for (auto& pending : pending_) {
+      if (pending->key != key || pending->cancelled || pending->primary != primary) continue;
+      const auto secondary = cache::secondaryKey(pending->object->meta().vary_names, request);
+      if (secondary && *secondary == pending->secondary) {
+        ++hits_;
+        return pending->object;
+      }
+    }
+    found = candidates(primary);
+    if (found.empty()) {
+      ++misses_;
+      return nullptr;
+    }
+  }
+  return loadObject(primary, request, found, false);
+}
+
+ObjectRef DiskStore::findAsync(std::string_view primary, const http::Fields& request,
+                               std::function<void(ObjectRef)> done, bool* pending_out) {
+  *pending_out = false;
+  std::vector<Candidate> found;
+  {
+    std::lock_guard lock(mu_);
+    if (failed_.load()) return nullptr;
+    const uint64_t key = disk::keyHash(primary);
+    for (auto& pending : pending_) {
+      if (pending->key != key || pending->cancelled || pending->primary != primary) continue;
+      const auto secondary = cache::secondaryKey(pending->object->meta().vary_names, request);
+      if (secondary && *secondary == pending->secondary) {
+        ++hits_;
+        return pending->object;
+      }
+    }
+    found = candidates(primary);
+    if (found.empty()) {
+      ++misses_;
+      return nullptr;
+    }
+  }
+  // The request's fields live in the caller's buffer: the I/O thread gets its own copy.
+  auto fields = std::make_shared<http::Fields>();
+  fields->reserve(request.size());
+  for (const http::Field& field : request.all()) fields->addOwned(field.name, field.value);
+  const bool queued = readers_->submit(
+      [this, primary = std::string(primary), fields, found = std::move(found),
+       done = std::move(done)] { done(loadObject(primary, *fields, found, true)); });
+  if (!queued) {
+    metrics_.lookups_queue_full.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  *pending_out = true;
+  return nullptr;
+}
+
+// ---- writer ----
+
+void DiskStore::writerLoop() {
+  last_sync_ms_ = monoMs(*options_.clock);
+  for (;;) {
+    bool stopping;
+    {
+      std::unique_lock lock(wake_mu_);
+      bool any_pending;
+      {
+        std::lock_guard index_lock(mu_);
+        any_pending = !pending_.empty() || !tombstones_.empty();
+      }
+      if (!wake_ && !stopping_) {
+        if (any_pending) {
+          wake_cv_.wait_for(lock, Millis{10});
+        } else {
+          wake_cv_.wait_for(lock, Millis{500});
+        }
+      }
+      wake_ = false;
+      stopping = stopping_;
+    }
+    std::vector<std::shared_ptr<Pending>> batch;
+    std::vector<std::string> tombstones;
+    {
+      std::lock_guard lock(mu_);
+      batch = pending_;
+      tombstones.swap(tombstones_);
+    }
+    if (!failed_.load()) {
+      for (const std::string& tombstone : tombstones) {
+        if (tombstone.size() + disk::kRecordHeaderBytes > buffer_bytes_) continue;
+        const auto parsed = disk::decodeTombstone(tombstone);
+        if (!parsed.ok()) continue;
+        const uint32_t aux = parsed.value().secondary
+                                 ? 0x100u | disk::tag8(*parsed.value().secondary)
+                                 : 0u;
+        appendRecord(RecordType::kTombstone, disk::keyHash(parsed.value().primary), aux,
+                     tombstone.size(),
+                     [&](char* out) { std::memcpy(out, tombstone.data(), tombstone.size()); });
+      }
+      for (auto& pending : batch) {
+        if (failed_.load()) break;
+        pump(*pending);
+      }
+      if (buffer_used_ > 0) flushBuffer();
+      publishFlushed();
+      const uint64_t now = monoMs(*options_.clock);
+      if (dirty_since_sync_ && options_.sync_interval_ms > 0 &&
+          (stopping || now - last_sync_ms_ >= options_.sync_interval_ms)) {
+        if (::fdatasync(fd_) != 0) {
+          markFailed(errnoText("fdatasync"));
+        } else {
+          metrics_.syncs.fetch_add(1, std::memory_order_relaxed);
+        }
+        dirty_since_sync_ = false;
+        last_sync_ms_ = now;
+      }
+    }
+    {
+      std::lock_guard lock(wake_mu_);
+      ++cycles_;
+    }
+    idle_cv_.notify_all();
+    if (stopping) return;
+  }
+}
+
+// Turns what the body has into records. Returns true when the object is complete (its head is
+// in the buffer) or gone.
+bool DiskStore::pump(Pending& pending) {
+  {
+    std::lock_guard lock(mu_);
+    if (pending.done) return true;
+    if (pending.cancelled) {
+      pending.done = true;
+      removePending(&pending);
+      return true;
+    }
+    if (pending.head_bytes != 0) return false;  // head written, waiting to be published
+  }
+  Body& body = *pending.object->body();
+  const Body::State state = body.state();  // before available(): complete means final
+  const uint64_t available = body.available();
+  auto drop = [&] {
+    std::lock_guard lock(mu_);
+    cancelPending(pending);
+    pending.done = true;
+    removePending(&pending);
+  };
+  if (state == Body::State::kFailed || available > options_.max_object_bytes) {
+    drop();  // an object whose fetch failed midway is never kept
+    return true;
+  }
+  const bool complete = state == Body::State::kComplete;
+  while ((available - pending.consumed >= fragment_bytes_ ||
+          (complete && pending.consumed < available)) &&
+         !pending.cancelled.load(std::memory_order_acquire)) {
+    const uint64_t n = std::min<uint64_t>(fragment_bytes_, available - pending.consumed);
+    const uint64_t from = pending.consumed;
+    const uint64_t logical = appendRecord(RecordType::kFragment, pending.key, 0, n, [&](char* out) {
+      uint64_t copied = 0;
+      while (copied < n) {
+        iovec iov[16];
+        const int count = body.peek(from + copied, n - copied, iov, 16);
+        for (int i = 0; i < count; ++i) {
+          std::memcpy(out + copied, iov[i].iov_base, iov[i].iov_len);
+          copied += iov[i].iov_len;
+        }
+        if (count == 0) break;
+      }
+    });
+    if (failed_.load()) return true;
+    if (pending.fragments.empty()) pending.first.store(logical, std::memory_order_release);
+    pending.fragments.push_back({logical, static_cast<uint32_t>(n)});
+    pending.consumed += n;
+  }
+  if (!complete || pending.cancelled.load()) return false;
+  HeadPayload head;
+  head.primary = pending.primary;
+  head.secondary = pending.secondary;
+  head.meta = pending.object->meta();
+  head.meta.content_length = static_cast<int64_t>(available);
+  head.body_bytes = available;
+  head.fragments = pending.fragments;
+  const std::string payload = disk::encodeHead(head);
+  const uint64_t head_bytes = disk::recordBytes(payload.size());
+  if (head_bytes > buffer_bytes_ || head_bytes > IndexEntry::kMaxHeadBytes) {
+    metrics_.dropped_writes.fetch_add(1, std::memory_order_relaxed);
+    drop();
+    return true;
+  }
+  const uint32_t aux = pending.secondary_tag | (uint32_t{pending.vary_tag} << 8);
+  const uint64_t logical = appendRecord(RecordType::kHead, pending.key, aux, payload.size(),
+                                        [&](char* out) {
+                                          std::memcpy(out, payload.data(), payload.size());
+                                        });
+  if (failed_.load()) return true;
+  if (pending.fragments.empty()) pending.first.store(logical, std::memory_order_release);
+  pending.head = logical;
+  pending.head_bytes = head_bytes;
+  // Find our shared_ptr to queue the publication.
+  std::lock_guard lock(mu_);
+  for (auto& p : pending_) {
+    if (p.get() == &pending) to_publish_.push_back({p, logical + head_bytes});
+  }
+  return true;
+}
+
+uint64_t DiskStore::appendRecord(RecordType type, uint64_t key, uint32_t aux,
+                                 uint64_t payload_bytes, const std::function<void(char*)>& fill) {
+  const uint64_t bytes = disk::recordBytes(payload_bytes);
+  uint64_t position = buffer_logical_ + buffer_used_;
+  const uint64_t seg_end = (position / segment_bytes_ + 1) * segment_bytes_;
+  if (position + bytes > seg_end || buffer_used_ + bytes > buffer_bytes_) {
+    if (buffer_used_ > 0) flushBuffer();
+    if (failed_.load()) return 0;
+    if (position + bytes > seg_end) {
+      buffer_logical_ = seg_end;  // the tail of the segment stays unused
+      written_.store(seg_end, std::memory_order_release);
+    }
+    position = buffer_logical_;
+  }
+  // Entering a segment: what the log held there one lap ago goes.
+  const uint64_t target_end = (position / segment_bytes_ + 1) * segment_bytes_;
+  if (target_end > data_bytes_) {
+    std::lock_guard lock(mu_);
+    reclaimUpTo(target_end - data_bytes_);
+  }
+  char* out = buffer_.get() + buffer_used_;
+  fill(out + disk::kRecordHeaderBytes);
+  RecordHeader header;
+  header.type = type;
+  header.store_id = store_id_;
+  header.payload_bytes = static_cast<uint32_t>(payload_bytes);
+  header.logical = position;
+  header.key = key;
+  header.aux = aux;
+  disk::sealRecord(header, out);
+  buffer_used_ += bytes;
+  return position;
+}
+
+void DiskStore::flushBuffer() {
+  if (buffer_used_ == 0 || failed_.load()) return;
+  if (!pwriteAll(fd_, buffer_.get(), buffer_used_, physical(buffer_logical_))) {
+    markFailed(errnoText("writing the store"));
+    return;
+  }
+  metrics_.writes.fetch_add(1, std::memory_order_relaxed);
+  metrics_.write_bytes.fetch_add(buffer_used_, std::memory_order_relaxed);
+  dirty_since_sync_ = true;
+  buffer_logical_ += buffer_used_;
+  buffer_used_ = 0;
+  written_.store(buffer_logical_, std::memory_order_release);
+}
+
+void DiskStore::publishFlushed() {
+  std::lock_guard lock(mu_);
+  const uint64_t floor = floor_.load();
+  std::vector<Publish> waiting;
+  for (Publish& publish : to_publish_) {
+    Pending& pending = *publish.pending;
+    if (publish.head_end > buffer_logical_) {
+      waiting.push_back(std::move(publish));
+      continue;
+    }
+    const uint64_t first = pending.fragments.empty() ? pending.head : pending.fragments.front().logical;
+    const bool keep = !pending.cancelled && !failed_.load() && first >= floor &&
+                      pending.head - first <= IndexEntry::kMaxSpanBytes;
+    if (keep) {
+      const IndexEntry entry =
+          IndexEntry::make(pending.key, pending.head, pending.head_bytes, pending.head - first,
+                           pending.consumed, pending.secondary_tag, pending.vary_tag);
+      index_.insert(entry);
+      live_bytes_ += entry.chargedBytes();
+      handles_[pending.object.get()] = Handle{pending.object, pending.key, pending.head};
+      if (handles_.size() > 2 * handles_swept_at_) {
+        std::erase_if(handles_, [](const auto& item) { return item.second.object.expired(); });
+        handles_swept_at_ = std::max<size_t>(64, handles_.size());
+      }
+    }
+    cancelPending(pending);  // out of the in-flight bytes either way
+    pending.done = true;
+    removePending(&pending);
+  }
+  to_publish_.swap(waiting);
+}
+
+void DiskStore::settleForTest() {
+  for (int round = 0; round < 2000; ++round) {
+    {
+      std::lock_guard lock(mu_);
+      bool busy = !tombstones_.empty() || !to_publish_.empty();
+      for (auto& pending : pending_) {
+        const auto state = pending->object->body()->state();
+        busy = busy || pending->cancelled || state != Body::State::kFilling;
+      }
+      if (!busy || failed_.load()) return;
+    }
+    std::unique_lock lock(wake_mu_);
+    const uint64_t target = cycles_ + 2;
+    wake_ = true;
+    wake_cv_.notify_one();
+    idle_cv_.wait_for(lock, Millis{50}, [&] { return cycles_ >= target; });
+  }
+}
+
+}  // namespace ec::storage

@@ -1,0 +1,187 @@
+#pragma once
+// DiskStore: the disk tier over one preallocated file or block device, managed as a
+// log-structured cyclic store (docs/design/disk-store.md): a writer thread aggregates records
+// (body fragments, then the head record that commits the object) into large sequential writes;
+// the oldest segment is reclaimed when the log wraps; a compact in-memory index (DiskIndex)
+// maps key hashes to head records; every record is checked (magic, version, store id, position,
+// CRC-32C) when read, and a bad one is a miss plus a counter. The index is rebuilt by scanning
+// the file at open. find() blocks on the disk (tests, tools); event loops use findAsync().
+// Any I/O error marks the store failed: it then answers nothing and accepts nothing, and the
+// node keeps serving from memory and the origin.
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+#include "base/time_source.h"
+#include "storage/disk_format.h"
+#include "storage/disk_index.h"
+#include "storage/io_pool.h"
+#include "storage/store.h"
+
+namespace ec::storage {
+
+struct DiskStoreOptions {
+  std::string path;
+  uint64_t size_bytes = 0;                   // the file is preallocated to this size
+  uint64_t max_object_bytes = 1ull << 30;    // larger objects are not stored
+  uint64_t segment_bytes = 0;                // 0: size / 16, clamped to [1 MiB, 64 MiB]
+  uint64_t average_object_bytes = 32 << 10;  // sizes the index for a full store
+  uint64_t write_queue_bytes = 1ull << 30;   // bodies waiting for the writer, at most
+  uint64_t sync_interval_ms = 5000;          // fdatasync period while writing (0: never)
+  size_t read_threads = 2;
+  const TimeSource* clock = nullptr;         // sync interval, rebuild timing (system if null)
+};
+
+// Counters and gauges of one store, read by the metrics registry.
+struct DiskStoreMetrics {
+  std::atomic<uint64_t> reads{0};           // records read
+  std::atomic<uint64_t> read_bytes{0};
+  std::atomic<uint64_t> writes{0};          // aggregated writes (pwrite calls)
+  std::atomic<uint64_t> write_bytes{0};
+  std::atomic<uint64_t> errors{0};          // I/O errors (each marks the store failed)
+  std::atomic<uint64_t> corrupt{0};         // records failing magic/version/position/checksum
+  std::atomic<uint64_t> reclaimed_segments{0};
+  std::atomic<uint64_t> dropped_writes{0};  // not stored: queue full, too big, store failed
+  std::atomic<uint64_t> lookups_queue_full{0};
+  std::atomic<uint64_t> syncs{0};
+  std::atomic<uint64_t> rebuild_ms{0};
+  std::atomic<uint64_t> rebuild_objects{0};
+};
+
+class DiskStore final : public Store {
+ public:
+  // Opens (or formats) the store file and rebuilds the index. A store whose file cannot be
+  // created, sized or read still returns a DiskStore, marked failed (up() false), with the
+  // reason in failureReason(), so the node starts and shows it.
+  static std::unique_ptr<DiskStore> open(const DiskStoreOptions& options);
+  ~DiskStore() override;  // flushes completed objects, syncs, stops the threads
+
+  ObjectRef find(std::string_view primary, const http::Fields& request) override;
+  void insert(std::string_view primary, std::string_view secondary, ObjectRef object) override;
+  bool eraseIf(std::string_view primary, std::string_view secondary,
+               const CachedObject* object) override;
+  size_t eraseAll(std::string_view primary) override;
+  void noteGrowth(const CachedObject* object, size_t new_charged_bytes) override;
+  Stats stats() const override;
+
+  // Non-blocking lookup for event loops. An object still being written is returned at once.
+  // Otherwise, when the index has an entry for `primary`, reads the head record and the first
+  // fragment on an I/O thread and calls done(object or nullptr) there; returns nullptr with
+  // *pending = true. *pending = false means a miss (done is never called).
+  ObjectRef findAsync(std::string_view primary, const http::Fields& request,
+                      std::function<void(ObjectRef)> done, bool* pending);
+
+  bool up() const { return !failed_.load(std::memory_order_acquire); }
+  std::string failureReason() const;
+  const std::string& path() const { return options_.path; }
+  uint64_t capacityBytes() const { return data_bytes_; }
+  uint64_t maxObjectBytes() const { return options_.max_object_bytes; }
+  size_t indexMemoryBytes() const;
+  const DiskStoreMetrics& metrics() const { return metrics_; }
+
+  // Waits until every queued write that can complete has been written and published.
+  void settleForTest();
+  // Marks the store failed as an I/O error would (in-code fault point).
+  void failForTest(const std::string& reason) { markFailed(reason); }
+
+ private:
+  struct Pending;
+  struct Candidate;
+
+  explicit DiskStore(const DiskStoreOptions& options);
+  Result<bool> openFile();
+  void rebuild();
+  void markFailed(const std::string& reason);
+
+  // Index side (caller holds mu_).
+  void reclaimUpTo(uint64_t floor);
+  bool makeRoom(uint64_t charge);
+  void cancelPending(Pending& pending);
+  void removePending(const Pending* pending);
+  void removeReplaced(uint64_t key, uint8_t secondary_tag, uint8_t vary_tag);
+
+  // Writer thread.
+  void writerLoop();
+  bool pump(Pending& pending);
+  uint64_t appendRecord(disk::RecordType type, uint64_t key, uint32_t aux, uint64_t payload_bytes,
+                        const std::function<void(char*)>& fill);
+  void flushBuffer();
+  void publishFlushed();
+
+  // Reads (any thread).
+  std::vector<Candidate> candidates(std::string_view primary);
+  ObjectRef loadObject(std::string_view primary, const http::Fields& request,
+                       const std::vector<Candidate>& found, bool rest_async);
+  Result<std::string> readRecord(uint64_t logical, uint64_t bytes, disk::RecordType type,
+                                 uint64_t key, disk::RecordHeader* header_out);
+  void readRest(std::shared_ptr<Body> body, std::vector<disk::FragmentRef> fragments,
+                uint64_t key, size_t from);
+  bool stillLive(uint64_t logical) const { return logical >= floor_.load(std::memory_order_acquire); }
+  uint64_t physical(uint64_t logical) const {
+    return disk::kFileHeaderBytes + logical % data_bytes_;
+  }
+
+  DiskStoreOptions options_;
+  int fd_ = -1;
+  uint32_t store_id_ = 0;
+  uint64_t data_bytes_ = 0;      // log area: a whole number of segments
+  uint64_t segment_bytes_ = 0;
+  uint64_t fragment_bytes_ = 0;  // body bytes per fragment record
+  uint64_t buffer_bytes_ = 0;    // aggregation buffer
+
+  mutable std::mutex mu_;
+  disk::DiskIndex index_;
+  std::vector<std::shared_ptr<Pending>> pending_;
+  // Objects this store handed out or took in, for eraseIf(): object -> index entry.
+  struct Handle {
+    std::weak_ptr<CachedObject> object;
+    uint64_t key;
+    uint64_t head;
+  };
+  std::unordered_map<const CachedObject*, Handle> handles_;
+  size_t handles_swept_at_ = 64;
+  std::vector<std::string> tombstones_;  // encoded, waiting for the writer
+  std::atomic<uint64_t> floor_{0};       // logical positions below may be overwritten
+  std::atomic<uint64_t> written_{0};     // logical end of what is on disk (flushed)
+  uint64_t live_bytes_ = 0;              // charged bytes of indexed objects
+  uint64_t inflight_bytes_ = 0;          // charged bytes of pending writes
+  uint64_t evictions_ = 0;
+  uint64_t inserts_ = 0;
+  uint64_t hits_ = 0;
+  uint64_t misses_ = 0;
+  std::string failure_reason_;
+  std::atomic<bool> failed_{false};
+
+  // Writer state (writer thread only, except where noted).
+  std::unique_ptr<char[]> buffer_;
+  uint64_t buffer_logical_ = 0;  // logical position of buffer_[0]
+  uint64_t buffer_used_ = 0;
+  struct Publish {
+    std::shared_ptr<Pending> pending;
+    uint64_t head_end;
+  };
+  std::vector<Publish> to_publish_;
+  uint64_t last_sync_ms_ = 0;
+  bool dirty_since_sync_ = false;
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool wake_ = false;
+  bool stopping_ = false;
+  std::condition_variable idle_cv_;
+  uint64_t cycles_ = 0;
+
+  DiskStoreMetrics metrics_;
+  std::unique_ptr<IoPool> readers_;
+  std::thread writer_;
+};
+
+}  // namespace ec::storage

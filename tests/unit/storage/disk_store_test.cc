@@ -1,0 +1,357 @@
+// DiskStore beyond the conformance suite: persistence across reopen, corruption detected on
+// read, fragments of big objects, failed fetches never kept, the cyclic log wrapping, erases
+// surviving a restart, a failed store answering nothing; and the record/index codecs.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "storage/disk_format.h"
+#include "storage/disk_index.h"
+#include "storage/disk_store.h"
+#include "test_objects.h"
+
+namespace ec::storage {
+namespace {
+
+using testing::makeObject;
+
+std::string readAll(const ObjectRef& object) {
+  std::string out;
+  iovec iov[64];
+  uint64_t offset = 0;
+  for (int spins = 0; spins < 100000; ++spins) {
+    const int n = object->body()->peek(offset, UINT64_MAX, iov, 64);
+    for (int i = 0; i < n; ++i) {
+      out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+      offset += iov[i].iov_len;
+    }
+    if (n == 0 && object->body()->state() != Body::State::kFilling) break;
+    if (n == 0) usleep(100);
+  }
+  return out;
+}
+
+ObjectRef makePatterned(size_t size, uint32_t seed) {
+  cache::ObjectMeta meta;
+  meta.head = "Content-Type: application/octet-stream\r\nETag: \"" + std::to_string(seed) + "\"\r\n";
+  meta.etag = "\"" + std::to_string(seed) + "\"";
+  meta.content_length = static_cast<int64_t>(size);
+  meta.freshness_lifetime = 3600;
+  std::string bytes(size, '\0');
+  std::mt19937 rng(seed);
+  for (char& c : bytes) c = static_cast<char>(rng());
+  auto body = std::make_shared<Body>(size);
+  body->append(bytes);
+  body->finish();
+  return std::make_shared<CachedObject>(std::move(meta), body);
+}
+
+class DiskStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("ec_disk_test_" + std::to_string(::getpid()) + "_" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+                .string();
+    std::remove(path_.c_str());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::remove(path_.c_str());
+  }
+  void open(uint64_t size = 16 << 20, uint64_t segment = 1 << 20) {
+    store_.reset();
+    DiskStoreOptions options;
+    options.path = path_;
+    options.size_bytes = size;
+    options.segment_bytes = segment;
+    options.max_object_bytes = 8 << 20;
+    options.average_object_bytes = 8 << 10;
+    store_ = DiskStore::open(options);
+  }
+  std::string path_;
+  std::unique_ptr<DiskStore> store_;
+  http::Fields none_;
+};
+
+TEST_F(DiskStoreTest, ObjectsSurviveAReopen) {
+  open();
+  ASSERT_TRUE(store_->up());
+  std::vector<ObjectRef> objects;
+  for (uint32_t i = 0; i < 50; ++i) {
+    objects.push_back(makePatterned(1000 + i * 3000, i));
+    store_->insert("http://h/" + std::to_string(i), "", objects.back());
+  }
+  store_->settleForTest();
+  open();  // clean close, then rebuild from the file
+  ASSERT_TRUE(store_->up());
+  EXPECT_EQ(store_->stats().objects, 50u);
+  EXPECT_EQ(store_->metrics().rebuild_objects.load(), 50u);
+  for (uint32_t i = 0; i < 50; ++i) {
+    ObjectRef found = store_->find("http://h/" + std::to_string(i), none_);
+    ASSERT_NE(found, nullptr) << i;
+    EXPECT_EQ(found->meta().etag, objects[i]->meta().etag);
+    EXPECT_EQ(found->meta().freshness_lifetime, 3600);
+    EXPECT_EQ(readAll(found), readAll(objects[i])) << i;
+  }
+  EXPECT_EQ(store_->metrics().corrupt.load(), 0u);
+}
+
+TEST_F(DiskStoreTest, BigObjectsAreStoredInFragmentsAndStreamBack) {
+  open(32 << 20, 2 << 20);
+  ObjectRef big = makePatterned(5 << 20, 7);  // several 512 KiB fragments
+  store_->insert("big", "", big);
+  store_->settleForTest();
+  open(32 << 20, 2 << 20);
+  bool pending = false;
+  std::mutex mu;
+  std::condition_variable cv;
+  ObjectRef result;
+  bool done = false;
+  ObjectRef immediate = store_->findAsync("big", none_, [&](ObjectRef object) {
+    std::lock_guard lock(mu);
+    result = std::move(object);
+    done = true;
+    cv.notify_all();
+  }, &pending);
+  EXPECT_EQ(immediate, nullptr);
+  ASSERT_TRUE(pending);
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  ASSERT_NE(result, nullptr);
+  EXPECT_EQ(readAll(result), readAll(big));
+  EXPECT_GE(store_->metrics().reads.load(), 11u);  // head + 10 fragments
+}
+
+TEST_F(DiskStoreTest, CorruptBytesGiveAMissAndACounterNeverGarbage) {
+  open();
+  for (uint32_t i = 0; i < 20; ++i) store_->insert("k" + std::to_string(i), "", makePatterned(20000, i));
+  store_->settleForTest();
+  store_.reset();
+  // Flip bytes all over the log area (not the file header).
+  {
+    const int fd = ::open(path_.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    std::mt19937 rng(3);
+    for (int i = 0; i < 200; ++i) {
+      const off_t at = 4096 + static_cast<off_t>(rng() % (20 * 20100));
+      char c = 0;
+      ASSERT_EQ(::pread(fd, &c, 1, at), 1);
+      c = static_cast<char>(c ^ 0x5a);
+      ASSERT_EQ(::pwrite(fd, &c, 1, at), 1);
+    }
+    ::close(fd);
+  }
+  open();
+  ASSERT_TRUE(store_->up());
+  size_t served = 0;
+  for (uint32_t i = 0; i < 20; ++i) {
+    ObjectRef found = store_->find("k" + std::to_string(i), none_);
+    if (!found) continue;
+    const std::string body = readAll(found);
+    if (found->body()->state() == Body::State::kComplete) {
+      EXPECT_EQ(body, readAll(makePatterned(20000, i))) << "garbage served for k" << i;
+      ++served;
+    }
+  }
+  EXPECT_LT(served, 20u);
+  EXPECT_GT(store_->metrics().corrupt.load(), 0u);
+}
+
+TEST_F(DiskStoreTest, AFailedFetchIsNeverKept) {
+  open();
+  cache::ObjectMeta meta;
+  meta.head = "Content-Type: text/plain\r\n";
+  meta.content_length = 100000;
+  auto body = std::make_shared<Body>(100000);
+  auto object = std::make_shared<CachedObject>(std::move(meta), body);
+  store_->insert("partial", "", object);
+  body->append(std::string(60000, 'x'));
+  store_->settleForTest();
+  body->fail();
+  store_->settleForTest();
+  EXPECT_EQ(store_->find("partial", none_), nullptr);
+  open();
+  EXPECT_EQ(store_->find("partial", none_), nullptr);
+  EXPECT_EQ(store_->stats().objects, 0u);
+}
+
+TEST_F(DiskStoreTest, TheLogWrapsAndReclaimsTheOldestSegments) {
+  open(8 << 20, 512 << 10);
+  for (uint32_t i = 0; i < 400; ++i) {
+    store_->insert("w" + std::to_string(i), "", makePatterned(50000, i));
+    if (i % 10 == 0) store_->settleForTest();
+  }
+  store_->settleForTest();
+  EXPECT_GT(store_->metrics().reclaimed_segments.load(), 0u);
+  EXPECT_GT(store_->stats().evictions, 0u);
+  EXPECT_LE(store_->stats().bytes, store_->capacityBytes());
+  EXPECT_EQ(store_->find("w0", none_), nullptr);  // oldest: reclaimed
+  ObjectRef last = store_->find("w399", none_);
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(readAll(last), readAll(makePatterned(50000, 399)));
+  const uint64_t objects = store_->stats().objects;
+  open(8 << 20, 512 << 10);
+  // The same window after a restart, plus objects only reclaimed ahead (still intact on disk).
+  EXPECT_GE(store_->stats().objects, objects);
+  ObjectRef again = store_->find("w399", none_);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(readAll(again), readAll(makePatterned(50000, 399)));
+  EXPECT_EQ(store_->find("w0", none_), nullptr);
+  EXPECT_EQ(store_->metrics().corrupt.load(), 0u);
+}
+
+TEST_F(DiskStoreTest, ErasesSurviveARestart) {
+  open();
+  store_->insert("gone", "", makePatterned(3000, 1));
+  store_->insert("kept", "", makePatterned(3000, 2));
+  store_->settleForTest();
+  EXPECT_EQ(store_->eraseAll("gone"), 1u);
+  store_->settleForTest();
+  open();
+  EXPECT_EQ(store_->find("gone", none_), nullptr);
+  EXPECT_NE(store_->find("kept", none_), nullptr);
+}
+
+TEST_F(DiskStoreTest, ReplacingAnObjectKeepsTheNewestAcrossARestart) {
+  open();
+  store_->insert("k", "", makePatterned(3000, 1));
+  store_->settleForTest();
+  store_->insert("k", "", makePatterned(5000, 2));
+  store_->settleForTest();
+  open();
+  EXPECT_EQ(store_->stats().objects, 1u);
+  ObjectRef found = store_->find("k", none_);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->meta().etag, "\"2\"");
+}
+
+TEST_F(DiskStoreTest, AFailedStoreAnswersNothingAndTakesNothing) {
+  open();
+  store_->insert("a", "", makePatterned(3000, 1));
+  store_->settleForTest();
+  store_->failForTest("injected EIO");
+  EXPECT_FALSE(store_->up());
+  EXPECT_EQ(store_->failureReason(), "injected EIO");
+  EXPECT_EQ(store_->find("a", none_), nullptr);
+  store_->insert("b", "", makePatterned(3000, 2));
+  EXPECT_EQ(store_->find("b", none_), nullptr);
+  EXPECT_EQ(store_->metrics().errors.load(), 1u);
+}
+
+TEST_F(DiskStoreTest, AnUnusablePathGivesAFailedStoreNotACrash) {
+  DiskStoreOptions options;
+  options.path = "/nonexistent-dir/ec-store";
+  options.size_bytes = 16 << 20;
+  auto store = DiskStore::open(options);
+  EXPECT_FALSE(store->up());
+  EXPECT_NE(store->failureReason().find("nonexistent"), std::string::npos);
+  EXPECT_EQ(store->find("x", none_), nullptr);
+}
+
+TEST_F(DiskStoreTest, IndexCostsAtMost32BytesPerObjectWhenFull) {
+  // 64 MiB store sized for 8 KiB objects, filled with ~8 KiB objects until the log wraps.
+  DiskStoreOptions options;
+  options.path = path_;
+  options.size_bytes = 64 << 20;
+  options.average_object_bytes = 8 << 10;
+  store_ = DiskStore::open(options);
+  for (uint32_t i = 0; i < 9000; ++i) {
+    store_->insert("o" + std::to_string(i), "", makeObject(7800));
+    if (i % 500 == 0) store_->settleForTest();
+  }
+  store_->settleForTest();
+  EXPECT_GT(store_->metrics().reclaimed_segments.load(), 0u);
+  const double per_object =
+      static_cast<double>(store_->indexMemoryBytes()) / static_cast<double>(store_->stats().objects);
+  std::printf("index: %zu bytes for %llu objects = %.1f bytes/object\n", store_->indexMemoryBytes(),
+              static_cast<unsigned long long>(store_->stats().objects), per_object);
+  EXPECT_LE(per_object, 32.0);
+}
+
+TEST(DiskFormatTest, HeadRoundTripsAndRejectsDamage) {
+  disk::HeadPayload head;
+  head.primary = "http://h/x";
+  head.secondary = "accept-encoding=gzip\n";
+  head.meta.status = 200;
+  head.meta.head = "Content-Type: text/plain\r\n";
+  head.meta.vary_names = {"accept-encoding"};
+  head.meta.etag = "\"e\"";
+  head.meta.content_length = 30;
+  head.body_bytes = 30;
+  head.fragments = {{100, 10}, {200, 20}};
+  const std::string payload = disk::encodeHead(head);
+  auto decoded = disk::decodeHead(payload);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded.value().primary, head.primary);
+  EXPECT_EQ(decoded.value().meta.vary_names, head.meta.vary_names);
+  ASSERT_EQ(decoded.value().fragments.size(), 2u);
+  EXPECT_EQ(decoded.value().fragments[1].logical, 200u);
+  for (size_t cut = 0; cut < payload.size(); ++cut) {
+    EXPECT_FALSE(disk::decodeHead(payload.substr(0, cut)).ok()) << cut;
+  }
+}
+
+TEST(DiskFormatTest, RecordChecksumCatchesEveryFlippedByte) {
+  disk::RecordHeader header;
+  header.type = disk::RecordType::kFragment;
+  header.store_id = 9;
+  header.logical = 4096;
+  header.key = 77;
+  const std::string payload = "hello fragment";
+  std::string record(disk::recordBytes(payload.size()), '\0');
+  disk::encodeRecord(header, payload, record.data());
+  auto decoded = disk::decodeRecordHeader(record);
+  ASSERT_TRUE(decoded);
+  EXPECT_TRUE(disk::verifyRecord(*decoded, record));
+  for (size_t i = 0; i < disk::kRecordHeaderBytes + payload.size(); ++i) {
+    std::string damaged = record;
+    damaged[i] = static_cast<char>(damaged[i] ^ 1);
+    auto h = disk::decodeRecordHeader(damaged);
+    EXPECT_TRUE(!h || !disk::verifyRecord(*h, damaged)) << "byte " << i;
+  }
+}
+
+TEST(DiskIndexTest, InsertFindRemoveAndGrow) {
+  disk::DiskIndex index(10);
+  for (uint64_t k = 1; k <= 1000; ++k) {
+    index.insert(disk::IndexEntry::make(k * 0x9e3779b97f4a7c15ull | 1, k * 16, 64, 0, 100, 0, 0));
+  }
+  EXPECT_EQ(index.size(), 1000u);
+  for (uint64_t k = 1; k <= 1000; ++k) {
+    int seen = 0;
+    index.forEachWithKey(k * 0x9e3779b97f4a7c15ull | 1, [&](const disk::IndexEntry& e) {
+      EXPECT_EQ(e.head(1 << 30), k * 16);
+      ++seen;
+    });
+    EXPECT_EQ(seen, 1) << k;
+  }
+  const size_t removed = index.removeAllIf([](const disk::IndexEntry& e) { return e.head(1 << 30) % 32 == 0; },
+                                           [](const disk::IndexEntry&) {});
+  EXPECT_EQ(removed, 500u);
+  for (uint64_t k = 1; k <= 1000; ++k) {
+    int seen = 0;
+    index.forEachWithKey(k * 0x9e3779b97f4a7c15ull | 1, [&](const disk::IndexEntry&) { ++seen; });
+    EXPECT_EQ(seen, k % 2 == 1 ? 1 : 0) << k;
+  }
+}
+
+TEST(DiskIndexTest, HeadPositionsSurviveTheModuloPacking) {
+  const uint64_t head = (1ull << 53) + 4096 * 16;
+  const auto e = disk::IndexEntry::make(5, head, 128, 1 << 20, 5000, 3, 4);
+  EXPECT_EQ(e.head(head + (1 << 30)), head);
+  EXPECT_EQ(e.first(head + 10), head - (1 << 20));
+  EXPECT_EQ(e.secondaryTag(), 3);
+  EXPECT_EQ(e.varyTag(), 4);
+  EXPECT_EQ(e.headBytes(), 128u);
+  EXPECT_GE(e.bodyBytesCeil(), 5000u);
+}
+
+}  // namespace
+}  // namespace ec::storage
