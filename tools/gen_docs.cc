@@ -17,6 +17,7 @@
 #include "proxy/proxy_metrics.h"
 #include "purge/purge_metrics.h"
 #include "server/server.h"
+#include "tls/tls_stats.h"
 
 namespace {
 
@@ -26,7 +27,7 @@ std::vector<const ec::observe::MetricDecl*> allMetricDecls() {
   std::vector<const ec::observe::MetricDecl*> decls;
   for (const auto* list : {&ec::observe::metricDecls(), &ec::accesslog::metricDecls(),
                            &ec::proxy::metricDecls(), &ec::purge::metricDecls(),
-                           &ec::server::metricDecls()}) {
+                           &ec::server::metricDecls(), &ec::tls::metricDecls()}) {
     decls.insert(decls.end(), list->begin(), list->end());
   }
   return decls;

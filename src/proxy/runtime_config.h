@@ -29,6 +29,8 @@ struct ServiceRoute {
   std::vector<std::string> suffix_hosts;    // "*.wiki.test" stored as ".wiki.test"
   bool match_all = false;                   // "*"
   std::vector<upstream::OriginSettings> origins;
+  bool https_redirect = false;
+  std::string hsts_line;  // "Strict-Transport-Security: max-age=...\r\n", or empty
   // Latency histograms (service_metrics.h); null / empty when built without a registry
   // (unit tests). origin_ttfb is indexed like `origins`.
   std::shared_ptr<ServiceMetrics> metrics;

@@ -9,6 +9,7 @@
 #include "proxy/service_metrics.h"
 #include "proxy/transaction.h"
 #include "proxy/worker_context.h"
+#include "tls/tls_transport.h"
 
 namespace ec::proxy {
 namespace {
@@ -120,7 +121,17 @@ void Transaction::recordCompletion() {
   } else if (head_sent) {
     record.content_type = "text/plain; charset=utf-8";
   }
-  record.tls = {};  // plain HTTP/1.1 until the TLS listener fills it
+  // "vers=TLSv1.3;keyx=X25519;auth=ECDSA;ciph=...;prot=h1;sess=new" on TLS listeners (the
+  // webrequest `tls` field); "-" on plain HTTP. A reused thread-local buffer: no allocation.
+  if (const tls::TlsTransport* transport = connection_.tls()) {
+    thread_local std::string tls_field;
+    const tls::TlsInfo& info = transport->info();
+    tls_field.clear();
+    tls_field.append("vers=").append(info.vers).append(";keyx=").append(info.keyx);
+    tls_field.append(";auth=").append(info.auth).append(";ciph=").append(info.ciph);
+    tls_field.append(";prot=").append(info.prot).append(";sess=").append(info.sess);
+    record.tls = tls_field;
+  }
   log->submit(record);
 }
 

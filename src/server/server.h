@@ -24,6 +24,8 @@
 #include "server/worker.h"
 #include "storage/memory_store.h"
 #include "storage/tiered_store.h"
+#include "tls/server_context.h"
+#include "tls/tls_stats.h"
 
 namespace ec::server {
 
@@ -79,6 +81,8 @@ class Server {
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<demo::DemoOrigin> demo_;
   observe::Registry registry_;
+  tls::TlsStats tls_stats_;
+  std::vector<std::shared_ptr<tls::ContextSlot>> tls_slots_;  // per listener; nullptr if plain
   proxy::ServiceMetricsTable service_metrics_{registry_};
   std::unique_ptr<accesslog::AccessLog> access_log_;
   std::atomic<uint64_t> reloads_ok_{0};

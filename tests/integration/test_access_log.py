@@ -4,6 +4,7 @@ bytes come back exactly, PURGE is left out by default, SIGUSR1 reopens a rotated
 log metrics are exported."""
 
 import json
+import re
 import os
 import signal
 import time
@@ -197,3 +198,22 @@ def test_issue_4_bad_kafka_property_is_a_config_error(tmp_path):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "access_log.kafka_properties[0]" in result.stdout + result.stderr
+
+
+def test_issue_4_tls_field_on_tls_listeners(start_edgecache, origin, tmp_path):
+    # The webrequest `tls` field: the session's facts on a TLS listener, "-" on plain HTTP.
+    from harness.tls import Pki, curl
+    pki = Pki(tmp_path / "pki")
+    cert = pki.issue("site", ["example.test"], "ecdsa", "site")
+    path, config = log_config(tmp_path)
+    config["listeners"] = [{"address": "127.0.0.1:$PORT"},
+                           {"address": "127.0.0.1:$TLS_PORT", "tls": {"certificates": [cert]}}]
+    node = start_edgecache(config=config)
+    origin.script("/t", Reply(200, CACHEABLE, b"tls"))
+    code, out, err = curl(node.tls_port, "/t", pki.ca_cert, "example.test", "--tlsv1.3")
+    assert code == 0, err
+    assert node.get("/t").status == 200
+    over_tls, plain = read_lines(path, 2)
+    assert re.match(r"^vers=TLSv1\.3;keyx=[^;]+;auth=ECDSA;ciph=TLS_[A-Z0-9_]+;prot=h1;sess=new$",
+                    over_tls["tls"]), over_tls["tls"]
+    assert plain["tls"] == "-"
