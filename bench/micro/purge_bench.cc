@@ -86,7 +86,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--purges")) purges = std::strtoull(argv[i + 1], nullptr, 10);
   }
   ec::proxy::Coalescer coalescer;
-  auto fence = [&coalescer](const std::string& key) { coalescer.fence(key); };
+  auto fence = [&coalescer](const std::string& key, ec::purge::Purger::FencePhase phase) {
+    if (phase == ec::purge::Purger::FencePhase::kBegin) coalescer.fence(key);
+    else coalescer.fenceDone(key);
+  };
 
   struct Case {
     const char* name;

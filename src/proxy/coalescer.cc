@@ -53,9 +53,36 @@ bool Coalescer::storeIfCurrent(const std::string& key, uint64_t flight,
   return true;
 }
 
+std::atomic<uint64_t>& Coalescer::markFor(std::string_view key) {
+  return purge_marks_[std::hash<std::string_view>{}(key) / kShards % kPurgeSlots];
+}
+
+const std::atomic<uint64_t>& Coalescer::markFor(std::string_view key) const {
+  return purge_marks_[std::hash<std::string_view>{}(key) / kShards % kPurgeSlots];
+}
+
+uint64_t Coalescer::purgeMark(const std::string& key) const {
+  return markFor(key).load(std::memory_order_acquire);
+}
+
+bool Coalescer::promoteIfUnpurged(const std::string& key, uint64_t mark,
+                                  const std::function<void()>& promote) {
+  if ((mark & ((uint64_t{1} << kInProgressBits) - 1)) != 0) return false;  // a purge was running
+  Shard& shard = shardFor(key);
+  std::lock_guard lock(shard.mutex);  // fence() marks under this lock: no purge begins meanwhile
+  if (markFor(key).load(std::memory_order_acquire) != mark) return false;
+  promote();
+  return true;
+}
+
+void Coalescer::fenceDone(const std::string& key) {
+  markFor(key).fetch_sub(1, std::memory_order_acq_rel);
+}
+
 void Coalescer::fence(const std::string& key) {
   Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
+  markFor(key).fetch_add((uint64_t{1} << kInProgressBits) + 1, std::memory_order_acq_rel);
   if (!shard.hit_for_pass.empty()) shard.hit_for_pass.erase(key);
   auto it = shard.in_flight.find(key);
   if (it == shard.in_flight.end()) return;

@@ -53,8 +53,17 @@ class Coalescer {
   // it began; returns whether it ran. A purge fences before it erases, so either the insert
   // happens first and the purge erases it, or the fetch sees the fence and does not insert.
   bool storeIfCurrent(const std::string& key, uint64_t flight, const std::function<void()>& store);
-  // A purge of `key`: detaches the flight in progress (if any) and clears hit-for-pass.
+  // A purge of `key` begins: detaches the flight in progress (if any), clears hit-for-pass and
+  // marks the key's purge slot; fenceDone() once the purge has erased every tier.
   void fence(const std::string& key);
+  void fenceDone(const std::string& key);
+
+  // Purge marks guard disk-tier promotions (a disk read that began before a purge must not
+  // put the old object into memory after it). purgeMark() before the read; the promotion
+  // runs only if no purge of the key's slot was in progress then or began since. Slots are
+  // shared by hash (kPurgeSlots), so an unrelated purge may skip a promotion, never the reverse.
+  uint64_t purgeMark(const std::string& key) const;
+  bool promoteIfUnpurged(const std::string& key, uint64_t mark, const std::function<void()>& promote);
 
   void markHitForPass(const std::string& key, WallTime until);
   bool isHitForPass(const std::string& key, WallTime now);
@@ -82,6 +91,13 @@ class Coalescer {
   std::atomic<uint64_t> coalesced_{0};
   std::atomic<uint64_t> fenced_{0};          // flights detached by a purge
   std::atomic<uint64_t> next_flight_{1};
+  // Per slot: purges begun (high 40 bits) and purges in progress (low 24 bits), one word so a
+  // single load tells both.
+  static constexpr size_t kPurgeSlots = 4096;
+  static constexpr uint64_t kInProgressBits = 24;
+  std::array<std::atomic<uint64_t>, kPurgeSlots> purge_marks_{};
+  std::atomic<uint64_t>& markFor(std::string_view key);
+  const std::atomic<uint64_t>& markFor(std::string_view key) const;
 };
 
 }  // namespace ec::proxy

@@ -21,13 +21,20 @@ void Transaction::lookup() {
   storage::TieredStore::Tier tier = storage::TieredStore::Tier::kNone;
   std::weak_ptr<bool> alive = aliveToken();
   net::EventLoop* loop = &worker_.loop();
+  // A purge of this key while the disk read runs must not see the old object promoted.
+  const uint64_t purge_mark = shared.coalescer().purgeMark(primary_key_);
   storage::ObjectRef object = tiered->findAsync(
       primary_key_, head_.fields,
-      [this, alive, loop](storage::ObjectRef found) {
+      [this, alive, loop, purge_mark](storage::ObjectRef found) {
         // On an I/O thread: resume on our own loop, if we still exist.
-        loop->post([this, alive, found = std::move(found)]() mutable {
+        loop->post([this, alive, purge_mark, found = std::move(found)]() mutable {
           if (alive.expired() || finished_) return;
-          if (found) worker_.shared().tiered()->promoteFromDisk(primary_key_, head_.fields, found);
+          if (found) {
+            SharedState& state = worker_.shared();
+            state.coalescer().promoteIfUnpurged(primary_key_, purge_mark, [&] {
+              state.tiered()->promoteFromDisk(primary_key_, head_.fields, found);
+            });
+          }
           continueLookup(std::move(found), Disposition::kHitLocal);
         });
       },

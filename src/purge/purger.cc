@@ -111,8 +111,9 @@ Purger::Outcome Purger::apply(PurgeSource source, const PurgeTarget& target) {
   size_t removed = 0;
   for (std::string_view scheme : {std::string_view("http"), std::string_view("https")}) {
     const std::string key = cache::primaryKey(scheme, target.authority, target.path);
-    if (fence_) fence_(key);
+    if (fence_) fence_(key, FencePhase::kBegin);
     removed += store_.eraseAll(key);
+    if (fence_) fence_(key, FencePhase::kEnd);
   }
   stats_.objects_removed.fetch_add(removed, std::memory_order_relaxed);
   bump(stats_.applied[index(source)]);

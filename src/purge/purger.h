@@ -63,9 +63,11 @@ struct PurgeStats {
 
 class Purger {
  public:
-  // Called with each primary key before its objects are erased: the proxy's coalescer uses it
-  // to stop a fetch in flight for the key from storing the body it is receiving.
-  using Fence = std::function<void(const std::string& primary_key)>;
+  // Called with each primary key before its objects are erased (kBegin) and after (kEnd): the
+  // proxy's coalescer uses it to stop a fetch in flight for the key from storing the body it
+  // is receiving, and a disk read begun before the purge from promoting the old object.
+  enum class FencePhase { kBegin, kEnd };
+  using Fence = std::function<void(const std::string& primary_key, FencePhase phase)>;
 
   Purger(storage::Store& store, Fence fence, std::shared_ptr<const PurgeSettings> settings);
 

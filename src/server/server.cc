@@ -131,7 +131,12 @@ Status Server::start(const config::Config& config) {
   if (!purge_settings.ok()) return fail(purge_settings.error());
   proxy::Coalescer& coalescer = shared_->coalescer();
   purger_ = std::make_unique<purge::Purger>(
-      *store_, [&coalescer](const std::string& key) { coalescer.fence(key); }, *purge_settings);
+      *store_,
+      [&coalescer](const std::string& key, purge::Purger::FencePhase phase) {
+        if (phase == purge::Purger::FencePhase::kBegin) coalescer.fence(key);
+        else coalescer.fenceDone(key);
+      },
+      *purge_settings);
   shared_->setPurger(purger_.get());
 
   std::vector<net::SocketAddress> addresses;

@@ -125,3 +125,27 @@ def test_issue_4_purge_while_the_body_streams_keeps_the_old_body_out(edgecache, 
 def test_issue_4_purge_of_a_host_without_service_is_harmless(edgecache, origin):
     response = purge(edgecache, "/x", host="nowhere.invalid")
     assert response.status == 204
+
+
+def test_issue_4_purge_reaches_the_disk_tier_and_survives_a_restart(start_edgecache, origin,
+                                                                   tmp_path):
+    config = {"cache": {"memory_size": "32MiB", "max_object_size": "16MiB",
+                        "memory_admission": "all",
+                        "disk": [{"path": str(tmp_path / "store.bin"), "size": "64MiB"}]}}
+    origin.script("/wiki/Disk", [Reply(200, CACHEABLE, b"old"), Reply(200, CACHEABLE, b"new")])
+    origin.script("/wiki/Kept", Reply(200, CACHEABLE, b"kept"))
+    node = start_edgecache(config=config)
+    node.get("/wiki/Disk")
+    node.get("/wiki/Kept")
+    assert node.stop() == 0
+
+    node = start_edgecache(config=config)  # both objects come from disk now
+    assert node.get("/wiki/Kept").header("X-Cache-Status") == "hit-local"
+    assert purge(node, "/wiki/Disk").status == 204
+    assert node.stop() == 0
+
+    node = start_edgecache(config=config)  # the purge is on disk too: never served again
+    assert node.get("/wiki/Kept").header("X-Cache-Status") == "hit-local"
+    response = node.get("/wiki/Disk")
+    assert response.header("X-Cache-Status") == "miss"
+    assert response.body == b"new"

@@ -90,5 +90,30 @@ TEST(Coalescer, APurgeFencesTheFlightInProgress) {
   EXPECT_EQ(coalescer.join("k", Follower{&loop, old_callback}), Coalescer::Role::kFollower);
 }
 
+TEST(Coalescer, PurgeMarksStopPromotionsThatRaceAPurge) {
+  Coalescer coalescer;
+  bool promoted = false;
+  auto promote = [&] { promoted = true; };
+  // No purge around: the promotion happens.
+  uint64_t mark = coalescer.purgeMark("k");
+  EXPECT_TRUE(coalescer.promoteIfUnpurged("k", mark, promote));
+  EXPECT_TRUE(promoted);
+  // A purge that begins after the read started: no promotion, even once it is done.
+  promoted = false;
+  mark = coalescer.purgeMark("k");
+  coalescer.fence("k");
+  coalescer.fenceDone("k");
+  EXPECT_FALSE(coalescer.promoteIfUnpurged("k", mark, promote));
+  // A read that started while a purge was erasing: no promotion either.
+  coalescer.fence("k");
+  mark = coalescer.purgeMark("k");
+  coalescer.fenceDone("k");
+  EXPECT_FALSE(coalescer.promoteIfUnpurged("k", mark, promote));
+  EXPECT_FALSE(promoted);
+  // A read that started after the purge finished promotes again.
+  mark = coalescer.purgeMark("k");
+  EXPECT_TRUE(coalescer.promoteIfUnpurged("k", mark, promote));
+}
+
 }  // namespace
 }  // namespace ec::proxy

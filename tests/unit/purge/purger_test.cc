@@ -29,7 +29,10 @@ std::shared_ptr<const PurgeSettings> settings(std::vector<std::string> allow = {
 
 class PurgerTest : public ::testing::Test {
  protected:
-  PurgerTest() : store_(options()), purger_(store_, [this](const std::string& key) { fenced_.push_back(key); }, settings()) {}
+  PurgerTest() : store_(options()), purger_(store_, [this](const std::string& key, Purger::FencePhase phase) {
+          if (phase == Purger::FencePhase::kBegin) fenced_.push_back(key);
+          else done_.push_back(key);
+        }, settings()) {}
   static storage::MemoryStoreOptions options() {
     storage::MemoryStoreOptions o;
     o.capacity_bytes = 1 << 20;
@@ -42,6 +45,7 @@ class PurgerTest : public ::testing::Test {
   }
   storage::MemoryStore store_;
   std::vector<std::string> fenced_;
+  std::vector<std::string> done_;
   Purger purger_;
 };
 
@@ -70,6 +74,7 @@ TEST_F(PurgerTest, PurgesBothSchemesAndFencesEachKey) {
   ASSERT_EQ(fenced_.size(), 2u);
   EXPECT_EQ(fenced_[0], "http://en.wiki.test/a");
   EXPECT_EQ(fenced_[1], "https://en.wiki.test/a");
+  EXPECT_EQ(done_, fenced_);
 }
 
 TEST_F(PurgerTest, AQueryIsPartOfTheKey) {
