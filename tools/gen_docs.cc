@@ -16,6 +16,7 @@
 #include "proxy/proxy_metrics.h"
 #include "purge/purge_metrics.h"
 #include "server/server.h"
+#include "tls/tls_stats.h"
 
 namespace {
 
@@ -24,7 +25,8 @@ namespace {
 std::vector<const ec::observe::MetricDecl*> allMetricDecls() {
   std::vector<const ec::observe::MetricDecl*> decls;
   for (const auto* list : {&ec::observe::metricDecls(), &ec::proxy::metricDecls(),
-                           &ec::purge::metricDecls(), &ec::server::metricDecls()}) {
+                           &ec::purge::metricDecls(), &ec::server::metricDecls(),
+                           &ec::tls::metricDecls()}) {
     decls.insert(decls.end(), list->begin(), list->end());
   }
   return decls;

@@ -14,8 +14,37 @@
 
 namespace ec::config {
 
+// One certificate of a TLS listener: a PEM file with the leaf first and its chain after it,
+// and the PEM private key. ECDSA and RSA certificates for the same names sit side by side.
+struct CertificateConfig {
+  std::string cert;
+  std::string key;
+  bool operator==(const CertificateConfig&) const = default;
+};
+
+// TLS on a listener (wikimedia-traffic.md §9 for the defaults). Present when `certificates`
+// is not empty; the first certificate is the default for clients without a matching SNI.
+struct TlsConfig {
+  std::vector<CertificateConfig> certificates;
+  std::string min_version = "TLSv1.2";
+  std::string max_version = "TLSv1.3";
+  // TLS 1.2: ECDHE-ECDSA and ECDHE-RSA with AES-GCM or CHACHA20-POLY1305 only.
+  std::string ciphers =
+      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:"
+      "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256";
+  std::string ciphersuites =
+      "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
+  std::string groups = "X25519:P-256";
+  std::vector<std::string> alpn = {"http/1.1"};
+  uint32_t session_cache_size = 20480;
+  uint64_t session_lifetime_s = 86400;
+  bool enabled() const { return !certificates.empty(); }
+  bool operator==(const TlsConfig&) const = default;
+};
+
 struct ListenerConfig {
   std::string address = "127.0.0.1:8080";  // "host:port", IPv6 as "[::1]:8080"
+  TlsConfig tls;
   bool operator==(const ListenerConfig&) const = default;
 };
 
@@ -82,6 +111,10 @@ struct ServiceConfig {
   std::string name;
   std::vector<std::string> hosts;  // "en.wiki.test", "*.wiki.test" or "*"; lowercase
   std::vector<OriginConfig> origins;
+  bool https_redirect = false;       // plain-HTTP requests: 301 (GET/HEAD) or 403 to https
+  uint64_t hsts_max_age_s = 0;       // Strict-Transport-Security on HTTPS answers; 0 = none
+  bool hsts_include_subdomains = false;
+  bool hsts_preload = false;
   bool operator==(const ServiceConfig&) const = default;
 };
 

@@ -92,6 +92,8 @@ std::string renderConfigDocs() {
       "`--workers N`, `--admin ADDR:PORT` (`admin.address`), `--name NODE` (`node_name`).\n\n";
   renderSection(topLevelDecl(), "Top level", out);
   renderSection(listenerDecl(), "`listeners[]`", out);
+  renderSection(tlsDecl(), "`listeners[].tls`", out);
+  renderSection(certificateDecl(), "`listeners[].tls.certificates[]`", out);
   renderSection(adminDecl(), "`admin`", out);
   renderSection(limitsDecl(), "`limits`", out);
   renderSection(cacheDecl(), "`cache`", out);

@@ -60,6 +60,8 @@ std::string sectionDeclaring(std::string_view key) {
     }
   };
   look(listenerDecl());
+  look(tlsDecl());
+  look(certificateDecl());
   look(adminDecl());
   look(limitsDecl());
   look(cacheDecl());
@@ -100,6 +102,22 @@ class Loader {
       loadList(node, "listeners", config_.listeners,
                [&](const YAML::Node& item, const std::string& path, ListenerConfig& listener) {
                  loadSection(item, listenerDecl(), path, listener);
+                 if (!item.IsMap()) return;
+                 if (auto tls = item["tls"]) {
+                   const std::string tls_path = path + ".tls";
+                   loadSection(tls, tlsDecl(), tls_path, listener.tls);
+                   if (!tls.IsMap()) return;
+                   if (auto certificates = tls["certificates"]) {
+                     loadList(certificates, tls_path + ".certificates", listener.tls.certificates,
+                              [&](const YAML::Node& c, const std::string& c_path,
+                                  CertificateConfig& certificate) {
+                                loadSection(c, certificateDecl(), c_path, certificate);
+                              });
+                   }
+                   if (listener.tls.certificates.empty()) {
+                     report(tls, tls_path, "a tls section needs at least one certificate");
+                   }
+                 }
                });
     }
     if (auto node = root["admin"]) loadSection(node, adminDecl(), "admin", config_.admin);

@@ -46,7 +46,55 @@ const SectionDecl<ListenerConfig>& listenerDecl() {
       "listeners[]",
       "One client-facing listener; several workers share it with SO_REUSEPORT.",
       {{"address", FieldType::kString, &ListenerConfig::address, kRestart,
-        "IP address and port to listen on, `127.0.0.1:8080` or `[::1]:8080`."}}};
+        "IP address and port to listen on, `127.0.0.1:8080` or `[::1]:8080`."}},
+      {{"tls", "TLS termination on this listener (absent: plain HTTP). See docs/user/tls.md."}}};
+  return decl;
+}
+
+const SectionDecl<TlsConfig>& tlsDecl() {
+  using T = TlsConfig;
+  static const SectionDecl<TlsConfig> decl{
+      "listeners[].tls",
+      "TLS on a listener: certificates chosen by SNI (exact name, then `*.` wildcard, then the "
+      "first certificate), ECDSA and RSA side by side, ALPN. Handshakes count in "
+      "`edgecache_tls_handshakes_total`, failures in `edgecache_tls_handshake_failures_total`.",
+      {
+          {"min_version", FieldType::kChoice, &T::min_version, kRestart,
+           "Oldest protocol version accepted.", 0, kNoMax, false, {"TLSv1.2", "TLSv1.3"}},
+          {"max_version", FieldType::kChoice, &T::max_version, kRestart,
+           "Newest protocol version offered.", 0, kNoMax, false, {"TLSv1.2", "TLSv1.3"}},
+          {"ciphers", FieldType::kString, &T::ciphers, kRestart,
+           "TLS 1.2 cipher list (OpenSSL syntax): forward-secret AEAD suites only by default.", 1,
+           4096},
+          {"ciphersuites", FieldType::kString, &T::ciphersuites, kRestart,
+           "TLS 1.3 cipher suites (OpenSSL syntax).", 1, 4096},
+          {"groups", FieldType::kString, &T::groups, kRestart,
+           "Key exchange groups, most preferred first.", 1, 1024},
+          {"alpn", FieldType::kStringList, &T::alpn, kRestart,
+           "Application protocols offered by ALPN, most preferred first: `http/1.1`."},
+          {"session_cache_size", FieldType::kCount, &T::session_cache_size, kRestart,
+           "Sessions kept for ID resumption by each listener; 0 turns the cache off.", 0,
+           10000000},
+          {"session_lifetime", FieldType::kDurationS, &T::session_lifetime_s, kRestart,
+           "How long a session may be resumed.", 1, 7 * kDayS},
+      },
+      {{"certificates", "The certificates (at least one); the first is the default."}}};
+  return decl;
+}
+
+const SectionDecl<CertificateConfig>& certificateDecl() {
+  using C = CertificateConfig;
+  static const SectionDecl<CertificateConfig> decl{
+      "listeners[].tls.certificates[]",
+      "One certificate. Its names (subjectAltName DNS entries, else the common name) decide "
+      "which SNI values it answers; certificates with the same names and different key types "
+      "(ECDSA, RSA) are offered together and the handshake picks what the client supports.",
+      {
+          {"cert", FieldType::kString, &C::cert, kRestart,
+           "PEM file: the certificate, then its chain.", 1, 4096, true},
+          {"key", FieldType::kString, &C::key, kRestart, "PEM file: the private key.", 1, 4096,
+           true},
+      }};
   return decl;
 }
 
@@ -209,6 +257,16 @@ const SectionDecl<ServiceConfig>& serviceDecl() {
            "Host patterns: `en.wiki.test` (exact), `*.wiki.test` (any subdomain) or `*` "
            "(any host). Lowercase, no port.",
            0, kNoMax, true},
+          {"https_redirect", FieldType::kBool, &S::https_redirect, R,
+           "On plain-HTTP listeners, send this service's clients to HTTPS: 301 to the same URL "
+           "for GET and HEAD, 403 for other methods (`edgecache_https_redirects_total`)."},
+          {"hsts_max_age", FieldType::kDurationS, &S::hsts_max_age_s, R,
+           "When non-zero, answers over TLS carry `Strict-Transport-Security: max-age=...`.", 0,
+           2 * 365 * kDayS},
+          {"hsts_include_subdomains", FieldType::kBool, &S::hsts_include_subdomains, R,
+           "Add `includeSubDomains` to Strict-Transport-Security."},
+          {"hsts_preload", FieldType::kBool, &S::hsts_preload, R,
+           "Add `preload` to Strict-Transport-Security."},
       },
       {{"origins", "The origin servers of this service (at least one)."}}};
   return decl;

@@ -66,6 +66,8 @@ struct SectionDecl {
 
 const SectionDecl<Config>& topLevelDecl();
 const SectionDecl<ListenerConfig>& listenerDecl();
+const SectionDecl<TlsConfig>& tlsDecl();
+const SectionDecl<CertificateConfig>& certificateDecl();
 const SectionDecl<AdminConfig>& adminDecl();
 const SectionDecl<LimitsConfig>& limitsDecl();
 const SectionDecl<CacheConfig>& cacheDecl();

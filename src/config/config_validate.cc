@@ -253,6 +253,24 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const std::string path = indexed("listeners", i) + ".address";
     check_unique(checkBindAddress(config.listeners[i].address, path, issues), path);
+    const TlsConfig& tls = config.listeners[i].tls;
+    const std::string tls_path = indexed("listeners", i) + ".tls";
+    checkRanges(tlsDecl(), tls, tls_path, issues);  // the defaults pass: checked even when off
+    if (!tls.enabled()) continue;
+    if (tls.min_version > tls.max_version) {  // "TLSv1.2" < "TLSv1.3"
+      issues.push_back({tls_path + ".min_version", "is newer than max_version (" +
+                                                       tls.max_version + ")"});
+    }
+    for (size_t a = 0; a < tls.alpn.size(); ++a) {
+      if (tls.alpn[a] != "http/1.1") {
+        issues.push_back({indexed(tls_path + ".alpn", a),
+                          "\"" + tls.alpn[a] + "\" is not a supported protocol (http/1.1)"});
+      }
+    }
+    for (size_t c = 0; c < tls.certificates.size(); ++c) {
+      checkRanges(certificateDecl(), tls.certificates[c],
+                  indexed(tls_path + ".certificates", c), issues);
+    }
   }
   check_unique(checkBindAddress(config.admin.address, "admin.address", issues), "admin.address");
   for (size_t i = 0; i < config.admin.allow.size(); ++i) {

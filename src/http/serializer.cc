@@ -88,6 +88,7 @@ void appendOriginRequest(std::string& out, const RequestHead& head, const Forwar
     if (isHopByHopField(name) || isNamedIn(named, name)) continue;
     if (options.strip_unkeyed_overrides && isUnkeyedOverride(name)) continue;
     if (extra_fields != nullptr && extra_fields->has(name)) continue;
+    if (!options.forwarded_proto.empty() && equalsIgnoreCase(name, "x-forwarded-proto")) continue;
     appendField(out, name, field.value);
   }
   if (extra_fields != nullptr) appendFields(out, *extra_fields);
@@ -106,6 +107,7 @@ void appendOriginRequest(std::string& out, const RequestHead& head, const Forwar
     forwarded_for += options.client_address;
   }
   if (!forwarded_for.empty()) appendField(out, "X-Forwarded-For", forwarded_for);
+  if (!options.forwarded_proto.empty()) appendField(out, "X-Forwarded-Proto", options.forwarded_proto);
   out.append("\r\n");
 }
 

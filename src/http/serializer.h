@@ -17,6 +17,9 @@ struct ForwardOptions {
   // Drop X-Forwarded-Host, X-Host, X-Original-URL, X-Rewrite-URL, X-HTTP-Method-Override: origins
   // that honour them would key on input the cache does not (cache poisoning).
   bool strip_unkeyed_overrides = true;
+  // When set ("https" or "http"): replaces any X-Forwarded-Proto the client sent, so an origin
+  // can trust it to say how the client reached this node.
+  std::string_view forwarded_proto;
 };
 
 // Appends "METHOD path HTTP/1.1", "Host: <authority>" (from the head, never a second Host), every

@@ -8,16 +8,20 @@
 #include "http/serializer.h"
 #include "proxy/transaction.h"
 #include "proxy/worker_context.h"
+#include "tls/tls_transport.h"
 
 namespace ec::proxy {
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 }
 
-ClientConnection::ClientConnection(WorkerContext& worker, net::UniqueFd fd, std::string peer_ip,
-                                   OnClosed on_closed)
+ClientConnection::ClientConnection(WorkerContext& worker, net::UniqueFd fd,
+                                   std::unique_ptr<net::Transport> transport, tls::TlsTransport* tls,
+                                   std::string peer_ip, OnClosed on_closed)
     : worker_(worker),
       fd_(std::move(fd)),
+      transport_(std::move(transport)),
+      tls_(tls),
       peer_ip_(std::move(peer_ip)),
       on_closed_(std::move(on_closed)),
       config_(worker.shared().config()),
@@ -45,10 +49,17 @@ std::string_view ClientConnection::rawHead() const {
 void ClientConnection::armHeaderTimer() {
   // Idle keep-alive connections wait idle_timeout for a first byte; once a request has begun
   // it must complete within header_timeout (slowloris defence).
+  // A TLS handshake is held to the header timeout as well.
   const bool partial = input_.readableBytes() > 0;
-  const Millis timeout = partial ? config_->header_timeout : config_->idle_timeout;
+  const bool handshaking = tls_ != nullptr && !tls_->handshakeDone();
+  const Millis timeout = (partial || handshaking) ? config_->header_timeout : config_->idle_timeout;
   timer_.arm(worker_.loop(), worker_.loop().now() + timeout, [this, partial] {
     if (transaction_ || closed_) return;
+    if (tls_ != nullptr && !tls_->handshakeDone()) {
+      tls_->noteHandshakeTimeout();
+      abortNow();
+      return;
+    }
     if (partial) {
       worker_.shared().stats().header_timeouts.fetch_add(1, std::memory_order_relaxed);
       respondError(408, "Request header timeout.\n", false, 0);
@@ -69,8 +80,15 @@ void ClientConnection::onIo(uint32_t events) {
     if (closed_) return;
     if (transaction_ && output_.queuedBytes() < kHighWatermark) transaction_->onWritable();
     if (closed_) return;
+    // A TLS read (the handshake) that waited for room to send.
+    if (transport_->readWaitsForWritable()) readInput();
+    if (closed_) return;
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readInput();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    readInput();
+    // A TLS write that waited for input (the handshake finishing) may go now.
+    if (!closed_ && want_write_ && transport_->writeWaitsForReadable()) flush();
+  }
 }
 
 void ClientConnection::readInput() {
@@ -81,18 +99,19 @@ void ClientConnection::readInput() {
     if (body_active_ && body_paused_) break;
     char* space = input_.writeSpace(kReadChunk);
     const size_t room = input_.writableBytes();
-    const ssize_t n = ::recv(fd_.get(), space, room, 0);
-    if (n > 0) {
-      input_.commitWrite(static_cast<size_t>(n));
-      worker_.shared().stats().client_bytes_in.fetch_add(static_cast<uint64_t>(n),
-                                                         std::memory_order_relaxed);
+    const net::IoResult io = transport_->read(space, room);
+    if (io.kind == net::IoResult::Kind::kBytes) {
+      const size_t n = io.bytes;
+      input_.commitWrite(n);
+      worker_.shared().stats().client_bytes_in.fetch_add(n, std::memory_order_relaxed);
       processInput();
       // A short read drained the socket: skip the recv that would only say EAGAIN (level-
-      // triggered epoll reports anything that arrives later).
-      if (static_cast<size_t>(n) < room) break;
+      // triggered epoll reports anything that arrives later). TLS may hold decrypted bytes
+      // that no socket event announces.
+      if (n < room && !transport_->hasBufferedInput()) break;
       continue;
     }
-    if (n == 0) {
+    if (io.kind == net::IoResult::Kind::kEof) {
       read_eof_ = true;
       if (body_active_) {
         // The client gave up mid-body: nothing sensible can be forwarded.
@@ -103,8 +122,7 @@ void ClientConnection::readInput() {
       else closing_ = true;
       return;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    if (errno == EINTR) continue;
+    if (io.kind == net::IoResult::Kind::kBlocked) break;
     abortNow();
     return;
   }
@@ -271,7 +289,7 @@ void ClientConnection::transactionFinished(bool keep_alive) {
     armHeaderTimer();
     // Pipelined requests already buffered are parsed after this event (not recursively);
     // otherwise reading resumes through the EPOLLIN interest that flush() restored.
-    if (input_.readableBytes() > 0) {
+    if (input_.readableBytes() > 0 || transport_->hasBufferedInput()) {
       worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
         if (alive.expired() || closed_) return;
         processInput();
@@ -285,7 +303,7 @@ void ClientConnection::flush() {
   if (closed_) return;
   uint64_t written = 0;
   uint64_t spliced = 0;
-  auto result = output_.flush(fd_.get(), written, &worker_.splicePipes(), &spliced);
+  auto result = output_.flush(*transport_, written, &worker_.splicePipes(), &spliced);
   ProxyStats& stats = worker_.shared().stats();
   stats.client_bytes_out.fetch_add(written, std::memory_order_relaxed);
   if (spliced != 0) stats.client_bytes_spliced.fetch_add(spliced, std::memory_order_relaxed);
@@ -311,6 +329,9 @@ void ClientConnection::updateInterest() {
   const bool reading = !read_eof_ && (!transaction_ || (body_active_ && !body_paused_)) && !closing_;
   if (reading) events |= EPOLLIN | EPOLLRDHUP;
   if (want_write_) events |= EPOLLOUT;
+  // TLS: a handshake read waiting to send, or a write waiting for the handshake's input.
+  if (!read_eof_ && transport_->readWaitsForWritable()) events |= EPOLLOUT;
+  if (want_write_ && transport_->writeWaitsForReadable() && !read_eof_) events |= EPOLLIN;
   if (events != interest_) {
     interest_ = events;
     worker_.loop().modify(fd_.get(), interest_, this);
@@ -333,6 +354,7 @@ void ClientConnection::finishClose() {
   closed_ = true;
   timer_.cancel();
   worker_.loop().remove(fd_.get());
+  transport_->shutdown();
   ::shutdown(fd_.get(), SHUT_RDWR);
   fd_.reset();
   if (transaction_) {

@@ -3,6 +3,8 @@
 // time; pipelined bytes wait in the buffer), feeds request bodies to the transaction, writes
 // what the transaction queues, and enforces the header timeout (slowloris -> 408), the idle
 // timeout and keep-alive. A parse error gets its status and a close; nothing reaches an origin.
+// Bytes move through a net::Transport: the socket itself, or a TLS stream whose handshake
+// must finish within the header timeout.
 
 #include <memory>
 #include <string>
@@ -13,8 +15,13 @@
 #include "net/buffer.h"
 #include "net/event_loop.h"
 #include "net/socket.h"
+#include "net/transport.h"
 #include "proxy/output_queue.h"
 #include "proxy/runtime_config.h"
+
+namespace ec::tls {
+class TlsTransport;
+}
 
 namespace ec::proxy {
 
@@ -26,7 +33,9 @@ class ClientConnection final : public net::IoHandler {
   // Called when the connection is finished and may be deleted (deferred by the owner).
   using OnClosed = std::function<void(ClientConnection*)>;
 
-  ClientConnection(WorkerContext& worker, net::UniqueFd fd, std::string peer_ip, OnClosed on_closed);
+  // `transport` reads and writes `fd` (plain or TLS); `tls` is the same object when it is TLS.
+  ClientConnection(WorkerContext& worker, net::UniqueFd fd, std::unique_ptr<net::Transport> transport,
+                   tls::TlsTransport* tls, std::string peer_ip, OnClosed on_closed);
   ~ClientConnection() override;
 
   void start();
@@ -41,6 +50,9 @@ class ClientConnection final : public net::IoHandler {
   // Stop reading the request body for a while (the origin is slow to take it).
   void pauseBody(bool paused);
   const std::string& peerIp() const { return peer_ip_; }
+  // True on a TLS listener; tls() then has the session's facts.
+  bool secure() const { return tls_ != nullptr; }
+  const tls::TlsTransport* tls() const { return tls_; }
   // The raw bytes of the current request head (for a fetch that outlives the client).
   std::string_view rawHead() const;
   bool closing() const { return closing_; }
@@ -66,6 +78,8 @@ class ClientConnection final : public net::IoHandler {
 
   WorkerContext& worker_;
   net::UniqueFd fd_;
+  std::unique_ptr<net::Transport> transport_;
+  tls::TlsTransport* tls_ = nullptr;
   std::string peer_ip_;
   OnClosed on_closed_;
   RuntimeConfigPtr config_;

@@ -60,6 +60,10 @@ std::string_view storedContentType(std::string_view head) {
 
 void Transaction::appendXCacheFields(std::string& out, std::string_view upstream_x_cache,
                                      Disposition disposition) {
+  // HSTS rides along with X-Cache: every answer over TLS for a service that asks for it.
+  if (service_ != nullptr && !service_->hsts_line.empty() && connection_.secure()) {
+    out += service_->hsts_line;
+  }
   if (upstream_x_cache.empty()) {
     // The common case (this node is the first layer): the lines are fixed per node.
     out += config_->x_cache_lines[static_cast<size_t>(disposition)];
@@ -277,10 +281,16 @@ void Transaction::finishDelivery() {
   finish(!close_delimited_out_ && head_.keep_alive);
 }
 
-void Transaction::respondSynthetic(int status, std::string_view body, Disposition disposition) {
+void Transaction::respondSynthetic(int status, std::string_view body, Disposition disposition,
+                                   std::string_view location) {
   if (finished_) return;
   std::string out;
   http::appendStatusLine(out, status);
+  if (!location.empty()) {
+    out += "Location: ";
+    out += location;
+    out += "\r\n";
+  }
   out += "Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ";
   appendNumber(out, body.size());
   out += "\r\n";

@@ -80,6 +80,7 @@ void Fetch::begin() {
   }
   http::ForwardOptions options;
   options.client_address = params_.client_ip;
+  options.forwarded_proto = params_.secure ? "https" : "http";
   // Client validators are the client's business: the cache revalidates with its own.
   request_.fields.remove("if-none-match");
   request_.fields.remove("if-modified-since");

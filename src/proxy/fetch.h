@@ -30,6 +30,7 @@ class Fetch final : public upstream::ExchangeListener, public std::enable_shared
     std::string primary_key;
     std::string raw_request_head;     // copied: the client's buffer may go away first
     std::string client_ip;
+    bool secure = false;              // the client came over TLS (X-Forwarded-Proto: https)
     storage::ObjectRef stale;         // revalidate this object (conditional request)
     Transaction* leader = nullptr;    // nullptr for a background refresh
     std::weak_ptr<bool> leader_alive;

@@ -23,6 +23,7 @@ void Transaction::startPass() {
   std::string head_bytes;
   http::ForwardOptions options;
   options.client_address = connection_.peerIp();
+  options.forwarded_proto = connection_.secure() ? "https" : "http";
   http::appendOriginRequest(head_bytes, head_, options);
   const bool has_body = head_.framing == http::BodyFraming::kContentLength
                             ? head_.content_length > 0

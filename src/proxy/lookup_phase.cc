@@ -97,6 +97,7 @@ Fetch::Params Transaction::fetchParams(storage::ObjectRef stale) {
   params.primary_key = primary_key_;
   params.raw_request_head = std::string(connection_.rawHead());
   params.client_ip = connection_.peerIp();
+  params.secure = connection_.secure();
   params.stale = std::move(stale);
   return params;
 }

@@ -58,8 +58,10 @@ bool OutputQueue::loadPipe(net::SplicePipePool* pipes) {
   return true;
 }
 
-Result<bool> OutputQueue::flush(int fd, uint64_t& bytes_written, net::SplicePipePool* pipes,
-                                uint64_t* bytes_spliced) {
+Result<bool> OutputQueue::flush(net::Transport& transport, uint64_t& bytes_written,
+                                net::SplicePipePool* pipes, uint64_t* bytes_spliced) {
+  const int fd = transport.rawFd();
+  if (fd < 0) pipes = nullptr;  // only the socket itself can take spliced pages
   for (;;) {
     if (pipeHoldsBytes()) {
       const bool more = front_ < segments_.size();
@@ -73,7 +75,7 @@ Result<bool> OutputQueue::flush(int fd, uint64_t& bytes_written, net::SplicePipe
     }
     if (front_ == segments_.size()) break;
     if (spliceCandidate(front_, pipes) && loadPipe(pipes)) continue;
-    Result<bool> sent = sendCopies(fd, bytes_written, pipes);
+    Result<bool> sent = sendCopies(transport, bytes_written, pipes);
     if (!sent) return sent;
     if (!*sent) return false;
   }
@@ -85,7 +87,7 @@ Result<bool> OutputQueue::flush(int fd, uint64_t& bytes_written, net::SplicePipe
 
 // One sendmsg over the segments from the front up to (not including) the next one that can be
 // spliced. Returns false when the socket is full.
-Result<bool> OutputQueue::sendCopies(int fd, uint64_t& bytes_written,
+Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_written,
                                      net::SplicePipePool* pipes) {
   iovec iov[kMaxIov];
   int count = 0;
@@ -105,19 +107,13 @@ Result<bool> OutputQueue::sendCopies(int fd, uint64_t& bytes_written,
       ++count;
     }
   }
-  msghdr message{};
-  message.msg_iov = iov;
-  message.msg_iovlen = static_cast<size_t>(count);
   // MSG_MORE before a spliced body: the head and the first body bytes share TCP segments.
-  const int flags = MSG_NOSIGNAL | (splice_follows ? MSG_MORE : 0);
-  ssize_t n;
-  do {
-    n = ::sendmsg(fd, &message, flags);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-    return fail(Error::downstream(ErrorKind::kConnectionReset, strerror(errno)));
+  const net::IoResult io = transport.writev(iov, count, splice_follows);
+  if (io.kind == net::IoResult::Kind::kBlocked) return false;
+  if (io.kind != net::IoResult::Kind::kBytes) {
+    return fail(Error::downstream(ErrorKind::kConnectionReset, "client connection broken"));
   }
+  const size_t n = io.bytes;
   bytes_written += static_cast<uint64_t>(n);
   queued_bytes_ -= static_cast<uint64_t>(n);
   size_t left = static_cast<size_t>(n);

@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "net/splice_pipe.h"
+#include "net/transport.h"
 #include "storage/body.h"
 
 namespace ec::proxy {
@@ -28,12 +29,13 @@ class OutputQueue {
   // Body ranges at least this long are sent by reference when a pipe pool is given.
   static constexpr uint64_t kSpliceMinBytes = 16u << 10;
 
-  // Writes as much as the socket takes. Returns true when everything was written, false when
-  // the socket is full (wait for EPOLLOUT); an error when the peer is gone. `pipes` (the
-  // worker's pool; may be null) enables sending large body ranges without copying them.
+  // Writes as much as the transport takes. Returns true when everything was written, false
+  // when it is blocked (wait for the socket); an error when the peer is gone. `pipes` (the
+  // worker's pool; may be null) enables sending large body ranges without copying them, on
+  // transports that are the socket itself (plain HTTP; TLS must encrypt every byte).
   // `bytes_spliced` (optional) counts the part of bytes_written sent by reference.
-  Result<bool> flush(int fd, uint64_t& bytes_written, net::SplicePipePool* pipes = nullptr,
-                     uint64_t* bytes_spliced = nullptr);
+  Result<bool> flush(net::Transport& transport, uint64_t& bytes_written,
+                     net::SplicePipePool* pipes = nullptr, uint64_t* bytes_spliced = nullptr);
 
   bool empty() const { return front_ == segments_.size() && !pipeHoldsBytes(); }
   uint64_t queuedBytes() const { return queued_bytes_; }
@@ -46,7 +48,8 @@ class OutputQueue {
   // Moves the front body segment's next bytes into the pipe. False: not possible now (heap
   // chunk, no pipe, vmsplice refused): the caller copies instead.
   bool loadPipe(net::SplicePipePool* pipes);
-  Result<bool> sendCopies(int fd, uint64_t& bytes_written, net::SplicePipePool* pipes);
+  Result<bool> sendCopies(net::Transport& transport, uint64_t& bytes_written,
+                          net::SplicePipePool* pipes);
 
   struct Segment {
     std::string bytes;

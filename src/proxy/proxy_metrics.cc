@@ -72,6 +72,12 @@ const MetricDecl kMemoryEvictions{"edgecache_memory_evictions_total",
 const MetricDecl kMemoryInserts{"edgecache_memory_inserts_total",
                                 "Objects inserted into the memory tier.", Type::kCounter, {}, {}, ""};
 
+const MetricDecl kHttpsRedirects{
+    "edgecache_https_redirects_total",
+    "Plain-HTTP requests for a service with https_redirect: 301 to HTTPS (GET, HEAD) or 403 "
+    "(other methods).",
+    Type::kCounter, {"status"}, {}, ""};
+
 double load(const std::atomic<uint64_t>& value) {
   return static_cast<double>(value.load(std::memory_order_relaxed));
 }
@@ -85,7 +91,7 @@ const std::vector<const observe::MetricDecl*>& metricDecls() {
       &kConnections,     &kConnectionsOpen, &kHeaderTimeouts,   &kCacheEvents,
       &kOriginRequests,  &kOriginErrors,   &kOriginConnections, &kOriginOpen,
       &kOriginBytes,     &kOriginUnavailable, &kMemoryBytes,    &kMemoryObjects,
-      &kMemoryEvictions, &kMemoryInserts};
+      &kMemoryEvictions, &kMemoryInserts,  &kHttpsRedirects};
   return decls;
 }
 
@@ -120,6 +126,8 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   registry.callback(kCacheEvents, {"truncated_origin_body"}, [&stats] { return load(stats.truncated_origin_bodies); });
   registry.callback(kCacheEvents, {"purged_in_flight"}, [&stats] { return load(stats.purged_in_flight); });
   registry.callback(kOriginUnavailable, {}, [&stats] { return load(stats.origin_unavailable); });
+  registry.callback(kHttpsRedirects, {"301"}, [&stats] { return load(stats.https_redirects[0]); });
+  registry.callback(kHttpsRedirects, {"403"}, [&stats] { return load(stats.https_redirects[1]); });
 
   storage::Store& store = shared.memoryTier();
   registry.callback(kMemoryBytes, {}, [&store] { return static_cast<double>(store.stats().bytes); });

@@ -28,6 +28,7 @@ struct ProxyStats {
   std::atomic<uint64_t> background_refreshes{0};
   std::atomic<uint64_t> invalidations{0};
   std::atomic<uint64_t> truncated_origin_bodies{0};
+  std::array<std::atomic<uint64_t>, 2> https_redirects{};  // [0] 301 (GET/HEAD), [1] 403
   std::atomic<uint64_t> purged_in_flight{0};  // fetched bodies not stored: purged meanwhile
 
   void countResult(CacheResult result) {

@@ -36,6 +36,10 @@ void Transaction::routeRequest() {
     respondSynthetic(421, "No service is configured for this host.\n");
     return;
   }
+  if (service_->https_redirect && !connection_.secure()) {
+    redirectToHttps();
+    return;
+  }
   switch (head_.method) {
     case http::Method::kGet:
     case http::Method::kHead:
@@ -49,7 +53,11 @@ void Transaction::routeRequest() {
     default:
       break;
   }
-  const std::string_view scheme = head_.scheme.empty() ? std::string_view("http") : head_.scheme;
+  // Over TLS the key says https whatever the request line claims: origins see
+  // X-Forwarded-Proto and may answer differently per scheme.
+  const std::string_view scheme = connection_.secure() ? std::string_view("https")
+                                  : head_.scheme.empty() ? std::string_view("http")
+                                                         : head_.scheme;
   primary_key_ = cache::primaryKey(scheme, head_.authority, head_.path);
   // A GET or HEAD with a body ("fat GET") is forwarded with its body and never cached: the
   // body is not part of the key, so caching it would be a poisoning vector.
@@ -65,6 +73,21 @@ void Transaction::routeRequest() {
   }
   request_cc_ = cache::parseCacheControl(head_.fields);
   lookup();
+}
+
+void Transaction::redirectToHttps() {
+  worker_.shared().stats().countResult(CacheResult::kInternal);
+  const bool safe = head_.method == http::Method::kGet || head_.method == http::Method::kHead;
+  worker_.shared().stats().https_redirects[safe ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+  if (!safe) {
+    // A redirected POST would be replayed as GET by many clients, or its body sent twice.
+    respondSynthetic(403, "This site is served over HTTPS only.\n");
+    return;
+  }
+  std::string location = "https://";
+  location += hostOnly(head_.authority);
+  location += head_.path.empty() ? std::string_view("/") : head_.path;
+  respondSynthetic(301, "Moved to HTTPS.\n", Disposition::kInt, location);
 }
 
 }  // namespace ec::proxy

@@ -23,6 +23,8 @@ struct ServiceRoute {
   std::vector<std::string> suffix_hosts;    // "*.wiki.test" stored as ".wiki.test"
   bool match_all = false;                   // "*"
   std::vector<upstream::OriginSettings> origins;
+  bool https_redirect = false;
+  std::string hsts_line;  // "Strict-Transport-Security: max-age=...\r\n", or empty
 };
 
 struct RuntimeConfig {

@@ -68,6 +68,7 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
  private:
   // request_phase.cc
   void routeRequest();
+  void redirectToHttps();
   // purge_phase.cc
   void handlePurge();
   void respondPurge(int status, std::string_view reason);
@@ -89,7 +90,8 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void streamBody();
   void pumpBody();
   void finishDelivery();
-  void respondSynthetic(int status, std::string_view body, Disposition disposition = Disposition::kInt);
+  void respondSynthetic(int status, std::string_view body, Disposition disposition = Disposition::kInt,
+                        std::string_view location = {});
   // 502 (refused, reset, bad response) or 504 (timeout), counted.
   void respondOriginFailure(int status);
   void appendXCacheFields(std::string& out, std::string_view upstream_x_cache, Disposition disposition);

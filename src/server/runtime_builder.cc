@@ -90,6 +90,13 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
       settings.makePoolKey();
       route.origins.push_back(std::move(settings));
     }
+    route.https_redirect = service.https_redirect;
+    if (service.hsts_max_age_s > 0) {
+      route.hsts_line = "Strict-Transport-Security: max-age=" + std::to_string(service.hsts_max_age_s);
+      if (service.hsts_include_subdomains) route.hsts_line += "; includeSubDomains";
+      if (service.hsts_preload) route.hsts_line += "; preload";
+      route.hsts_line += "\r\n";
+    }
     runtime->services.push_back(std::move(route));
   }
   runtime->fillXCacheLines();

@@ -14,6 +14,7 @@
 #include "purge/purge_metrics.h"
 #include "server/runtime_builder.h"
 #include "server/storage_metrics.h"
+#include "tls/tls_stats.h"
 
 namespace ec::server {
 namespace {
@@ -128,17 +129,27 @@ Status Server::start(const config::Config& config) {
       *purge_settings);
   shared_->setPurger(purger_.get());
 
-  std::vector<net::SocketAddress> addresses;
+  std::vector<ListenerSpec> listeners;
   for (const config::ListenerConfig& listener : config.listeners) {
     auto address = net::parseSocketAddress(listener.address);
     if (!address.ok()) return fail(address.error());
-    addresses.push_back(*address);
+    ListenerSpec spec{*address, nullptr};
+    if (listener.tls.enabled()) {
+      auto context = tls::ServerContext::create(listener.tls, tls_stats_);
+      if (!context.ok()) {
+        return fail(Error::internal(context.error().kind,
+                                    "listener " + listener.address + ": " + context.error().context));
+      }
+      spec.tls = std::make_shared<tls::ContextSlot>(std::move(*context));
+    }
+    tls_slots_.push_back(spec.tls);
+    listeners.push_back(std::move(spec));
   }
   uint32_t worker_count = config.workers;
   if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
   for (uint32_t i = 0; i < worker_count; ++i) {
     auto worker = std::make_unique<Worker>(*shared_, static_cast<int>(i));
-    if (auto listening = worker->listen(addresses); !listening.ok()) return listening;
+    if (auto listening = worker->listen(listeners); !listening.ok()) return listening;
     workers_.push_back(std::move(worker));
   }
 
@@ -154,8 +165,8 @@ Status Server::start(const config::Config& config) {
   for (auto& worker : workers_) worker->start();
   if (auto purging = startPurgeChannels(config); !purging.ok()) return purging;
   for (const config::ListenerConfig& listener : config.listeners) {
-    EC_LOG_INFO("listening on %s (%u workers), node %s", listener.address.c_str(), worker_count,
-                (*runtime)->node_name.c_str());
+    EC_LOG_INFO("listening on %s%s (%u workers), node %s", listener.address.c_str(),
+                listener.tls.enabled() ? " (TLS)" : "", worker_count, (*runtime)->node_name.c_str());
   }
   EC_LOG_INFO("admin on %s: /healthz /metrics", config.admin.address.c_str());
   return {};
@@ -197,6 +208,7 @@ Status Server::startPurgeChannels(const config::Config& config) {
 
 void Server::registerMetrics() {
   proxy::registerMetrics(registry_, *shared_);
+  tls::registerMetrics(registry_, tls_stats_);
   if (tiered_) registerStorageMetrics(registry_, *tiered_);
   purge::registerMetrics(registry_, *purger_);
   observe::registerProcessMetrics(registry_);

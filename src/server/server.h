@@ -22,6 +22,8 @@
 #include "server/worker.h"
 #include "storage/memory_store.h"
 #include "storage/tiered_store.h"
+#include "tls/server_context.h"
+#include "tls/tls_stats.h"
 
 namespace ec::server {
 
@@ -76,6 +78,8 @@ class Server {
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<demo::DemoOrigin> demo_;
   observe::Registry registry_;
+  tls::TlsStats tls_stats_;
+  std::vector<std::shared_ptr<tls::ContextSlot>> tls_slots_;  // per listener; nullptr if plain
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reload_failures_{0};
   std::atomic<uint64_t> generation_gauge_{1};

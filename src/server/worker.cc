@@ -7,18 +7,21 @@
 #include <cerrno>
 
 #include "base/log.h"
+#include "tls/tls_transport.h"
 
 namespace ec::server {
 
 class Worker::Acceptor final : public net::IoHandler {
  public:
-  Acceptor(Worker& worker, int fd) : worker_(worker), fd_(fd) {}
-  void onIo(uint32_t) override { worker_.accept(fd_); }
+  Acceptor(Worker& worker, int fd, const tls::ContextSlot* tls)
+      : worker_(worker), fd_(fd), tls_(tls) {}
+  void onIo(uint32_t) override { worker_.accept(fd_, tls_); }
   int fd() const { return fd_; }
 
  private:
   Worker& worker_;
   int fd_;
+  const tls::ContextSlot* tls_;
 };
 
 Worker::Worker(proxy::SharedState& shared, int index)
@@ -26,18 +29,20 @@ Worker::Worker(proxy::SharedState& shared, int index)
 
 Worker::~Worker() { stopAndJoin(); }
 
-Status Worker::listen(const std::vector<net::SocketAddress>& addresses) {
-  for (const net::SocketAddress& address : addresses) {
-    auto fd = net::listenOn(address, /*reuse_port=*/true);
+Status Worker::listen(const std::vector<ListenerSpec>& listeners) {
+  for (const ListenerSpec& listener : listeners) {
+    auto fd = net::listenOn(listener.address, /*reuse_port=*/true);
     if (!fd.ok()) return fail(fd.error());
     listeners_.push_back(std::move(*fd));
+    listener_tls_.push_back(listener.tls);
   }
   return {};
 }
 
 void Worker::start() {
-  for (const net::UniqueFd& fd : listeners_) {
-    acceptors_.push_back(std::make_unique<Acceptor>(*this, fd.get()));
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    const net::UniqueFd& fd = listeners_[i];
+    acceptors_.push_back(std::make_unique<Acceptor>(*this, fd.get(), listener_tls_[i].get()));
     loop_.add(fd.get(), EPOLLIN, acceptors_.back().get());
   }
   thread_ = std::thread([this] {
@@ -48,7 +53,7 @@ void Worker::start() {
   });
 }
 
-void Worker::accept(int listen_fd) {
+void Worker::accept(int listen_fd, const tls::ContextSlot* tls) {
   proxy::ProxyStats& stats = shared_.stats();
   for (int batch = 0; batch < 64 && !draining_; ++batch) {
     net::SocketAddress peer;
@@ -72,8 +77,23 @@ void Worker::accept(int listen_fd) {
     stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
     stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     open_.fetch_add(1, std::memory_order_relaxed);
+    std::unique_ptr<net::Transport> transport;
+    tls::TlsTransport* tls_transport = nullptr;
+    if (tls != nullptr) {
+      auto secure = tls->get()->accept(fd);
+      if (!secure) {
+        EC_LOG_EVERY_SECOND(LogLevel::kError, "accept: cannot allocate a TLS session");
+        stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+        open_.fetch_sub(1, std::memory_order_relaxed);
+        continue;
+      }
+      tls_transport = secure.get();
+      transport = std::move(secure);
+    } else {
+      transport = std::make_unique<net::PlainTransport>(fd);
+    }
     auto connection = std::make_unique<proxy::ClientConnection>(
-        context_, std::move(client), peer.hostString(),
+        context_, std::move(client), std::move(transport), tls_transport, peer.hostString(),
         [this](proxy::ClientConnection* closed) { onClosed(closed); });
     proxy::ClientConnection* raw = connection.get();
     connections_.emplace(raw, std::move(connection));

@@ -12,8 +12,15 @@
 #include "net/socket.h"
 #include "proxy/client_connection.h"
 #include "proxy/worker_context.h"
+#include "tls/server_context.h"
 
 namespace ec::server {
+
+// One listening address and, for a TLS listener, where its current TLS context is.
+struct ListenerSpec {
+  net::SocketAddress address;
+  std::shared_ptr<tls::ContextSlot> tls;  // nullptr: plain HTTP
+};
 
 class Worker {
  public:
@@ -21,7 +28,7 @@ class Worker {
   ~Worker();
 
   // Binds this worker's listeners (before the thread starts, so bind errors surface early).
-  Status listen(const std::vector<net::SocketAddress>& addresses);
+  Status listen(const std::vector<ListenerSpec>& listeners);
   void start();
   // From any thread: stop accepting and close idle connections; busy ones close after their
   // current response.
@@ -32,7 +39,7 @@ class Worker {
 
  private:
   class Acceptor;
-  void accept(int listen_fd);
+  void accept(int listen_fd, const tls::ContextSlot* tls);
   void onClosed(proxy::ClientConnection* connection);
 
   proxy::SharedState& shared_;
@@ -40,6 +47,7 @@ class Worker {
   net::EventLoop loop_;
   proxy::WorkerContext context_;
   std::vector<net::UniqueFd> listeners_;
+  std::vector<std::shared_ptr<tls::ContextSlot>> listener_tls_;  // parallel to listeners_
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unordered_map<proxy::ClientConnection*, std::unique_ptr<proxy::ClientConnection>> connections_;
   std::atomic<int64_t> open_{0};

@@ -79,8 +79,17 @@ class Edgecache:
         self.test_clock = test_clock
         self.process = None
         self.returncode = None
+        # A second listener port (TLS tests), distinct from the others: a listener address
+        # "127.0.0.1:$TLS_PORT" (or "$PORT") in `config` is given these.
+        self.tls_port = free_port()
+        while self.tls_port in (self.port, self.admin_port):
+            self.tls_port = free_port()
         origin_address = origin.address if origin is not None else "127.0.0.1:%d" % free_port()
         self.config = deep_merge(self.base_config(origin_address), config)
+        for listener in self.config.get("listeners", []):
+            address = listener.get("address", "")
+            listener["address"] = address.replace("$TLS_PORT", str(self.tls_port)).replace(
+                "$PORT", str(self.port))
 
     def base_config(self, origin_address):
         return {

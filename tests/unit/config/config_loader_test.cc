@@ -341,5 +341,65 @@ TEST(ConfigLoaderTest, DeployExampleIsTheEmbeddedDefault) {
   EXPECT_EQ(file_config, *embedded.config);
 }
 
+TEST(ConfigLoaderTest, TlsListenerIsReadWithItsCertificatesAndDefaults) {
+  LoadResult result = loadConfigString(R"(listeners:
+  - address: 127.0.0.1:8443
+    tls:
+      certificates:
+        - {cert: /etc/ec/a.pem, key: /etc/ec/a.key}
+        - cert: /etc/ec/b.pem
+          key: /etc/ec/b.key
+      min_version: TLSv1.3
+services:
+  - name: www
+    hosts: [www.example.org]
+    https_redirect: true
+    hsts_max_age: 365d
+    origins:
+      - address: 10.0.0.1:80
+)", "tls.yaml");
+  ASSERT_TRUE(result.config.has_value()) << joined(formatted(result));
+  const TlsConfig& tls = result.config->listeners[0].tls;
+  ASSERT_EQ(tls.certificates.size(), 2u);
+  EXPECT_EQ(tls.certificates[1].key, "/etc/ec/b.key");
+  EXPECT_EQ(tls.min_version, "TLSv1.3");
+  EXPECT_EQ(tls.max_version, "TLSv1.3");
+  EXPECT_EQ(tls.groups, "X25519:P-256");
+  EXPECT_TRUE(tls.enabled());
+  EXPECT_TRUE(result.config->services[0].https_redirect);
+  EXPECT_EQ(result.config->services[0].hsts_max_age_s, 365u * 86400u);
+}
+
+TEST(ConfigLoaderTest, TlsMistakesAreReportedAtTheirLines) {
+  const std::string errors = joined(errorsOf(R"(listeners:
+  - address: 127.0.0.1:8443
+    tls:
+      certificates:
+        - {cert: /etc/ec/a.pem}
+      min_version: TLSv1.3
+      max_version: TLSv1.2
+      alpn: [spdy/3]
+      cipher: DEFAULT
+  - address: 127.0.0.1:8444
+    tls:
+      min_version: TLSv1.0
+services:
+  - name: www
+    hosts: [www.example.org]
+    origins:
+      - address: 10.0.0.1:80
+)"));
+  EXPECT_NE(errors.find("edgecache.yaml:5:11: listeners[0].tls.certificates[0].key: is required"),
+            std::string::npos) << errors;
+  EXPECT_NE(errors.find("listeners[0].tls.min_version: is newer than max_version"), std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("\"spdy/3\" is not a supported protocol"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("listeners[0].tls.cipher: unknown key (did you mean 'ciphers'?)"),
+            std::string::npos) << errors;
+  EXPECT_NE(errors.find("listeners[1].tls: a tls section needs at least one certificate"),
+            std::string::npos) << errors;
+  EXPECT_NE(errors.find("listeners[1].tls.min_version"), std::string::npos) << errors;
+}
+
 }  // namespace
 }  // namespace ec::config

@@ -25,6 +25,7 @@ std::string drain(int fd) {
 TEST(OutputQueue, WritesOwnedBytesAndBodyRangesInOrder) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  net::PlainTransport transport(fds[0]);
   auto body = std::make_shared<storage::Body>(0);
   body->append("0123456789");
   body->finish();
@@ -34,7 +35,7 @@ TEST(OutputQueue, WritesOwnedBytesAndBodyRangesInOrder) {
   queue.appendCopy("|tail");
   EXPECT_EQ(queue.queuedBytes(), 15u);
   uint64_t written = 0;
-  auto result = queue.flush(fds[0], written);
+  auto result = queue.flush(transport, written);
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(*result);
   EXPECT_EQ(written, 15u);
@@ -47,6 +48,7 @@ TEST(OutputQueue, WritesOwnedBytesAndBodyRangesInOrder) {
 TEST(OutputQueue, ResumesAPartialWriteWhereItStopped) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  net::PlainTransport transport(fds[0]);
   int small = 4096;
   setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
   setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -64,7 +66,7 @@ TEST(OutputQueue, ResumesAPartialWriteWhereItStopped) {
   std::string received;
   uint64_t written = 0;
   for (int round = 0; round < 10000 && !queue.empty(); ++round) {
-    auto result = queue.flush(fds[0], written);
+    auto result = queue.flush(transport, written);
     ASSERT_TRUE(result.ok());
     received += drain(fds[1]);
   }
@@ -79,11 +81,12 @@ TEST(OutputQueue, ResumesAPartialWriteWhereItStopped) {
 TEST(OutputQueue, ReportsAClosedPeer) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  net::PlainTransport transport(fds[0]);
   close(fds[1]);
   OutputQueue queue;
   queue.appendCopy("lost");
   uint64_t written = 0;
-  EXPECT_FALSE(queue.flush(fds[0], written).ok());
+  EXPECT_FALSE(queue.flush(transport, written).ok());
   close(fds[0]);
 }
 
@@ -131,8 +134,9 @@ TEST(OutputQueue, SplicesLargeMappedBodiesAndKeepsOrderWithCopiedSegments) {
 
   std::string received;
   uint64_t written = 0;
+  net::PlainTransport transport(sender.get());
   for (int round = 0; round < 100000 && !queue.empty(); ++round) {
-    auto result = queue.flush(sender.get(), written, &pipes);
+    auto result = queue.flush(transport, written, &pipes);
     ASSERT_TRUE(result.ok());
     received += drain(receiver.get());
   }
@@ -159,7 +163,8 @@ TEST(OutputQueue, ClearDropsAPipeThatStillHoldsBytes) {
   OutputQueue queue;
   queue.appendBody(big, 0, 4u << 20);
   uint64_t written = 0;
-  auto result = queue.flush(sender.get(), written, &pipes);
+  net::PlainTransport transport(sender.get());
+  auto result = queue.flush(transport, written, &pipes);
   ASSERT_TRUE(result.ok());
   EXPECT_FALSE(*result);  // the receiver reads nothing: the socket fills
   EXPECT_FALSE(queue.empty());

@@ -1,0 +1,295 @@
+#include "tls/server_context.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "tls/host_match.h"
+#include "tls/tls_transport.h"
+
+namespace ec::tls {
+namespace {
+
+constexpr unsigned char kSessionIdContext[] = "edgecache";
+
+Error configError(std::string context) {
+  return Error::internal(ErrorKind::kInvalidArgument, std::move(context));
+}
+
+int versionNumber(const std::string& name) {
+  return name == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+}
+
+struct BioCloser {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
+struct X509Closer {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct KeyCloser {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using BioPtr = std::unique_ptr<BIO, BioCloser>;
+using X509Ptr = std::unique_ptr<X509, X509Closer>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, KeyCloser>;
+
+// subjectAltName DNS entries, or the subject CN when there are none (RFC 6125 §6.4.4).
+std::vector<std::string> certificateNames(X509* cert) {
+  std::vector<std::string> names;
+  auto* alt = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (alt != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(alt); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(alt, i);
+      if (name->type != GEN_DNS) continue;
+      const ASN1_IA5STRING* dns = name->d.dNSName;
+      names.push_back(normalizeHostName(std::string_view(
+          reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+          static_cast<size_t>(ASN1_STRING_length(dns)))));
+    }
+    GENERAL_NAMES_free(alt);
+  }
+  if (names.empty()) {
+    char common_name[256];
+    const int length = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName,
+                                                 common_name, sizeof common_name);
+    if (length > 0) names.push_back(normalizeHostName(std::string_view(common_name, static_cast<size_t>(length))));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+}  // namespace
+
+std::string drainOpenSslErrors() {
+  std::string out;
+  unsigned long code = 0;
+  while ((code = ERR_get_error()) != 0) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    if (!out.empty()) out += "; ";
+    out += text;
+  }
+  return out;
+}
+
+ServerContext::ServerContext(const config::TlsConfig& config, TlsStats& stats)
+    : config_(config), stats_(stats) {
+  for (const std::string& protocol : config_.alpn) {
+    alpn_wire_.push_back(static_cast<unsigned char>(protocol.size()));
+    alpn_wire_.insert(alpn_wire_.end(), protocol.begin(), protocol.end());
+  }
+}
+
+ServerContext::~ServerContext() {
+  for (Group& group : groups_) SSL_CTX_free(group.ctx);
+}
+
+Result<std::shared_ptr<ServerContext>> ServerContext::create(const config::TlsConfig& config,
+                                                             TlsStats& stats) {
+  std::shared_ptr<ServerContext> context(new ServerContext(config, stats));
+  ERR_clear_error();
+  for (const config::CertificateConfig& certificate : config.certificates) {
+    if (auto added = context->addCertificate(certificate); !added.ok()) return fail(added.error());
+  }
+  if (context->groups_.empty()) return fail(configError("tls: no certificate"));
+  // The default group's context is the one every handshake starts with: it owns the session
+  // cache and the ticket keys, whatever certificate SNI switches to.
+  SSL_CTX* first = context->groups_[0].ctx;
+  if (config.session_cache_size == 0) {
+    SSL_CTX_set_session_cache_mode(first, SSL_SESS_CACHE_OFF);
+  } else {
+    SSL_CTX_set_session_cache_mode(first, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(first, static_cast<long>(config.session_cache_size));
+  }
+  SSL_CTX_set_timeout(first, static_cast<long>(config.session_lifetime_s));
+  return context;
+}
+
+Status ServerContext::configureContext(SSL_CTX* ctx) {
+  SSL_CTX_set_min_proto_version(ctx, versionNumber(config_.min_version));
+  SSL_CTX_set_max_proto_version(ctx, versionNumber(config_.max_version));
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                               SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_set_cipher_list(ctx, config_.ciphers.c_str()) != 1) {
+    return fail(configError("tls.ciphers \"" + config_.ciphers + "\": no usable cipher (" +
+                            drainOpenSslErrors() + ")"));
+  }
+  if (SSL_CTX_set_ciphersuites(ctx, config_.ciphersuites.c_str()) != 1) {
+    return fail(configError("tls.ciphersuites \"" + config_.ciphersuites +
+                            "\": not understood (" + drainOpenSslErrors() + ")"));
+  }
+  if (SSL_CTX_set1_groups_list(ctx, config_.groups.c_str()) != 1) {
+    return fail(configError("tls.groups \"" + config_.groups + "\": not understood (" +
+                            drainOpenSslErrors() + ")"));
+  }
+  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
+  SSL_CTX_set_num_tickets(ctx, 1);
+  SSL_CTX_set_tlsext_servername_callback(ctx, &ServerContext::onServerName);
+  SSL_CTX_set_tlsext_servername_arg(ctx, this);
+  SSL_CTX_set_alpn_select_cb(ctx, &ServerContext::onAlpn, this);
+  return {};
+}
+
+Status ServerContext::addCertificate(const config::CertificateConfig& certificate) {
+  const std::string& path = certificate.cert;
+  BioPtr cert_bio(BIO_new_file(path.c_str(), "r"));
+  if (!cert_bio) {
+    ERR_clear_error();
+    return fail(configError("tls certificate " + path + ": cannot be read"));
+  }
+  X509Ptr leaf(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  if (!leaf) {
+    return fail(configError("tls certificate " + path + ": no PEM certificate (" +
+                            drainOpenSslErrors() + ")"));
+  }
+  std::vector<X509Ptr> chain;
+  while (X509* extra = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)) {
+    chain.emplace_back(extra);
+  }
+  ERR_clear_error();  // the end of the file reads as an error
+  BioPtr key_bio(BIO_new_file(certificate.key.c_str(), "r"));
+  if (!key_bio) {
+    ERR_clear_error();
+    return fail(configError("tls key " + certificate.key + ": cannot be read"));
+  }
+  KeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (!key) {
+    return fail(configError("tls key " + certificate.key + ": no PEM private key (" +
+                            drainOpenSslErrors() + ")"));
+  }
+  if (X509_check_private_key(leaf.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return fail(configError("tls key " + certificate.key + " does not belong to certificate " +
+                            path));
+  }
+  CertificateInfo info;
+  info.cert_path = path;
+  const int key_id = EVP_PKEY_get_base_id(key.get());
+  if (key_id == EVP_PKEY_EC) {
+    info.key_type = KeyType::kEcdsa;
+  } else if (key_id == EVP_PKEY_RSA) {
+    info.key_type = KeyType::kRsa;
+  } else {
+    return fail(configError("tls certificate " + path + ": key type is neither ECDSA nor RSA"));
+  }
+  info.names = certificateNames(leaf.get());
+  if (info.names.empty()) {
+    return fail(configError("tls certificate " + path + ": carries no DNS name"));
+  }
+
+  auto same_names = std::find_if(groups_.begin(), groups_.end(),
+                                 [&](const Group& g) { return g.names == info.names; });
+  Group* group = nullptr;
+  if (same_names != groups_.end()) {
+    group = &*same_names;
+    const bool taken = info.key_type == KeyType::kEcdsa ? group->has_ecdsa : group->has_rsa;
+    if (taken) {
+      return fail(configError("tls certificate " + path + ": a " + keyTypeName(info.key_type) +
+                              " certificate for the same names is already configured"));
+    }
+  } else {
+    Group fresh;
+    fresh.names = info.names;
+    fresh.ctx = SSL_CTX_new(TLS_server_method());
+    if (fresh.ctx == nullptr) return fail(configError("tls: " + drainOpenSslErrors()));
+    groups_.push_back(fresh);
+    group = &groups_.back();
+    if (auto configured = configureContext(group->ctx); !configured.ok()) return configured;
+    const size_t index = groups_.size() - 1;
+    for (const std::string& name : info.names) {
+      auto& index_map = name.starts_with("*.") ? wildcard_ : exact_;
+      index_map.emplace(name, index);  // the first certificate listed for a name wins
+    }
+  }
+  if (SSL_CTX_use_certificate(group->ctx, leaf.get()) != 1 ||
+      SSL_CTX_use_PrivateKey(group->ctx, key.get()) != 1) {
+    return fail(configError("tls certificate " + path + ": refused (" + drainOpenSslErrors() + ")"));
+  }
+  for (X509Ptr& extra : chain) {
+    if (SSL_CTX_add1_chain_cert(group->ctx, extra.get()) != 1) {
+      return fail(configError("tls certificate " + path + ": chain refused (" +
+                              drainOpenSslErrors() + ")"));
+    }
+  }
+  (info.key_type == KeyType::kEcdsa ? group->has_ecdsa : group->has_rsa) = true;
+  certificates_.push_back(std::move(info));
+  return {};
+}
+
+size_t ServerContext::groupForName(std::string_view server_name, CertMatch& match) const {
+  match = CertMatch::kDefault;
+  if (server_name.empty()) return 0;
+  const std::string host = normalizeHostName(server_name);
+  if (auto it = exact_.find(host); it != exact_.end()) {
+    match = CertMatch::kExact;
+    return it->second;
+  }
+  const std::string wildcard = wildcardFor(host);
+  if (!wildcard.empty()) {
+    if (auto it = wildcard_.find(wildcard); it != wildcard_.end()) {
+      match = CertMatch::kWildcard;
+      return it->second;
+    }
+  }
+  return 0;
+}
+
+bool ServerContext::groupCovers(size_t group, std::string_view host) const {
+  if (group >= groups_.size()) return false;
+  const std::string normal = normalizeHostName(host);
+  for (const std::string& name : groups_[group].names) {
+    if (certificateNameCovers(name, normal)) return true;
+  }
+  return false;
+}
+
+std::unique_ptr<TlsTransport> ServerContext::accept(int fd) {
+  SSL* ssl = SSL_new(groups_[0].ctx);
+  if (ssl == nullptr) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  if (SSL_set_fd(ssl, fd) != 1) {
+    ERR_clear_error();
+    SSL_free(ssl);
+    return nullptr;
+  }
+  SSL_set_accept_state(ssl);
+  auto transport = std::make_unique<TlsTransport>(shared_from_this(), ssl);
+  SSL_set_app_data(ssl, transport.get());
+  return transport;
+}
+
+int ServerContext::onServerName(SSL* ssl, int* /*alert*/, void* arg) {
+  auto* self = static_cast<ServerContext*>(arg);
+  auto* transport = static_cast<TlsTransport*>(SSL_get_app_data(ssl));
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  CertMatch match = CertMatch::kDefault;
+  const size_t group = self->groupForName(name == nullptr ? std::string_view() : name, match);
+  if (group != 0) SSL_set_SSL_CTX(ssl, self->groups_[group].ctx);
+  if (transport != nullptr) transport->setSelectedGroup(group);
+  self->stats_.countSelection(match);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+int ServerContext::onAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_len,
+                          const unsigned char* in, unsigned int in_len, void* arg) {
+  auto* self = static_cast<ServerContext*>(arg);
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, out_len, self->alpn_wire_.data(),
+                            static_cast<unsigned int>(self->alpn_wire_.size()), in,
+                            in_len) != OPENSSL_NPN_NEGOTIATED) {
+    // RFC 7301 §3.2: no protocol in common is a fatal no_application_protocol alert.
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace ec::tls
