@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "base/log.h"
@@ -14,6 +15,7 @@
 #include "purge/purge_metrics.h"
 #include "server/runtime_builder.h"
 #include "server/storage_metrics.h"
+#include "storage/fault_points.h"
 #include "tls/tls_stats.h"
 
 namespace ec::server {
@@ -88,6 +90,15 @@ Status Server::start(const config::Config& config) {
   store_options.policy = config.cache.eviction == "lru" ? storage::MemoryStoreOptions::Policy::kLru
                                                         : storage::MemoryStoreOptions::Policy::kS3Fifo;
   auto memory = std::make_unique<storage::MemoryStore>(store_options);
+  if (const char* fifo = std::getenv("EDGECACHE_FAULT_FIFO"); fifo && *fifo) {
+    // Tests only: the disk tier's libfiu fault points, switched on from outside (fiu-ctrl).
+    std::string error;
+    if (storage::enableFaultControl(fifo, &error)) {
+      EC_LOG_WARN("fault injection enabled (control fifo %s-%d)", fifo, static_cast<int>(::getpid()));
+    } else {
+      EC_LOG_WARN("EDGECACHE_FAULT_FIFO ignored: %s", error.c_str());
+    }
+  }
   if (config.cache.disk.empty()) {
     store_ = std::move(memory);
   } else {

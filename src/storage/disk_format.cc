@@ -279,6 +279,7 @@ Result<HeadPayload> decodeHead(std::string_view payload) {
   m.corrected_initial_age = r.i64();
   m.freshness_lifetime = r.i64();
   const uint8_t flags = r.u8();
+  if (flags & ~7u) return fail(corrupt("head record: unknown flags"));
   m.heuristic_freshness = flags & 1;
   m.no_cache = flags & 2;
   m.must_revalidate = flags & 4;

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "cache/vary.h"
+#include "storage/fault_points.h"
 
 namespace ec::storage {
 
@@ -28,6 +29,7 @@ uint64_t monoMs(const TimeSource& clock) {
 }
 
 bool preadAll(int fd, char* out, uint64_t bytes, uint64_t offset) {
+  if (faultFires("edgecache/disk/read")) return false;
   while (bytes > 0) {
     const ssize_t n = ::pread(fd, out, bytes, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
@@ -40,6 +42,7 @@ bool preadAll(int fd, char* out, uint64_t bytes, uint64_t offset) {
 }
 
 bool pwriteAll(int fd, const char* data, uint64_t bytes, uint64_t offset) {
+  if (faultFires("edgecache/disk/write")) return false;
   while (bytes > 0) {
     const ssize_t n = ::pwrite(fd, data, bytes, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
@@ -259,6 +262,25 @@ void DiskStore::rebuild() {
   metrics_.rebuild_ms.store(monoMs(*options_.clock) - started);
   EC_LOG_INFO("disk store %s: %zu objects indexed in %llu ms", options_.path.c_str(), index_.size(),
             static_cast<unsigned long long>(metrics_.rebuild_ms.load()));
+}
+
+// A store file that was deleted or replaced under us would keep taking writes into an inode
+// nobody will read after a restart: that is a failure too (checked once a second).
+void DiskStore::checkFileStillThere() {
+  if (fd_ < 0 || failed_.load()) return;
+  struct stat open_file {};
+  struct stat named {};
+  if (::fstat(fd_, &open_file) != 0) {
+    markFailed(errnoText("fstat of the store file"));
+    return;
+  }
+  if (::stat(options_.path.c_str(), &named) != 0) {
+    markFailed(errno == ENOENT ? std::string("store file vanished") : errnoText("stat of the store file"));
+    return;
+  }
+  if (named.st_ino != open_file.st_ino || named.st_dev != open_file.st_dev) {
+    markFailed("store file vanished (replaced by another file)");
+  }
 }
 
 void DiskStore::markFailed(const std::string& reason) {
@@ -666,6 +688,7 @@ ObjectRef DiskStore::findAsync(std::string_view primary, const http::Fields& req
 
 void DiskStore::writerLoop() {
   last_sync_ms_ = monoMs(*options_.clock);
+  last_check_ms_ = last_sync_ms_;
   for (;;) {
     bool stopping;
     {
@@ -711,9 +734,13 @@ void DiskStore::writerLoop() {
       if (buffer_used_ > 0) flushBuffer();
       publishFlushed();
       const uint64_t now = monoMs(*options_.clock);
+      if (now - last_check_ms_ >= 1000) {
+        last_check_ms_ = now;
+        checkFileStillThere();
+      }
       if (dirty_since_sync_ && options_.sync_interval_ms > 0 &&
           (stopping || now - last_sync_ms_ >= options_.sync_interval_ms)) {
-        if (::fdatasync(fd_) != 0) {
+        if (faultFires("edgecache/disk/sync") || ::fdatasync(fd_) != 0) {
           markFailed(errnoText("fdatasync"));
         } else {
           metrics_.syncs.fetch_add(1, std::memory_order_relaxed);

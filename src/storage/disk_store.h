@@ -100,6 +100,7 @@ class DiskStore final : public Store {
   Result<bool> openFile();
   void rebuild();
   void markFailed(const std::string& reason);
+  void checkFileStillThere();
 
   // Index side (caller holds mu_).
   void reclaimUpTo(uint64_t floor);
@@ -170,6 +171,7 @@ class DiskStore final : public Store {
   };
   std::vector<Publish> to_publish_;
   uint64_t last_sync_ms_ = 0;
+  uint64_t last_check_ms_ = 0;
   bool dirty_since_sync_ = false;
 
   std::mutex wake_mu_;
