@@ -123,9 +123,9 @@ void Transaction::recordCompletion() {
   }
   // "vers=TLSv1.3;keyx=X25519;auth=ECDSA;ciph=...;prot=h1;sess=new" on TLS listeners (the
   // webrequest `tls` field); "-" on plain HTTP. A reused thread-local buffer: no allocation.
-  if (const tls::TlsTransport* transport = connection_.tls()) {
+  if (const tls::TlsInfo* tls_info = connection_.tlsInfo()) {
     thread_local std::string tls_field;
-    const tls::TlsInfo& info = transport->info();
+    const tls::TlsInfo& info = *tls_info;
     tls_field.clear();
     tls_field.append("vers=").append(info.vers).append(";keyx=").append(info.keyx);
     tls_field.append(";auth=").append(info.auth).append(";ciph=").append(info.ciph);
