@@ -214,6 +214,6 @@ def test_issue_4_tls_field_on_tls_listeners(start_edgecache, origin, tmp_path):
     assert code == 0, err
     assert node.get("/t").status == 200
     over_tls, plain = read_lines(path, 2)
-    assert re.match(r"^vers=TLSv1\.3;keyx=[^;]+;auth=ECDSA;ciph=TLS_[A-Z0-9_]+;prot=h1;sess=new$",
+    assert re.match(r"^vers=TLSv1\.3;keyx=[^;]+;auth=ECDSA;ciph=TLS_[A-Z0-9_]+;prot=h[12];sess=new$",
                     over_tls["tls"]), over_tls["tls"]
     assert plain["tls"] == "-"
