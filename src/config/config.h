@@ -35,7 +35,7 @@ struct TlsConfig {
   std::string ciphersuites =
       "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
   std::string groups = "X25519:P-256";
-  std::vector<std::string> alpn = {"http/1.1"};
+  std::vector<std::string> alpn = {"h2", "http/1.1"};
   uint32_t session_cache_size = 20480;
   uint64_t session_lifetime_s = 86400;
   bool enabled() const { return !certificates.empty(); }

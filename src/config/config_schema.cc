@@ -71,7 +71,7 @@ const SectionDecl<TlsConfig>& tlsDecl() {
           {"groups", FieldType::kString, &T::groups, kRestart,
            "Key exchange groups, most preferred first.", 1, 1024},
           {"alpn", FieldType::kStringList, &T::alpn, kRestart,
-           "Application protocols offered by ALPN, most preferred first: `http/1.1`."},
+           "Application protocols offered by ALPN, most preferred first: `h2`, `http/1.1`."},
           {"session_cache_size", FieldType::kCount, &T::session_cache_size, kRestart,
            "Sessions kept for ID resumption by each listener; 0 turns the cache off.", 0,
            10000000},

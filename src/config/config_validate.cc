@@ -262,9 +262,9 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
                                                        tls.max_version + ")"});
     }
     for (size_t a = 0; a < tls.alpn.size(); ++a) {
-      if (tls.alpn[a] != "http/1.1") {
+      if (tls.alpn[a] != "http/1.1" && tls.alpn[a] != "h2") {
         issues.push_back({indexed(tls_path + ".alpn", a),
-                          "\"" + tls.alpn[a] + "\" is not a supported protocol (http/1.1)"});
+                          "\"" + tls.alpn[a] + "\" is not a supported protocol (h2, http/1.1)"});
       }
     }
     for (size_t c = 0; c < tls.certificates.size(); ++c) {

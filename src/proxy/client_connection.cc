@@ -103,6 +103,7 @@ void ClientConnection::readInput() {
     if (io.kind == net::IoResult::Kind::kBytes) {
       const size_t n = io.bytes;
       input_.commitWrite(n);
+      if (handOverIfH2()) return;
       worker_.shared().stats().client_bytes_in.fetch_add(n, std::memory_order_relaxed);
       processInput();
       // A short read drained the socket: skip the recv that would only say EAGAIN (level-
@@ -122,11 +123,33 @@ void ClientConnection::readInput() {
       else closing_ = true;
       return;
     }
-    if (io.kind == net::IoResult::Kind::kBlocked) break;
+    if (io.kind == net::IoResult::Kind::kBlocked) {
+      if (handOverIfH2()) return;
+      break;
+    }
     abortNow();
     return;
   }
   updateInterest();
+}
+
+bool ClientConnection::handOverIfH2() {
+  if (alpn_checked_ || tls_ == nullptr || !tls_->handshakeDone()) return false;
+  alpn_checked_ = true;
+  if (tls_->info().alpn != "h2" || !on_h2_) return false;
+  timer_.cancel();
+  worker_.loop().remove(fd_.get());
+  closed_ = true;
+  alive_token_.reset();
+  OnH2 handler = on_h2_;
+  handler(this);  // takes fd_, transport_ and the bytes read so far
+  return true;
+}
+
+std::string ClientConnection::takeInput() {
+  std::string bytes(input_.readable());
+  input_.clear();
+  return bytes;
 }
 
 void ClientConnection::processInput() {

@@ -16,6 +16,7 @@
 #include "net/event_loop.h"
 #include "net/socket.h"
 #include "net/transport.h"
+#include "proxy/downstream.h"
 #include "proxy/output_queue.h"
 #include "proxy/runtime_config.h"
 
@@ -28,10 +29,13 @@ namespace ec::proxy {
 class Transaction;
 class WorkerContext;
 
-class ClientConnection final : public net::IoHandler {
+class ClientConnection final : public net::IoHandler, public Downstream {
  public:
   // Called when the connection is finished and may be deleted (deferred by the owner).
   using OnClosed = std::function<void(ClientConnection*)>;
+  // Called when ALPN chose h2: the handler takes the socket (releaseFd, releaseTransport,
+  // takeInput) for an H2Connection; this connection is then finished (deleted by the owner).
+  using OnH2 = std::function<void(ClientConnection*)>;
 
   // `transport` reads and writes `fd` (plain or TLS); `tls` is the same object when it is TLS.
   ClientConnection(WorkerContext& worker, net::UniqueFd fd, std::unique_ptr<net::Transport> transport,
@@ -42,30 +46,31 @@ class ClientConnection final : public net::IoHandler {
   void onIo(uint32_t events) override;
 
   // --- used by Transaction ---
-  OutputQueue& output() { return output_; }
-  // Writes what is queued now; the transaction gets onWritable() when the queue drains.
-  void flush();
-  // The transaction is done: the response is fully queued. keep_alive=false closes after it.
-  void transactionFinished(bool keep_alive);
-  // Stop reading the request body for a while (the origin is slow to take it).
-  void pauseBody(bool paused);
-  const std::string& peerIp() const { return peer_ip_; }
+  // Downstream (see downstream.h).
+  OutputQueue& output() override { return output_; }
+  void flush() override;
+  void transactionFinished(bool keep_alive) override;
+  void pauseBody(bool paused) override;
+  const std::string& peerIp() const override { return peer_ip_; }
+  std::string_view rawHead() const override;
+  bool closing() const override { return closing_; }
+  void abortNow() override;
   // True on a TLS listener; tls() then has the session's facts.
-  bool secure() const { return tls_ != nullptr; }
+  bool secure() const override { return tls_ != nullptr; }
   const tls::TlsTransport* tls() const { return tls_; }
-  // The raw bytes of the current request head (for a fetch that outlives the client).
-  std::string_view rawHead() const;
-  bool closing() const { return closing_; }
-  // Abort: drop queued output and close now (e.g. an object failed mid-stream).
-  void abortNow();
   // Graceful shutdown: close now if idle, else after the current response.
   void drain();
+  void setH2Handler(OnH2 handler) { on_h2_ = std::move(handler); }
+  net::UniqueFd releaseFd() { return std::move(fd_); }
+  std::unique_ptr<net::Transport> releaseTransport() { return std::move(transport_); }
+  std::string takeInput();
 
   static constexpr uint64_t kHighWatermark = 1 << 20;  // pass-through backpressure
   static constexpr size_t kBufferedBodyBytes = 1 << 20;  // request bodies checked whole
 
  private:
   void readInput();
+  bool handOverIfH2();
   void processInput();
   void startRequest();
   void startTransaction();
@@ -82,6 +87,8 @@ class ClientConnection final : public net::IoHandler {
   tls::TlsTransport* tls_ = nullptr;
   std::string peer_ip_;
   OnClosed on_closed_;
+  OnH2 on_h2_;
+  bool alpn_checked_ = false;
   RuntimeConfigPtr config_;
   net::Buffer input_;
   http::RequestParser parser_;

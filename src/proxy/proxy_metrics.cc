@@ -78,6 +78,27 @@ const MetricDecl kHttpsRedirects{
     "(other methods).",
     Type::kCounter, {"status"}, {}, ""};
 
+const MetricDecl kH2Connections{"edgecache_http2_connections_total",
+                                "Client connections that chose HTTP/2 by ALPN.", Type::kCounter,
+                                {}, {}, ""};
+const MetricDecl kH2Streams{"edgecache_http2_streams_total", "HTTP/2 request streams opened.",
+                            Type::kCounter, {}, {}, ""};
+const MetricDecl kH2Misdirected{
+    "edgecache_http2_misdirected_total",
+    "HTTP/2 requests answered 421 because the connection's certificate does not cover their host.",
+    Type::kCounter, {}, {}, ""};
+const MetricDecl kH2Calm{
+    "edgecache_http2_enhance_your_calm_total",
+    "HTTP/2 connections ended with GOAWAY ENHANCE_YOUR_CALM, by the budget they exceeded: "
+    "rapid_reset, continuation_flood, hpack_bomb, ping_flood, settings_flood, empty_data_flood, "
+    "window_update_flood.",
+    Type::kCounter, {"reason"}, {}, ""};
+const MetricDecl kH2Refused{
+    "edgecache_http2_refused_requests_total",
+    "HTTP/2 requests reset because they cannot become a canonical HTTP/1.1 request, by reason "
+    "(RFC 9113 §8.2-8.3), plus malformed frames nghttp2 refused (reason=\"frame\").",
+    Type::kCounter, {"reason"}, {}, ""};
+
 double load(const std::atomic<uint64_t>& value) {
   return static_cast<double>(value.load(std::memory_order_relaxed));
 }
@@ -91,7 +112,9 @@ const std::vector<const observe::MetricDecl*>& metricDecls() {
       &kConnections,     &kConnectionsOpen, &kHeaderTimeouts,   &kCacheEvents,
       &kOriginRequests,  &kOriginErrors,   &kOriginConnections, &kOriginOpen,
       &kOriginBytes,     &kOriginUnavailable, &kMemoryBytes,    &kMemoryObjects,
-      &kMemoryEvictions, &kMemoryInserts,  &kHttpsRedirects};
+      &kMemoryEvictions, &kMemoryInserts,  &kHttpsRedirects,
+      &kH2Connections,   &kH2Streams,      &kH2Misdirected,     &kH2Calm,
+      &kH2Refused};
   return decls;
 }
 
@@ -128,6 +151,18 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   registry.callback(kOriginUnavailable, {}, [&stats] { return load(stats.origin_unavailable); });
   registry.callback(kHttpsRedirects, {"301"}, [&stats] { return load(stats.https_redirects[0]); });
   registry.callback(kHttpsRedirects, {"403"}, [&stats] { return load(stats.https_redirects[1]); });
+  registry.callback(kH2Connections, {}, [&stats] { return load(stats.h2_connections); });
+  registry.callback(kH2Streams, {}, [&stats] { return load(stats.h2_streams); });
+  registry.callback(kH2Misdirected, {}, [&stats] { return load(stats.h2_misdirected); });
+  for (size_t r = 0; r < static_cast<size_t>(h2::CalmReason::kCount); ++r) {
+    registry.callback(kH2Calm, {h2::calmReasonName(static_cast<h2::CalmReason>(r))},
+                      [&stats, r] { return load(stats.h2_calm[r]); });
+  }
+  for (size_t e = 1; e < static_cast<size_t>(h2::DowngradeError::kCount); ++e) {
+    registry.callback(kH2Refused, {h2::downgradeErrorName(static_cast<h2::DowngradeError>(e))},
+                      [&stats, e] { return load(stats.h2_downgrade_errors[e]); });
+  }
+  registry.callback(kH2Refused, {"frame"}, [&stats] { return load(stats.h2_malformed); });
 
   storage::Store& store = shared.memoryTier();
   registry.callback(kMemoryBytes, {}, [&store] { return static_cast<double>(store.stats().bytes); });

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include "h2/request_conversion.h"
+#include "h2/session.h"
+
 namespace ec::proxy {
 
 enum class CacheResult : uint8_t { kHit, kMiss, kPass, kStale, kCoalesced, kInternal, kCount };
@@ -29,7 +32,14 @@ struct ProxyStats {
   std::atomic<uint64_t> invalidations{0};
   std::atomic<uint64_t> truncated_origin_bodies{0};
   std::array<std::atomic<uint64_t>, 2> https_redirects{};  // [0] 301 (GET/HEAD), [1] 403
-  std::atomic<uint64_t> purged_in_flight{0};  // fetched bodies not stored: purged meanwhile
+  std::atomic<uint64_t> purged_in_flight{0};
+  // HTTP/2
+  std::atomic<uint64_t> h2_connections{0};
+  std::atomic<uint64_t> h2_streams{0};
+  std::atomic<uint64_t> h2_misdirected{0};  // 421: host not covered by the certificate
+  std::atomic<uint64_t> h2_malformed{0};    // frames or header blocks nghttp2 refused
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(h2::CalmReason::kCount)> h2_calm{};
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(h2::DowngradeError::kCount)> h2_downgrade_errors{};  // fetched bodies not stored: purged meanwhile
 
   void countResult(CacheResult result) {
     cache_results[static_cast<size_t>(result)].fetch_add(1, std::memory_order_relaxed);

@@ -6,7 +6,7 @@
 
 namespace ec::proxy {
 
-Transaction::Transaction(WorkerContext& worker, ClientConnection& connection,
+Transaction::Transaction(WorkerContext& worker, Downstream& connection,
                          RuntimeConfigPtr config, const http::RequestHead& head)
     : worker_(worker), connection_(connection), config_(std::move(config)), head_(head) {}
 

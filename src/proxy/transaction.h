@@ -5,7 +5,8 @@
 //   fetch_phase.cc    the origin fetch that fills an object (Fetch) and pass-through
 //   deliver_phase.cc  answering from an object: conditionals, ranges, streaming, X-Cache
 //   purge_phase.cc    HTTP PURGE: source ACL, then the purge room (every variant, every tier)
-// A Transaction lives on its connection's loop and is owned by the ClientConnection.
+// A Transaction lives on its connection's loop and is owned by its Downstream (an HTTP/1.1
+// ClientConnection or an HTTP/2 stream).
 
 #include <memory>
 #include <optional>
@@ -23,7 +24,7 @@
 
 namespace ec::proxy {
 
-class ClientConnection;
+class Downstream;
 class WorkerContext;
 
 // How this node answered, for X-Cache ("hit", "miss", "pass", "int"). kHitLocal is a disk-tier
@@ -33,7 +34,7 @@ enum class Disposition : uint8_t { kHit, kMiss, kPass, kInt, kHitLocal };
 
 class Transaction final : public storage::BodyObserver, public upstream::ExchangeListener {
  public:
-  Transaction(WorkerContext& worker, ClientConnection& connection, RuntimeConfigPtr config,
+  Transaction(WorkerContext& worker, Downstream& connection, RuntimeConfigPtr config,
               const http::RequestHead& head);
   ~Transaction() override;
 
@@ -100,7 +101,7 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void finish(bool keep_alive);
 
   WorkerContext& worker_;
-  ClientConnection& connection_;
+  Downstream& connection_;
   RuntimeConfigPtr config_;
   const http::RequestHead& head_;
   const ServiceRoute* service_ = nullptr;

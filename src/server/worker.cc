@@ -49,6 +49,7 @@ void Worker::start() {
     pthread_setname_np(pthread_self(), ("ec-worker-" + std::to_string(index_)).c_str());
     loop_.run();
     connections_.clear();  // on the loop thread, after it stopped
+    h2_connections_.clear();
     context_.abortFetches();
   });
 }
@@ -96,6 +97,9 @@ void Worker::accept(int listen_fd, const tls::ContextSlot* tls) {
         context_, std::move(client), std::move(transport), tls_transport, peer.hostString(),
         [this](proxy::ClientConnection* closed) { onClosed(closed); });
     proxy::ClientConnection* raw = connection.get();
+    if (tls_transport != nullptr) {
+      raw->setH2Handler([this](proxy::ClientConnection* c) { upgradeToH2(c); });
+    }
     connections_.emplace(raw, std::move(connection));
     raw->start();
   }
@@ -111,6 +115,31 @@ void Worker::onClosed(proxy::ClientConnection* connection) {
   connections_.erase(it);
 }
 
+void Worker::upgradeToH2(proxy::ClientConnection* connection) {
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;
+  const std::string pending = connection->takeInput();
+  auto* tls_transport = const_cast<tls::TlsTransport*>(connection->tls());
+  auto h2 = std::make_unique<proxy::H2Connection>(
+      context_, connection->releaseFd(), connection->releaseTransport(), tls_transport,
+      connection->peerIp(), [this](proxy::H2Connection* closed) { onH2Closed(closed); });
+  proxy::H2Connection* raw = h2.get();
+  h2_connections_.emplace(raw, std::move(h2));
+  // The HTTP/1.1 side is on the stack: deleted after this event; the connection stays counted.
+  loop_.defer([doomed = std::shared_ptr<proxy::ClientConnection>(std::move(it->second))] {});
+  connections_.erase(it);
+  raw->start(pending);
+}
+
+void Worker::onH2Closed(proxy::H2Connection* connection) {
+  shared_.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
+  open_.fetch_sub(1, std::memory_order_relaxed);
+  auto it = h2_connections_.find(connection);
+  if (it == h2_connections_.end()) return;
+  loop_.defer([doomed = std::shared_ptr<proxy::H2Connection>(std::move(it->second))] {});
+  h2_connections_.erase(it);
+}
+
 void Worker::beginDrain() {
   loop_.post([this] {
     draining_ = true;
@@ -120,6 +149,9 @@ void Worker::beginDrain() {
     all.reserve(connections_.size());
     for (auto& [raw, owned] : connections_) all.push_back(raw);
     for (proxy::ClientConnection* connection : all) connection->drain();
+    std::vector<proxy::H2Connection*> all_h2;
+    for (auto& [raw, owned] : h2_connections_) all_h2.push_back(raw);
+    for (proxy::H2Connection* connection : all_h2) connection->drain();
   });
 }
 

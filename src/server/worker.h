@@ -11,6 +11,7 @@
 #include "net/event_loop.h"
 #include "net/socket.h"
 #include "proxy/client_connection.h"
+#include "proxy/h2_connection.h"
 #include "proxy/worker_context.h"
 #include "tls/server_context.h"
 
@@ -41,6 +42,8 @@ class Worker {
   class Acceptor;
   void accept(int listen_fd, const tls::ContextSlot* tls);
   void onClosed(proxy::ClientConnection* connection);
+  void upgradeToH2(proxy::ClientConnection* connection);
+  void onH2Closed(proxy::H2Connection* connection);
 
   proxy::SharedState& shared_;
   int index_;
@@ -50,6 +53,7 @@ class Worker {
   std::vector<std::shared_ptr<tls::ContextSlot>> listener_tls_;  // parallel to listeners_
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unordered_map<proxy::ClientConnection*, std::unique_ptr<proxy::ClientConnection>> connections_;
+  std::unordered_map<proxy::H2Connection*, std::unique_ptr<proxy::H2Connection>> h2_connections_;
   std::atomic<int64_t> open_{0};
   std::thread thread_;
   bool draining_ = false;

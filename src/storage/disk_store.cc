@@ -353,6 +353,16 @@ void DiskStore::removePending(const Pending* pending) {
   if (it != pending_.end()) pending_.erase(it);
 }
 
+// Objects handed out are remembered (weakly) for eraseIf(); forgotten ones are swept whenever
+// the map doubles, so a read-only workload cannot grow it without bound.
+void DiskStore::rememberHandle(const ObjectRef& object, uint64_t key, uint64_t head) {
+  handles_[object.get()] = Handle{object, key, head};
+  if (handles_.size() > 2 * handles_swept_at_) {
+    std::erase_if(handles_, [](const auto& item) { return item.second.object.expired(); });
+    handles_swept_at_ = std::max<size_t>(64, handles_.size());
+  }
+}
+
 void DiskStore::cancelPending(Pending& pending) {
   if (pending.cancelled) return;
   pending.cancelled = true;
@@ -585,7 +595,7 @@ ObjectRef DiskStore::loadObject(std::string_view primary, const http::Fields& re
     auto object = std::make_shared<CachedObject>(std::move(head.meta), body);
     {
       std::lock_guard lock(mu_);
-      handles_[object.get()] = Handle{object, candidate.entry.key, candidate.head};
+      rememberHandle(object, candidate.entry.key, candidate.head);
       ++hits_;
     }
     if (head.fragments.size() <= 1) {
@@ -906,11 +916,7 @@ void DiskStore::publishFlushed() {
                            pending.consumed, pending.secondary_tag, pending.vary_tag);
       index_.insert(entry);
       live_bytes_ += entry.chargedBytes();
-      handles_[pending.object.get()] = Handle{pending.object, pending.key, pending.head};
-      if (handles_.size() > 2 * handles_swept_at_) {
-        std::erase_if(handles_, [](const auto& item) { return item.second.object.expired(); });
-        handles_swept_at_ = std::max<size_t>(64, handles_.size());
-      }
+      rememberHandle(pending.object, pending.key, pending.head);
     }
     cancelPending(pending);  // out of the in-flight bytes either way
     pending.done = true;

@@ -89,6 +89,10 @@ class DiskStore final : public Store {
 
   // Waits until every queued write that can complete has been written and published.
   void settleForTest();
+  size_t handleCountForTest() const {
+    std::lock_guard lock(mu_);
+    return handles_.size();
+  }
   // Marks the store failed as an I/O error would (in-code fault point).
   void failForTest(const std::string& reason) { markFailed(reason); }
 
@@ -107,6 +111,7 @@ class DiskStore final : public Store {
   bool makeRoom(uint64_t charge);
   void cancelPending(Pending& pending);
   void removePending(const Pending* pending);
+  void rememberHandle(const ObjectRef& object, uint64_t key, uint64_t head);
   void removeReplaced(uint64_t key, uint8_t secondary_tag, uint8_t vary_tag);
 
   // Writer thread.

@@ -70,12 +70,12 @@ def metric(node, name, **labels):
 def test_issue_5_tls13_and_tls12_with_curl(tls_node, pki, origin):
     origin.script("/a", Reply(200, CACHEABLE, b"hello over tls"))
     node = tls_node()
-    code, out, err = curl(node.tls_port, "/a", pki.ca_cert, "example.test", "--tlsv1.3", "--tls-max", "1.3")
+    code, out, err = curl(node.tls_port, "/a", pki.ca_cert, "example.test", "--tlsv1.3", "--tls-max", "1.3", "--http1.1")
     assert code == 0, err
     assert out.startswith("HTTP/1.1 200"), out
     assert out.endswith("hello over tls")
     assert "X-Cache: %s miss" % NODE in out
-    code, out, err = curl(node.tls_port, "/a", pki.ca_cert, "example.test", "--tlsv1.2", "--tls-max", "1.2")
+    code, out, err = curl(node.tls_port, "/a", pki.ca_cert, "example.test", "--tlsv1.2", "--tls-max", "1.2", "--http1.1")
     assert code == 0, err
     assert "X-Cache: %s hit" % NODE in out
     assert origin.request_count("/a") == 1
@@ -151,9 +151,11 @@ def test_issue_5_ecdsa_and_rsa_chosen_by_what_the_client_supports(tls_node, pki)
     assert metric(node, "edgecache_tls_handshakes_total", auth="ECDSA") >= 3
 
 
-def test_issue_5_alpn_http11_and_no_common_protocol(tls_node):
+def test_issue_5_alpn_prefers_h2_then_http11_and_refuses_no_common_protocol(tls_node):
     node = tls_node()
     code, out = s_client(node.tls_port, "-alpn", "h2,http/1.1")
+    assert "ALPN protocol: h2" in out, out
+    code, out = s_client(node.tls_port, "-alpn", "http/1.1")
     assert "ALPN protocol: http/1.1" in out, out
     code, out = s_client(node.tls_port, "-alpn", "spdy/3")
     assert code != 0 and "no application protocol" in out, out

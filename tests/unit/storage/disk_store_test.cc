@@ -232,6 +232,14 @@ TEST_F(DiskStoreTest, ReplacingAnObjectKeepsTheNewestAcrossARestart) {
   EXPECT_EQ(found->meta().etag, "\"2\"");
 }
 
+TEST_F(DiskStoreTest, ManyDiskHitsDoNotGrowTheHandleMapWithoutBound) {
+  open();
+  store_->insert("hot", "", makePatterned(3000, 1));
+  store_->settleForTest();
+  for (int i = 0; i < 5000; ++i) ASSERT_NE(store_->find("hot", none_), nullptr);
+  EXPECT_LT(store_->handleCountForTest(), 200u);
+}
+
 TEST_F(DiskStoreTest, AFailedStoreAnswersNothingAndTakesNothing) {
   open();
   store_->insert("a", "", makePatterned(3000, 1));

@@ -1,0 +1,50 @@
+#pragma once
+// HTTP/2 request -> canonical HTTP/1.1 request head (RFC 9113 §8.2-8.3, http-hardening.md §F
+// 24-26). The converted head is what the rest of the proxy sees, so every ambiguity an HTTP/2
+// header list can carry past an HTTP/1.1 parser is refused here: CR, LF, NUL or edge
+// whitespace in values, uppercase or non-token names, connection-specific fields, `te` other
+// than `trailers`, missing, repeated, unknown or late pseudo-headers, a `:path` that is not
+// origin-form (or `*` for OPTIONS), `:authority` disagreeing with `host`, spaces in `:method`.
+// Transport-free and allocation-bounded; fuzzed by tests/fuzz/h2_conversion_fuzz.cc.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ec::h2 {
+
+struct HeaderField {
+  std::string name;
+  std::string value;
+};
+
+enum class DowngradeError : uint8_t {
+  kNone,
+  kPseudoHeader,        // missing, repeated, unknown or after a regular field
+  kBadMethod,
+  kBadPath,
+  kBadScheme,
+  kBadAuthority,        // not a host[:port], or conflicts with host
+  kBadFieldName,        // uppercase, empty or non-token
+  kBadFieldValue,       // CR, LF, NUL, other controls, or leading/trailing whitespace
+  kConnectionSpecific,  // connection, keep-alive, proxy-connection, transfer-encoding, upgrade, te
+  kBadContentLength,
+  kCount
+};
+const char* downgradeErrorName(DowngradeError error);
+
+struct ConvertedRequest {
+  std::string head;  // "GET /p HTTP/1.1\r\nHost: a\r\n...\r\n\r\n"
+  std::string method;
+  bool has_body = false;
+};
+
+// `body_length`: the DATA total when the stream already ended (nullopt while unknown; then a
+// content-length, if present, is used, else the caller must buffer the body to know it).
+// Returns DowngradeError::kNone on success.
+DowngradeError convertRequest(const std::vector<HeaderField>& fields,
+                              std::optional<uint64_t> body_length, ConvertedRequest& out);
+
+}  // namespace ec::h2

@@ -1,0 +1,149 @@
+#pragma once
+// H2Connection: one downstream HTTP/2 connection (ALPN h2 over TLS). An h2::Session decodes
+// frames; each request stream becomes an H2Stream, which converts the request to a canonical
+// HTTP/1.1 head (h2/request_conversion.h, then the strict HTTP/1.1 parser once more) and runs
+// an ordinary Transaction on it, so caching is identical over HTTP/1.1 and HTTP/2. The
+// transaction writes an HTTP/1.1 response; the stream turns it into HEADERS and DATA.
+// A request for a host the connection's certificate does not cover gets 421 (RFC 9113 §9.1.1).
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "h2/session.h"
+#include "http/body_decoder.h"
+#include "http/message.h"
+#include "http/request_parser.h"
+#include "http/response_parser.h"
+#include "net/buffer.h"
+#include "net/event_loop.h"
+#include "net/socket.h"
+#include "net/transport.h"
+#include "proxy/downstream.h"
+#include "proxy/output_queue.h"
+#include "proxy/runtime_config.h"
+
+namespace ec::tls {
+class TlsTransport;
+}
+
+namespace ec::proxy {
+
+class H2Connection;
+class Transaction;
+class WorkerContext;
+
+class H2Stream final : public Downstream {
+ public:
+  H2Stream(H2Connection& connection, int32_t id);
+  ~H2Stream() override;
+
+  // Downstream.
+  OutputQueue& output() override { return output_; }
+  void flush() override;
+  void transactionFinished(bool keep_alive) override;
+  void pauseBody(bool) override {}
+  const std::string& peerIp() const override;
+  std::string_view rawHead() const override { return head_bytes_; }
+  bool closing() const override;
+  void abortNow() override;
+  bool secure() const override;
+
+  // From the connection.
+  void onHeaders(std::vector<h2::HeaderField>& fields, bool end_stream);
+  void onData(std::string_view data);
+  void onEnd();
+  long readBody(uint8_t* buffer, size_t length, bool& eof);
+  void detach();  // the stream closed: no more frames, the transaction is dropped
+
+ private:
+  void startRequest(std::optional<uint64_t> body_length);
+  void respondLocal(int status, std::string_view body);
+  void pullResponse();
+  bool submitHead();
+
+  H2Connection& connection_;
+  int32_t id_;
+  std::vector<h2::HeaderField> fields_;
+  std::string head_bytes_;
+  http::RequestHead head_;
+  std::string body_;
+  bool body_too_large_ = false;
+  bool started_ = false;
+  std::unique_ptr<Transaction> transaction_;
+  std::unique_ptr<Transaction> retired_;
+  OutputQueue output_;
+  // Response side: HTTP/1.1 bytes from the transaction, parsed into HEADERS and DATA.
+  std::string response_;
+  http::ResponseHead response_head_;
+  bool head_submitted_ = false;
+  bool has_body_ = false;
+  http::BodyDecoder decoder_;
+  uint64_t remaining_ = 0;  // content-length bodies
+  std::string data_;        // body bytes ready for DATA frames
+  bool finished_ = false;   // the transaction queued everything
+  bool body_done_ = false;  // every body byte is in data_
+  bool deferred_ = false;   // nghttp2 waits for data
+  bool detached_ = false;
+  bool refill_pending_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+class H2Connection final : public net::IoHandler, public h2::SessionHandler {
+ public:
+  using OnClosed = std::function<void(H2Connection*)>;
+  H2Connection(WorkerContext& worker, net::UniqueFd fd, std::unique_ptr<net::Transport> transport,
+               tls::TlsTransport* tls, std::string peer_ip, OnClosed on_closed);
+  ~H2Connection() override;
+
+  // Starts the session; `already_read` are bytes that came with the handshake.
+  void start(std::string_view already_read);
+  void onIo(uint32_t events) override;
+  void drain();
+
+  // h2::SessionHandler.
+  void onRequestHeaders(int32_t stream, std::vector<h2::HeaderField>& fields, bool end_stream) override;
+  void onRequestData(int32_t stream, std::string_view data) override;
+  void onRequestEnd(int32_t stream) override;
+  void onStreamClosed(int32_t stream, uint32_t error_code) override;
+  long readResponseBody(int32_t stream, uint8_t* buffer, size_t length, bool& eof) override;
+  void onCalm(h2::CalmReason reason) override;
+  void onMalformed() override;
+
+  // Used by streams.
+  WorkerContext& worker() { return worker_; }
+  const RuntimeConfig& config() const { return *config_; }
+  RuntimeConfigPtr configPtr() const { return config_; }
+  h2::Session& session() { return session_; }
+  const std::string& peerIp() const { return peer_ip_; }
+  bool secure() const { return tls_ != nullptr; }
+  bool certificateCovers(std::string_view host) const;
+  bool closing() const { return closing_; }
+  void writeSoon();  // frames are ready: write after this event
+
+ private:
+  void readInput();
+  void writeOutput();
+  void updateInterest();
+  void finishClose();
+  void armIdleTimer();
+
+  WorkerContext& worker_;
+  net::UniqueFd fd_;
+  std::unique_ptr<net::Transport> transport_;
+  tls::TlsTransport* tls_;
+  std::string peer_ip_;
+  OnClosed on_closed_;
+  RuntimeConfigPtr config_;
+  h2::Session session_;
+  std::map<int32_t, std::unique_ptr<H2Stream>> streams_;
+  std::string out_;  // serialised frames not yet written
+  bool closing_ = false;
+  bool closed_ = false;
+  bool write_scheduled_ = false;
+  uint32_t interest_ = 0;
+  net::Timer timer_;
+  std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ec::proxy

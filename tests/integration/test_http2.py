@@ -1,0 +1,207 @@
+"""Issue 5, HTTP/2 through real sockets: ALPN h2 with curl and h2load, caching identical over
+HTTP/1.1 and HTTP/2 (one origin fetch serves both), 421 for a host the certificate does not
+cover, the downgrade checks of http-hardening.md §F 24-26 (each refused stream never reaches
+the origin), and every flood of §F 27 ending in GOAWAY ENHANCE_YOUR_CALM, counted. Hostile
+frames are written by harness/h2raw.py (hpack from python3-h2's dependency)."""
+
+import struct
+import subprocess
+
+import pytest
+
+from harness import Reply
+from harness.edgecache import NODE
+from harness.h2raw import (CONTINUATION, DATA, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, HEADERS,
+                           PING, RST_STREAM, SETTINGS, WINDOW_UPDATE, H2Raw, frame)
+from harness.tls import Pki, TlsClient, curl
+from test_tls import CACHEABLE, metric, tls_config
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    pki = Pki(tmp_path_factory.mktemp("pki2"))
+    pki.certs = {
+        "default": pki.issue("default", ["default.test"], "ecdsa", "default"),
+        "site_ecdsa": pki.issue("site-ecdsa", ["example.test", "www.example.test", "*.wiki.test"],
+                                "ecdsa", "site-ecdsa"),
+        "site_rsa": pki.issue("site-rsa", ["example.test", "www.example.test", "*.wiki.test"],
+                              "rsa", "site-rsa"),
+        "other": pki.issue("other", ["other.test"], "ecdsa", "other"),
+    }
+    return pki
+
+
+@pytest.fixture
+def node(start_edgecache, pki):
+    return start_edgecache(config=tls_config(pki))
+
+
+def test_issue_5_h2_with_curl_shares_the_cache_with_http11(node, pki, origin):
+    origin.script("/a", Reply(200, CACHEABLE, b"hello h2"))
+    code, out, err = curl(node.tls_port, "/a", pki.ca_cert, "example.test", "--http2")
+    assert code == 0, err
+    assert out.startswith("HTTP/2 200"), out
+    assert "x-cache: %s miss" % NODE in out
+    assert out.endswith("hello h2")
+    with TlsClient(node.tls_port, pki.context()) as client:
+        hit = client.get("/a", host="example.test:%d" % node.tls_port)  # curl's :authority
+    assert hit.status == 200 and hit.body == b"hello h2"
+    assert hit.header("X-Cache") == "%s hit" % NODE
+    code, out, err = curl(node.tls_port, "/a", pki.ca_cert, "example.test", "--http2")
+    assert "x-cache: %s hit" % NODE in out
+    assert origin.request_count("/a") == 1
+    [request] = origin.requests_for("/a")
+    assert request.header("X-Forwarded-Proto") == "https"
+    assert request.version == "HTTP/1.1"
+    assert metric(node, "edgecache_http2_streams_total") == 2
+
+
+def test_issue_5_h2_large_body_and_post(node, pki, origin):
+    body = bytes(range(256)) * 2048  # 512 KiB: many windows
+    origin.script("/big", Reply(200, CACHEABLE, body))
+    origin.script("/post", Reply(200, {"Cache-Control": "no-store"}, b"posted"))
+    with H2Raw(node.tls_port, pki.context()) as h2:
+        h2.send(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 1 << 20)))
+        h2.send(frame(HEADERS, END_STREAM | END_HEADERS, 1, h2.block(h2.request_headers(path="/big"))))
+        status, headers, got = h2.response(1)
+        assert status == 200 and got == body
+        h2.send(frame(HEADERS, END_HEADERS, 3, h2.block(h2.request_headers(path="/post", method="POST"))))
+        h2.send(frame(DATA, 0, 3, b"abc") + frame(DATA, END_STREAM, 3, b"def"))
+        status, headers, got = h2.response(3)
+        assert status == 200 and got == b"posted"
+    [posted] = origin.requests_for("/post")
+    assert posted.body == b"abcdef"
+    assert posted.header("Content-Length") == "6"
+
+
+def test_issue_5_h2load_all_requests_succeed(node, pki, origin):
+    origin.script("/load", Reply(200, CACHEABLE, b"x" * 1024))
+    done = subprocess.run(["h2load", "-n", "400", "-c", "4", "-m", "10",
+                           "--connect-to=127.0.0.1:%d" % node.tls_port,
+                           "https://example.test/load"], capture_output=True, timeout=120)
+    out = done.stdout.decode()
+    assert "400 succeeded, 0 failed, 0 errored" in out, out
+    assert "status codes: 400 2xx" in out, out
+    assert "Application protocol: h2" in out, out
+
+
+def test_issue_5_misdirected_request_gets_421(node, pki, origin):
+    origin.script("/m", Reply(200, CACHEABLE, b"m"))
+    with H2Raw(node.tls_port, pki.context(), server_name="other.test") as h2:
+        h2.send(frame(HEADERS, END_STREAM | END_HEADERS, 1, h2.block(h2.request_headers(path="/m"))))
+        status, _, _ = h2.response(1)
+        assert status == 421
+        h2.send(frame(HEADERS, END_STREAM | END_HEADERS, 3,
+                      h2.block(h2.request_headers(authority="other.test", path="/m"))))
+        status, _, _ = h2.response(3)
+        assert status == 200
+    with H2Raw(node.tls_port, pki.context(), server_name="en.wiki.test") as h2:
+        h2.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                      h2.block(h2.request_headers(authority="fr.wiki.test", path="/m"))))
+        assert h2.response(1)[0] == 200  # the wildcard covers it: coalescing is fine
+    assert metric(node, "edgecache_http2_misdirected_total") == 1
+    assert origin.request_count("/m") == 2  # other.test and fr.wiki.test; the 421 never left
+
+
+DOWNGRADE_CASES = [
+    ("crlf_in_value", [("x-foo", "bar\r\nTransfer-Encoding: chunked")]),
+    ("nul_in_value", [("x-foo", "a\x00b")]),
+    ("leading_space", [("x-foo", " bar")]),
+    ("uppercase_name", [("X-Foo", "bar")]),
+    ("connection", [("connection", "close")]),
+    ("transfer_encoding", [("transfer-encoding", "chunked")]),
+    ("upgrade", [("upgrade", "h2c")]),
+    ("keep_alive", [("keep-alive", "5")]),
+    ("te_gzip", [("te", "gzip")]),
+    ("authority_vs_host", [("host", "evil.test")]),
+]
+
+
+@pytest.mark.parametrize("name,extra", DOWNGRADE_CASES, ids=[c[0] for c in DOWNGRADE_CASES])
+def test_issue_5_h2_downgrade_checks_reset_the_stream(node, pki, origin, name, extra):
+    origin.script("/d", Reply(200, CACHEABLE, b"d"))
+    with H2Raw(node.tls_port, pki.context()) as h2:
+        h2.send(frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                      h2.block(h2.request_headers(path="/d", extra=extra))))
+        result = h2.response(1)
+        assert result[0] == "reset", result
+        # The connection is still good for the next request.
+        h2.send(frame(HEADERS, END_STREAM | END_HEADERS, 3, h2.block(h2.request_headers(path="/d"))))
+        assert h2.response(3)[0] == 200
+    assert origin.request_count("/d") == 1
+
+
+@pytest.mark.parametrize("path", ["/a b", "a/b", "/a\r\nHost: evil"], ids=["space", "no_slash", "crlf"])
+def test_issue_5_h2_path_injection_is_refused(node, pki, origin, path):
+    with H2Raw(node.tls_port, pki.context()) as h2:
+        h2.send(frame(HEADERS, END_STREAM | END_HEADERS, 1, h2.block(h2.request_headers(path=path))))
+        assert h2.response(1)[0] == "reset"
+    assert origin.request_count() == 0
+
+
+def test_issue_5_h2_content_length_must_match_data(node, pki, origin):
+    with H2Raw(node.tls_port, pki.context()) as h2:
+        h2.send(frame(HEADERS, END_HEADERS, 1, h2.block(h2.request_headers(
+            path="/cl", method="POST", extra=[("content-length", "10")]))))
+        h2.send(frame(DATA, END_STREAM, 1, b"abc"))
+        assert h2.response(1)[0] == "reset"
+    assert origin.request_count() == 0
+
+
+def flood(node, pki, build):
+    with H2Raw(node.tls_port, pki.context()) as h2:
+        h2.send(build(h2))
+        return h2.goaway_code()
+
+
+def test_issue_5_rapid_reset_gets_enhance_your_calm(node, pki, origin):
+    origin.script("/", Reply(200, CACHEABLE, b"r"))
+
+    def build(h2):
+        frames = b""
+        for stream in range(1, 2000, 2):
+            frames += frame(HEADERS, END_STREAM | END_HEADERS, stream, h2.block(h2.request_headers()))
+            frames += frame(RST_STREAM, 0, stream, struct.pack(">I", 8))
+        return frames
+    assert flood(node, pki, build) == ENHANCE_YOUR_CALM
+    assert metric(node, "edgecache_http2_enhance_your_calm_total", reason="rapid_reset") == 1
+
+
+def test_issue_5_continuation_flood_gets_enhance_your_calm(node, pki):
+    def build(h2):
+        frames = frame(HEADERS, END_STREAM, 1, h2.block(h2.request_headers()))
+        for _ in range(100):
+            frames += frame(CONTINUATION, 0, 1, h2.block([("x-pad", "y" * 10)]))
+        return frames
+    assert flood(node, pki, build) == ENHANCE_YOUR_CALM
+    assert metric(node, "edgecache_http2_enhance_your_calm_total", reason="continuation_flood") == 1
+
+
+def test_issue_5_hpack_bomb_gets_enhance_your_calm(node, pki):
+    def build(h2):
+        block = h2.block(h2.request_headers())
+        # One 4000-byte value put in the dynamic table, then referenced 100 times (1 byte each).
+        block += bytes([0x40, 1]) + b"x" + bytes([0x7f, 0x80 | ((4000 - 127) & 0x7f), (4000 - 127) >> 7])
+        block += b"v" * 4000 + bytes([0x80 | 62]) * 100
+        return frame(HEADERS, END_STREAM | END_HEADERS, 1, block)
+    assert flood(node, pki, build) == ENHANCE_YOUR_CALM
+    assert metric(node, "edgecache_http2_enhance_your_calm_total", reason="hpack_bomb") == 1
+
+
+@pytest.mark.parametrize("kind,payload_frame", [
+    ("ping_flood", lambda: frame(PING, 0, 0, b"12345678")),
+    ("settings_flood", lambda: frame(SETTINGS, 0, 0)),
+    ("window_update_flood", lambda: frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 1))),
+])
+def test_issue_5_control_frame_floods_get_enhance_your_calm(node, pki, kind, payload_frame):
+    assert flood(node, pki, lambda h2: payload_frame() * 2000) == ENHANCE_YOUR_CALM
+    assert metric(node, "edgecache_http2_enhance_your_calm_total", reason=kind) == 1
+    assert node.healthz()[0] == 200
+
+
+def test_issue_5_empty_data_flood_gets_enhance_your_calm(node, pki):
+    def build(h2):
+        frames = frame(HEADERS, END_HEADERS, 1, h2.block(h2.request_headers(method="POST", path="/e")))
+        return frames + frame(DATA, 0, 1) * 1000
+    assert flood(node, pki, build) == ENHANCE_YOUR_CALM
+    assert metric(node, "edgecache_http2_enhance_your_calm_total", reason="empty_data_flood") == 1

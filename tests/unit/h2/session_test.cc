@@ -1,0 +1,252 @@
+// Session against hand-made frames (the hostile cases of http-hardening.md §F 27) and against
+// nghttp2's own client session (a normal request and response).
+#include "h2/session.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ec::h2 {
+namespace {
+
+constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+std::string frame(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
+  std::string out;
+  const size_t n = payload.size();
+  out.push_back(static_cast<char>((n >> 16) & 0xff));
+  out.push_back(static_cast<char>((n >> 8) & 0xff));
+  out.push_back(static_cast<char>(n & 0xff));
+  out.push_back(static_cast<char>(type));
+  out.push_back(static_cast<char>(flags));
+  out.push_back(static_cast<char>((stream >> 24) & 0x7f));
+  out.push_back(static_cast<char>((stream >> 16) & 0xff));
+  out.push_back(static_cast<char>((stream >> 8) & 0xff));
+  out.push_back(static_cast<char>(stream & 0xff));
+  out.append(payload);
+  return out;
+}
+
+// :method GET, :scheme https, :path /, :authority en.wiki.test (static table, no indexing).
+std::string requestBlock(bool post = false) {
+  std::string block;
+  block.push_back(static_cast<char>(post ? 0x83 : 0x82));
+  block.push_back(static_cast<char>(0x87));
+  block.push_back(static_cast<char>(0x84));
+  block.push_back(0x01);
+  block.push_back(12);
+  block += "en.wiki.test";
+  return block;
+}
+
+constexpr uint8_t kData = 0, kHeaders = 1, kRst = 3, kSettings = 4, kPing = 6, kContinuation = 9;
+constexpr uint8_t kEndStream = 1, kEndHeaders = 4;
+
+struct Recorder : SessionHandler {
+  std::vector<std::vector<HeaderField>> requests;
+  std::vector<CalmReason> calms;
+  std::map<int32_t, std::string> bodies;  // response bodies to serve
+  int closed = 0;
+  int malformed = 0;
+  void onRequestHeaders(int32_t, std::vector<HeaderField>& fields, bool) override {
+    requests.push_back(fields);
+  }
+  void onRequestData(int32_t, std::string_view) override {}
+  void onRequestEnd(int32_t) override {}
+  void onStreamClosed(int32_t, uint32_t) override { ++closed; }
+  long readResponseBody(int32_t stream, uint8_t* buffer, size_t length, bool& eof) override {
+    std::string& body = bodies[stream];
+    const size_t n = std::min(length, body.size());
+    std::copy(body.begin(), body.begin() + static_cast<long>(n), buffer);
+    body.erase(0, n);
+    eof = body.empty();
+    return static_cast<long>(n);
+  }
+  void onCalm(CalmReason reason) override { calms.push_back(reason); }
+  void onMalformed() override { ++malformed; }
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  SessionTest() : session_(recorder_, SessionLimits{}, [this] { return now_ms_; }) {
+    EXPECT_TRUE(session_.start());
+  }
+  // Feeds the preface + an empty SETTINGS, then `frames`; returns what receive() said.
+  bool feed(const std::string& frames) {
+    std::string all(kPreface);
+    all += frame(kSettings, 0, 0, "");
+    all += frames;
+    return session_.receive(all);
+  }
+  // True when the server's output holds GOAWAY with ENHANCE_YOUR_CALM (0xb).
+  bool sentCalmGoaway() {
+    std::string out;
+    session_.takeOutput(out, 1 << 20);
+    size_t at = 0;
+    while (at + 9 <= out.size()) {
+      const size_t length = (static_cast<uint8_t>(out[at]) << 16) |
+                            (static_cast<uint8_t>(out[at + 1]) << 8) | static_cast<uint8_t>(out[at + 2]);
+      if (out[at + 3] == 7 && length >= 8 && static_cast<uint8_t>(out[at + 9 + 7]) == 0x0b) return true;
+      at += 9 + length;
+    }
+    return false;
+  }
+  Recorder recorder_;
+  int64_t now_ms_ = 1000;
+  Session session_;
+};
+
+TEST_F(SessionTest, PingFloodEndsInEnhanceYourCalm) {
+  std::string frames;
+  for (int i = 0; i < 60; ++i) frames += frame(kPing, 0, 0, "12345678");
+  EXPECT_FALSE(feed(frames));
+  ASSERT_EQ(recorder_.calms.size(), 1u);
+  EXPECT_EQ(recorder_.calms[0], CalmReason::kPingFlood);
+  EXPECT_TRUE(sentCalmGoaway());
+}
+
+TEST_F(SessionTest, PingsAtAPoliteRateAreAnswered) {
+  for (int i = 0; i < 100; ++i) {
+    now_ms_ += 200;  // 5 per second, under the 10/s refill
+    ASSERT_TRUE(i == 0 ? feed(frame(kPing, 0, 0, "12345678"))
+                       : session_.receive(frame(kPing, 0, 0, "12345678")));
+  }
+  EXPECT_TRUE(recorder_.calms.empty());
+}
+
+TEST_F(SessionTest, SettingsFloodEndsInEnhanceYourCalm) {
+  std::string frames;
+  for (int i = 0; i < 60; ++i) frames += frame(kSettings, 0, 0, "");
+  EXPECT_FALSE(feed(frames));
+  ASSERT_EQ(recorder_.calms.size(), 1u);
+  EXPECT_EQ(recorder_.calms[0], CalmReason::kSettingsFlood);
+  EXPECT_TRUE(sentCalmGoaway());
+}
+
+TEST_F(SessionTest, ContinuationFloodEndsInEnhanceYourCalm) {
+  std::string frames = frame(kHeaders, kEndStream, 1, requestBlock());
+  for (int i = 0; i < 20; ++i) frames += frame(kContinuation, 0, 1, "");
+  EXPECT_FALSE(feed(frames));
+  ASSERT_EQ(recorder_.calms.size(), 1u);
+  EXPECT_EQ(recorder_.calms[0], CalmReason::kContinuationFlood);
+  EXPECT_TRUE(sentCalmGoaway());
+}
+
+TEST_F(SessionTest, HpackBombEndsInEnhanceYourCalm) {
+  std::string block = requestBlock();
+  // Literal with incremental indexing, new name "x", a 4000-byte value (fits the 4 KiB table),
+  // then 100 one-byte references to it: 400 KB decoded from 4 KB sent.
+  block.push_back(0x40);
+  block.push_back(1);
+  block += "x";
+  block.push_back(static_cast<char>(0x7f));  // 7-bit prefix full: 127 + varint
+  const uint32_t rest = 4000 - 127;
+  block.push_back(static_cast<char>(0x80 | (rest & 0x7f)));
+  block.push_back(static_cast<char>(rest >> 7));
+  block += std::string(4000, 'v');
+  for (int i = 0; i < 100; ++i) block.push_back(static_cast<char>(0x80 | 62));
+  EXPECT_FALSE(feed(frame(kHeaders, kEndStream | kEndHeaders, 1, block)));
+  ASSERT_EQ(recorder_.calms.size(), 1u);
+  EXPECT_EQ(recorder_.calms[0], CalmReason::kHpackBomb);
+  EXPECT_TRUE(sentCalmGoaway());
+}
+
+TEST_F(SessionTest, RapidResetEndsInEnhanceYourCalm) {
+  std::string frames;
+  for (uint32_t stream = 1; stream < 1000; stream += 2) {
+    frames += frame(kHeaders, kEndStream | kEndHeaders, stream, requestBlock());
+    frames += frame(kRst, 0, stream, std::string("\0\0\0\x08", 4));  // CANCEL
+  }
+  EXPECT_FALSE(feed(frames));
+  ASSERT_EQ(recorder_.calms.size(), 1u);
+  EXPECT_EQ(recorder_.calms[0], CalmReason::kRapidReset);
+  EXPECT_TRUE(sentCalmGoaway());
+}
+
+TEST_F(SessionTest, EmptyDataFloodEndsInEnhanceYourCalm) {
+  std::string frames = frame(kHeaders, kEndHeaders, 1, requestBlock(true));
+  for (int i = 0; i < 300; ++i) frames += frame(kData, 0, 1, "");
+  EXPECT_FALSE(feed(frames));
+  ASSERT_EQ(recorder_.calms.size(), 1u);
+  EXPECT_EQ(recorder_.calms[0], CalmReason::kEmptyDataFlood);
+}
+
+TEST_F(SessionTest, UppercaseHeaderNameIsAStreamErrorNotARequest) {
+  std::string block = requestBlock();
+  block.push_back(0x00);  // literal, new name, no indexing
+  block.push_back(3);
+  block += "Foo";
+  block.push_back(3);
+  block += "bar";
+  EXPECT_TRUE(feed(frame(kHeaders, kEndStream | kEndHeaders, 1, block)));
+  EXPECT_TRUE(recorder_.requests.empty());
+  EXPECT_TRUE(recorder_.calms.empty());
+}
+
+TEST_F(SessionTest, ARequestAndItsResponseWithNghttp2sClient) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  struct ClientState {
+    int status = 0;
+    std::string body;
+  } state;
+  nghttp2_session_callbacks_set_on_header_callback(
+      callbacks, [](nghttp2_session*, const nghttp2_frame*, const uint8_t* name, size_t name_len,
+                    const uint8_t* value, size_t value_len, uint8_t, void* user) {
+        if (std::string_view(reinterpret_cast<const char*>(name), name_len) == ":status") {
+          static_cast<ClientState*>(user)->status =
+              std::stoi(std::string(reinterpret_cast<const char*>(value), value_len));
+        }
+        return 0;
+      });
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+      callbacks, [](nghttp2_session*, uint8_t, int32_t, const uint8_t* data, size_t len, void* user) {
+        static_cast<ClientState*>(user)->body.append(reinterpret_cast<const char*>(data), len);
+        return 0;
+      });
+  nghttp2_session* client = nullptr;
+  nghttp2_session_client_new(&client, callbacks, &state);
+  nghttp2_session_callbacks_del(callbacks);
+  nghttp2_submit_settings(client, NGHTTP2_FLAG_NONE, nullptr, 0);
+  auto nv = [](const char* n, const char* v) {
+    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n)),
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(v)), strlen(n), strlen(v),
+                      NGHTTP2_NV_FLAG_NONE};
+  };
+  nghttp2_nv request[] = {nv(":method", "GET"), nv(":scheme", "https"),
+                          nv(":authority", "en.wiki.test"), nv(":path", "/wiki/A"),
+                          nv("accept", "text/html")};
+  const int32_t stream = nghttp2_submit_request(client, nullptr, request, 5, nullptr, nullptr);
+  auto pump = [&] {
+    for (int round = 0; round < 10; ++round) {
+      const uint8_t* data = nullptr;
+      std::string to_server;
+      ssize_t n;
+      while ((n = nghttp2_session_mem_send(client, &data)) > 0) to_server.append(reinterpret_cast<const char*>(data), n);
+      if (!to_server.empty()) ASSERT_TRUE(session_.receive(to_server));
+      std::string to_client;
+      session_.takeOutput(to_client, 1 << 20);
+      if (!to_client.empty()) {
+        nghttp2_session_mem_recv(client, reinterpret_cast<const uint8_t*>(to_client.data()), to_client.size());
+      }
+    }
+  };
+  pump();
+  ASSERT_EQ(recorder_.requests.size(), 1u);
+  EXPECT_EQ(recorder_.requests[0][3].name, ":path");
+  EXPECT_EQ(recorder_.requests[0][3].value, "/wiki/A");
+  recorder_.bodies[stream] = std::string(100000, 'z');  // more than the 64 KiB window
+  ASSERT_TRUE(session_.submitResponse(stream, {{":status", "200"}, {"content-type", "text/html"}}, true));
+  pump();
+  EXPECT_EQ(state.status, 200);
+  EXPECT_EQ(state.body.size(), 100000u);
+  EXPECT_TRUE(recorder_.calms.empty());
+  nghttp2_session_del(client);
+}
+
+}  // namespace
+}  // namespace ec::h2
