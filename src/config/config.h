@@ -38,6 +38,10 @@ struct TlsConfig {
   std::vector<std::string> alpn = {"h2", "http/1.1"};
   uint32_t session_cache_size = 20480;
   uint64_t session_lifetime_s = 86400;
+  // Session-ticket keys shared by a cluster: 80-byte keys back to back (16 name, 32 HMAC,
+  // 32 AES, as nginx's ssl_session_ticket_key); the first encrypts, all decrypt. Empty: keys
+  // are random per process.
+  std::string ticket_key_file;
   bool enabled() const { return !certificates.empty(); }
   bool operator==(const TlsConfig&) const = default;
 };

@@ -55,28 +55,34 @@ const SectionDecl<TlsConfig>& tlsDecl() {
   using T = TlsConfig;
   static const SectionDecl<TlsConfig> decl{
       "listeners[].tls",
-      "TLS on a listener: certificates chosen by SNI (exact name, then `*.` wildcard, then the "
+      "TLS on a listener (everything here is re-read on SIGHUP and when a certificate, key or "
+      "ticket-key file changes; a broken new set keeps the old one). Certificates chosen by SNI (exact name, then `*.` wildcard, then the "
       "first certificate), ECDSA and RSA side by side, ALPN. Handshakes count in "
       "`edgecache_tls_handshakes_total`, failures in `edgecache_tls_handshake_failures_total`.",
       {
-          {"min_version", FieldType::kChoice, &T::min_version, kRestart,
+          {"min_version", FieldType::kChoice, &T::min_version, R,
            "Oldest protocol version accepted.", 0, kNoMax, false, {"TLSv1.2", "TLSv1.3"}},
-          {"max_version", FieldType::kChoice, &T::max_version, kRestart,
+          {"max_version", FieldType::kChoice, &T::max_version, R,
            "Newest protocol version offered.", 0, kNoMax, false, {"TLSv1.2", "TLSv1.3"}},
-          {"ciphers", FieldType::kString, &T::ciphers, kRestart,
+          {"ciphers", FieldType::kString, &T::ciphers, R,
            "TLS 1.2 cipher list (OpenSSL syntax): forward-secret AEAD suites only by default.", 1,
            4096},
-          {"ciphersuites", FieldType::kString, &T::ciphersuites, kRestart,
+          {"ciphersuites", FieldType::kString, &T::ciphersuites, R,
            "TLS 1.3 cipher suites (OpenSSL syntax).", 1, 4096},
-          {"groups", FieldType::kString, &T::groups, kRestart,
+          {"groups", FieldType::kString, &T::groups, R,
            "Key exchange groups, most preferred first.", 1, 1024},
-          {"alpn", FieldType::kStringList, &T::alpn, kRestart,
+          {"alpn", FieldType::kStringList, &T::alpn, R,
            "Application protocols offered by ALPN, most preferred first: `h2`, `http/1.1`."},
-          {"session_cache_size", FieldType::kCount, &T::session_cache_size, kRestart,
+          {"session_cache_size", FieldType::kCount, &T::session_cache_size, R,
            "Sessions kept for ID resumption by each listener; 0 turns the cache off.", 0,
            10000000},
-          {"session_lifetime", FieldType::kDurationS, &T::session_lifetime_s, kRestart,
+          {"session_lifetime", FieldType::kDurationS, &T::session_lifetime_s, R,
            "How long a session may be resumed.", 1, 7 * kDayS},
+          {"ticket_key_file", FieldType::kString, &T::ticket_key_file, R,
+           "Session-ticket keys shared by every node of a cluster: 80-byte keys back to back "
+           "(16 name, 32 HMAC, 32 AES); the first encrypts, all decrypt, so a rotation writes "
+           "the new key first and keeps the old one after it. Re-read on change. Empty: random "
+           "keys per process.", 0, 4096},
       },
       {{"certificates", "The certificates (at least one); the first is the default."}}};
   return decl;
@@ -90,9 +96,9 @@ const SectionDecl<CertificateConfig>& certificateDecl() {
       "which SNI values it answers; certificates with the same names and different key types "
       "(ECDSA, RSA) are offered together and the handshake picks what the client supports.",
       {
-          {"cert", FieldType::kString, &C::cert, kRestart,
+          {"cert", FieldType::kString, &C::cert, R,
            "PEM file: the certificate, then its chain.", 1, 4096, true},
-          {"key", FieldType::kString, &C::key, kRestart, "PEM file: the private key.", 1, 4096,
+          {"key", FieldType::kString, &C::key, R, "PEM file: the private key.", 1, 4096,
            true},
       }};
   return decl;

@@ -421,7 +421,13 @@ void diffRestartOnly(const SectionDecl<Section>& decl, const Section& running, c
 std::vector<std::string> restartOnlyChanges(const Config& running, const Config& next) {
   std::vector<std::string> changed;
   diffRestartOnly(topLevelDecl(), running, next, "", changed);
-  if (running.listeners != next.listeners) changed.push_back("listeners");
+  // TLS settings reload (new handshakes use them); addresses and TLS on/off need a restart.
+  auto shape = [](const Config& config) {
+    std::vector<std::pair<std::string, bool>> out;
+    for (const ListenerConfig& l : config.listeners) out.emplace_back(l.address, l.tls.enabled());
+    return out;
+  };
+  if (shape(running) != shape(next)) changed.push_back("listeners");
   diffRestartOnly(adminDecl(), running.admin, next.admin, "admin", changed);
   diffRestartOnly(limitsDecl(), running.limits, next.limits, "limits", changed);
   diffRestartOnly(cacheDecl(), running.cache, next.cache, "cache", changed);

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -298,6 +299,7 @@ void Server::reload() {
                  purge_settings.error().describe().c_str());
     return;
   }
+  reloadTls(*loaded.config, "SIGHUP");
   for (const std::string& path : config::restartOnlyChanges(running_config_, *loaded.config)) {
     EC_LOG_WARN("reload: %s changed but only takes effect after a restart", path.c_str());
   }
@@ -308,6 +310,47 @@ void Server::reload() {
   running_config_ = std::move(*loaded.config);
   reloads_ok_.fetch_add(1);
   EC_LOG_INFO("reloaded configuration, generation %llu", static_cast<unsigned long long>(generation_));
+}
+
+void Server::reloadTls(const config::Config& config, const char* why) {
+  for (size_t i = 0; i < tls_slots_.size() && i < config.listeners.size(); ++i) {
+    const config::ListenerConfig& listener = config.listeners[i];
+    if (!tls_slots_[i] || !listener.tls.enabled()) continue;
+    if (listener.address != running_config_.listeners[i].address) continue;  // restart-only
+    auto context = tls::ServerContext::create(listener.tls, tls_stats_);
+    if (!context.ok()) {
+      tls_stats_.reloads_failed.fetch_add(1, std::memory_order_relaxed);
+      EC_LOG_ERROR("TLS reload (%s) for %s failed, keeping the current certificates: %s", why,
+                   listener.address.c_str(), context.error().context.c_str());
+      continue;
+    }
+    tls_slots_[i]->set(std::move(*context));
+    tls_stats_.reloads_ok.fetch_add(1, std::memory_order_relaxed);
+    EC_LOG_INFO("TLS reload (%s) for %s: %zu certificates", why, listener.address.c_str(),
+                listener.tls.certificates.size());
+  }
+  tlsFilesChanged();  // remember what was just loaded
+}
+
+bool Server::tlsFilesChanged() {
+  bool changed = false;
+  for (const auto& slot : tls_slots_) {
+    if (!slot) continue;
+    for (const std::string& path : slot->get()->sourceFiles()) {
+      struct stat st {};
+      std::pair<int64_t, int64_t> stamp{-1, -1};
+      if (::stat(path.c_str(), &st) == 0) {
+        stamp = {static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                 static_cast<int64_t>(st.st_size)};
+      }
+      auto [it, inserted] = tls_file_stamps_.emplace(path, stamp);
+      if (!inserted && it->second != stamp) {
+        it->second = stamp;
+        changed = true;
+      }
+    }
+  }
+  return changed;
 }
 
 void Server::drain() {
@@ -359,9 +402,16 @@ int Server::run() {
     EC_LOG_ERROR("cannot start: %s", started.error().describe().c_str());
     return 1;
   }
+  tlsFilesChanged();
   while (true) {
-    int signal_number = 0;
-    if (sigwait(&signals, &signal_number) != 0) continue;
+    // Wake every second to notice changed certificate, key or ticket-key files (an ACME
+    // client or a key-rotation job rewrites them): no SIGHUP needed.
+    timespec tick{1, 0};
+    const int signal_number = sigtimedwait(&signals, nullptr, &tick);
+    if (signal_number < 0) {
+      if (!tls_slots_.empty() && tlsFilesChanged()) reloadTls(running_config_, "files changed");
+      continue;
+    }
     if (signal_number == SIGHUP) {
       reload();
     } else if (signal_number == SIGTERM || signal_number == SIGINT) {

@@ -5,6 +5,7 @@
 // (stop accepting, finish in-flight responses up to the drain timeout, exit 0).
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -59,6 +60,12 @@ class Server {
  private:
   Status start(const config::Config& config);
   void reload();
+  // Rebuilds each TLS listener's context from `config`; a listener whose new files fail keeps
+  // its current context (logged, counted). New handshakes use the new one; established
+  // connections keep theirs.
+  void reloadTls(const config::Config& config, const char* why);
+  // Stats the TLS source files; true when any changed since the last call.
+  bool tlsFilesChanged();
   void drain();
   void registerMetrics();
   void registerAdminRoutes(admin::AdminServer& admin);
@@ -80,6 +87,7 @@ class Server {
   observe::Registry registry_;
   tls::TlsStats tls_stats_;
   std::vector<std::shared_ptr<tls::ContextSlot>> tls_slots_;  // per listener; nullptr if plain
+  std::map<std::string, std::pair<int64_t, int64_t>> tls_file_stamps_;  // path -> (mtime ns, size)
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reload_failures_{0};
   std::atomic<uint64_t> generation_gauge_{1};

@@ -2,10 +2,15 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/core_names.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "tls/host_match.h"
 #include "tls/tls_transport.h"
@@ -106,6 +111,10 @@ Result<std::shared_ptr<ServerContext>> ServerContext::create(const config::TlsCo
     SSL_CTX_sess_set_cache_size(first, static_cast<long>(config.session_cache_size));
   }
   SSL_CTX_set_timeout(first, static_cast<long>(config.session_lifetime_s));
+  if (!config.ticket_key_file.empty()) {
+    if (auto keys = context->loadTicketKeys(config.ticket_key_file); !keys.ok()) return fail(keys.error());
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(first, &ServerContext::onTicketKey);
+  }
   return context;
 }
 
@@ -220,6 +229,62 @@ Status ServerContext::addCertificate(const config::CertificateConfig& certificat
   (info.key_type == KeyType::kEcdsa ? group->has_ecdsa : group->has_rsa) = true;
   certificates_.push_back(std::move(info));
   return {};
+}
+
+Status ServerContext::loadTicketKeys(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(configError("tls.ticket_key_file " + path + ": cannot be read"));
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.empty() || bytes.size() % sizeof(TicketKey) != 0) {
+    return fail(configError("tls.ticket_key_file " + path + ": holds " + std::to_string(bytes.size()) +
+                            " bytes, not a whole number of 80-byte keys"));
+  }
+  ticket_keys_.resize(bytes.size() / sizeof(TicketKey));
+  std::memcpy(ticket_keys_.data(), bytes.data(), bytes.size());
+  return {};
+}
+
+int ServerContext::onTicketKey(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
+                               EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt) {
+  auto* transport = static_cast<TlsTransport*>(SSL_get_app_data(ssl));
+  if (transport == nullptr) return -1;
+  const ServerContext& self = transport->context();
+  if (self.ticket_keys_.empty()) return -1;
+  const TicketKey* key = nullptr;
+  int result = 1;
+  if (encrypt == 1) {
+    key = &self.ticket_keys_[0];
+    std::memcpy(key_name, key->name, sizeof key->name);
+    if (RAND_bytes(iv, 16) != 1) return -1;
+    if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes, iv) != 1) return -1;
+  } else {
+    for (size_t i = 0; i < self.ticket_keys_.size(); ++i) {
+      if (std::memcmp(key_name, self.ticket_keys_[i].name, 16) == 0) {
+        key = &self.ticket_keys_[i];
+        result = i == 0 ? 1 : 2;  // 2: valid, but issue a ticket under the current key
+        break;
+      }
+    }
+    if (key == nullptr) return 0;  // unknown key (rotated out): a full handshake
+    if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes, iv) != 1) return -1;
+  }
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(key->hmac),
+                                        sizeof key->hmac),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
+  return result;
+}
+
+std::vector<std::string> ServerContext::sourceFiles() const {
+  std::vector<std::string> files;
+  for (const config::CertificateConfig& c : config_.certificates) {
+    files.push_back(c.cert);
+    files.push_back(c.key);
+  }
+  if (!config_.ticket_key_file.empty()) files.push_back(config_.ticket_key_file);
+  return files;
 }
 
 size_t ServerContext::groupForName(std::string_view server_name, CertMatch& match) const {

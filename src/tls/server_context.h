@@ -46,6 +46,10 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   const std::vector<CertificateInfo>& certificates() const { return certificates_; }
   TlsStats& stats() { return stats_; }
 
+  // The files this context was built from (certificates, keys, ticket keys): a change to any
+  // of them triggers a rebuild.
+  std::vector<std::string> sourceFiles() const;
+
   // SNI lookup, exposed for tests: the group index and how it matched.
   size_t groupForName(std::string_view server_name, CertMatch& match) const;
 
@@ -62,6 +66,16 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   static int onServerName(SSL* ssl, int* alert, void* arg);
   static int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* out_len,
                     const unsigned char* in, unsigned int in_len, void* arg);
+  Status loadTicketKeys(const std::string& path);
+  static int onTicketKey(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
+                         EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt);
+
+  struct TicketKey {
+    unsigned char name[16];
+    unsigned char hmac[32];
+    unsigned char aes[32];
+  };
+  std::vector<TicketKey> ticket_keys_;  // [0] encrypts
 
   config::TlsConfig config_;
   TlsStats& stats_;

@@ -22,6 +22,12 @@ const MetricDecl kSelections{
     "default certificate (no SNI, or no certificate for it).",
     Type::kCounter, {"match"}, {}, ""};
 
+const MetricDecl kReloads{
+    "edgecache_tls_reloads_total",
+    "TLS context rebuilds (SIGHUP, or a certificate, key or ticket-key file changed), by "
+    "outcome; on failure the previous certificates keep serving and the reason is logged.",
+    Type::kCounter, {"outcome"}, {}, ""};
+
 double load(const std::atomic<uint64_t>& value) {
   return static_cast<double>(value.load(std::memory_order_relaxed));
 }
@@ -53,7 +59,8 @@ const char* failureName(HandshakeFailure failure) {
 }
 
 const std::vector<const observe::MetricDecl*>& metricDecls() {
-  static const std::vector<const MetricDecl*> decls = {&kHandshakes, &kFailures, &kSelections};
+  static const std::vector<const MetricDecl*> decls = {&kHandshakes, &kFailures, &kSelections,
+                                                        &kReloads};
   return decls;
 }
 
@@ -72,6 +79,8 @@ void registerMetrics(observe::Registry& registry, TlsStats& stats) {
     registry.callback(kFailures, {failureName(static_cast<HandshakeFailure>(f))},
                       [&stats, f] { return load(stats.failures[f]); });
   }
+  registry.callback(kReloads, {"ok"}, [&stats] { return load(stats.reloads_ok); });
+  registry.callback(kReloads, {"failed"}, [&stats] { return load(stats.reloads_failed); });
   for (size_t m = 0; m < static_cast<size_t>(CertMatch::kCount); ++m) {
     registry.callback(kSelections, {certMatchName(static_cast<CertMatch>(m))},
                       [&stats, m] { return load(stats.selections[m]); });

@@ -39,6 +39,8 @@ struct TlsStats {
       handshakes{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(HandshakeFailure::kCount)> failures{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(CertMatch::kCount)> selections{};
+  std::atomic<uint64_t> reloads_ok{0};
+  std::atomic<uint64_t> reloads_failed{0};  // the old certificates and keys kept serving
 
   void countHandshake(TlsVersion version, KeyType auth, bool resumed) {
     handshakes[static_cast<size_t>(version)][static_cast<size_t>(auth)][resumed ? 1 : 0].fetch_add(

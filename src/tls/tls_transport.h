@@ -49,6 +49,7 @@ class TlsTransport final : public net::Transport {
   // True when the certificate this handshake chose covers `host` (the 421 check).
   bool certificateCovers(std::string_view host) const;
 
+  const ServerContext& context() const { return *context_; }
   // Set from the SNI callback.
   void setSelectedGroup(size_t group) { group_ = group; }
 

@@ -143,6 +143,25 @@ TEST_F(ServerContextTest, LoadErrorsNameTheFileAndTheReason) {
   EXPECT_NE(context.error().context.find("tls.ciphers"), std::string::npos);
 }
 
+TEST_F(ServerContextTest, TicketKeyFileMustHoldWhole80ByteKeys) {
+  const std::string path = dir_.file("tickets.key");
+  FILE* f = std::fopen(path.c_str(), "wb");
+  std::fwrite(std::string(160, 'k').data(), 1, 160, f);
+  std::fclose(f);
+  config_.ticket_key_file = path;
+  auto context = ServerContext::create(config_, stats_);
+  ASSERT_TRUE(context.ok()) << context.error().context;
+  EXPECT_EQ((*context)->sourceFiles().back(), path);
+  EXPECT_EQ((*context)->sourceFiles().size(), 7u);  // 3 certificates, 3 keys, the ticket keys
+
+  f = std::fopen(path.c_str(), "wb");
+  std::fwrite(std::string(100, 'k').data(), 1, 100, f);
+  std::fclose(f);
+  context = ServerContext::create(config_, stats_);
+  ASSERT_FALSE(context.ok());
+  EXPECT_NE(context.error().context.find("not a whole number of 80-byte keys"), std::string::npos);
+}
+
 // Drives both ends until `done` or no progress.
 template <typename Done>
 void pump(SSL* client, TlsTransport& server, std::string& server_in, Done done) {

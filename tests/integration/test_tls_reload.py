@@ -1,0 +1,150 @@
+"""Issue 5, certificates and ticket keys without restarts: a replaced certificate is served
+to new handshakes after SIGHUP and after a plain file change while established connections
+keep working; a broken new certificate keeps the old one (logged, counted); session tickets
+resume across two edgecache processes sharing a ticket-key file (openssl s_client
+-sess_out/-sess_in), and survive a key rotation while the old key is still listed."""
+
+import os
+import shutil
+import signal
+import time
+
+import pytest
+
+from harness import Reply
+from harness.tls import Pki, TlsClient, s_client
+from test_tls import CACHEABLE, metric
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    pki = Pki(tmp_path_factory.mktemp("pki3"))
+    pki.certs = {
+        "old": pki.issue("old", ["example.test"], "ecdsa", "old"),
+        "new": pki.issue("new", ["example.test"], "ecdsa", "new"),
+    }
+    return pki
+
+
+def live_files(tmp_path, pki, which):
+    """Copies certificate `which` to fixed paths the node is configured with."""
+    cert, key = str(tmp_path / "live.pem"), str(tmp_path / "live.key")
+    shutil.copy(pki.certs[which]["cert"], cert + ".tmp")
+    shutil.copy(pki.certs[which]["key"], key + ".tmp")
+    os.replace(key + ".tmp", key)
+    os.replace(cert + ".tmp", cert)
+    return {"cert": cert, "key": key}
+
+
+def config_for(files, **tls):
+    section = {"certificates": [files]}
+    section.update(tls)
+    return {"listeners": [{"address": "127.0.0.1:$PORT"},
+                          {"address": "127.0.0.1:$TLS_PORT", "tls": section}]}
+
+
+def organization(node, pki):
+    with TlsClient(node.tls_port, pki.context()) as client:
+        return client.subject()["organizationName"]
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_issue_5_certificate_replaced_on_sighup_keeps_established_connections(
+        start_edgecache, tmp_path, pki, origin):
+    origin.script("/k", Reply(200, CACHEABLE, b"k"))
+    files = live_files(tmp_path, pki, "old")
+    node = start_edgecache(config=config_for(files))
+    assert organization(node, pki) == "old"
+    established = TlsClient(node.tls_port, pki.context())
+    assert established.get("/k").status == 200
+    live_files(tmp_path, pki, "new")
+    node.signal(signal.SIGHUP)
+    assert wait_for(lambda: organization(node, pki) == "new")
+    assert established.get("/k").status == 200  # the old session carries on
+    assert established.subject()["organizationName"] == "old"
+    established.close()
+    assert metric(node, "edgecache_tls_reloads_total", outcome="ok") >= 1
+
+
+def test_issue_5_certificate_file_change_is_picked_up_without_a_signal(
+        start_edgecache, tmp_path, pki):
+    files = live_files(tmp_path, pki, "old")
+    node = start_edgecache(config=config_for(files))
+    assert organization(node, pki) == "old"
+    time.sleep(1.1)  # a different mtime second on coarse file systems
+    live_files(tmp_path, pki, "new")
+    assert wait_for(lambda: organization(node, pki) == "new")
+    assert "files changed" in node.stderr()
+
+
+def test_issue_5_broken_new_certificate_keeps_the_old_one(start_edgecache, tmp_path, pki):
+    files = live_files(tmp_path, pki, "old")
+    node = start_edgecache(config=config_for(files))
+    # The new key does not match the certificate still in place.
+    shutil.copy(pki.certs["new"]["key"], files["key"])
+    node.signal(signal.SIGHUP)
+    assert wait_for(lambda: metric(node, "edgecache_tls_reloads_total", outcome="failed") >= 1)
+    assert organization(node, pki) == "old"
+    assert "keeping the current certificates" in node.stderr()
+    assert "does not belong to certificate" in node.stderr()
+
+
+def ticket_keys(path, *names):
+    """80-byte keys (16 name, 32 HMAC, 32 AES) derived from short names, first one encrypts."""
+    with open(path, "wb") as out:
+        for name in names:
+            seed = name.encode().ljust(16, b".")[:16]
+            out.write(seed + (seed * 2) + (seed[::-1] * 2))
+
+
+def resumed(port, sess_in=None, sess_out=None):
+    args = ["-tls1_2"]
+    if sess_in:
+        args += ["-sess_in", sess_in]
+    if sess_out:
+        args += ["-sess_out", sess_out]
+    code, out = s_client(port, *args, input_bytes=b"")
+    assert "Cipher is" in out, out
+    return "Reused, TLSv1.2" in out
+
+
+def test_issue_5_tickets_resume_across_two_nodes_sharing_the_key_file(start_edgecache, tmp_path, pki):
+    key_file = str(tmp_path / "tickets.key")
+    ticket_keys(key_file, "k1")
+    files = live_files(tmp_path, pki, "old")
+    a = start_edgecache(config=config_for(files, ticket_key_file=key_file, session_cache_size=0))
+    b = start_edgecache(config=config_for(files, ticket_key_file=key_file, session_cache_size=0))
+    session = str(tmp_path / "session.pem")
+    assert not resumed(a.tls_port, sess_out=session)
+    assert resumed(b.tls_port, sess_in=session)  # b never saw this session: the ticket did it
+    # Rotation: the new key first, the old one still listed, then the old one retired.
+    ticket_keys(key_file, "k2", "k1")
+    b.signal(signal.SIGHUP)
+    assert wait_for(lambda: metric(b, "edgecache_tls_reloads_total", outcome="ok") >= 1)
+    assert resumed(b.tls_port, sess_in=session)
+    ticket_keys(key_file, "k2")
+    b.signal(signal.SIGHUP)
+    assert wait_for(lambda: metric(b, "edgecache_tls_reloads_total", outcome="ok") >= 2)
+    assert not resumed(b.tls_port, sess_in=session)
+    assert metric(b, "edgecache_tls_handshakes_total", session="reused") >= 2
+
+
+def test_issue_5_a_bad_ticket_key_file_refuses_start(tmp_path, pki):
+    import subprocess
+    from harness.edgecache import Edgecache
+    key_file = tmp_path / "short.key"
+    key_file.write_bytes(b"x" * 79)
+    files = live_files(tmp_path, pki, "old")
+    node = Edgecache(tmp_path, None, config=config_for(files, ticket_key_file=str(key_file)))
+    node.write_config()
+    done = subprocess.run([node.binary, "--config", node.config_path], capture_output=True, timeout=30)
+    assert done.returncode == 1
+    assert "not a whole number of 80-byte keys" in (done.stdout + done.stderr).decode()
