@@ -125,12 +125,9 @@ void Transaction::recordCompletion() {
   // webrequest `tls` field); "-" on plain HTTP. A reused thread-local buffer: no allocation.
   if (const tls::TlsInfo* tls_info = connection_.tlsInfo()) {
     thread_local std::string tls_field;
-    const tls::TlsInfo& info = *tls_info;
     tls_field.clear();
-    tls_field.append("vers=").append(info.vers).append(";keyx=").append(info.keyx);
-    tls_field.append(";auth=").append(info.auth).append(";ciph=").append(info.ciph);
-    tls_field.append(";prot=").append(info.prot).append(";sess=").append(info.sess);
-    record.tls = tls_field;
+    tls_info->appendAnalyticsField(tls_field);
+    if (!tls_field.empty()) record.tls = tls_field;
   }
   log->submit(record);
 }

@@ -181,22 +181,17 @@ void TlsTransport::shutdown() {
 }
 
 std::string TlsInfo::analyticsField() const {
-  if (vers.empty()) return {};
   std::string out;
-  out.reserve(96);
-  out += "vers=";
-  out += vers;
-  out += ";keyx=";
-  out += keyx.empty() ? "UNKNOWN" : keyx;
-  out += ";auth=";
-  out += auth;
-  out += ";ciph=";
-  out += ciph;
-  out += ";prot=";
-  out += prot;
-  out += ";sess=";
-  out += sess;
+  appendAnalyticsField(out);
   return out;
+}
+
+void TlsInfo::appendAnalyticsField(std::string& out) const {
+  if (vers.empty()) return;
+  out.append("vers=").append(vers);
+  out.append(";keyx=").append(keyx.empty() ? "UNKNOWN" : keyx);
+  out.append(";auth=").append(auth).append(";ciph=").append(ciph);
+  out.append(";prot=").append(prot).append(";sess=").append(sess);
 }
 
 bool TlsTransport::certificateCovers(std::string_view host) const {

@@ -31,6 +31,8 @@ struct TlsInfo {
   // The access-log / X-Analytics-TLS form: "vers=TLSv1.3;keyx=X25519;auth=ECDSA;
   // ciph=TLS_AES_128_GCM_SHA256;prot=h2;sess=new" (empty before the handshake completed).
   std::string analyticsField() const;
+  // The same, appended to `out` (a caller's reused buffer: no allocation on the hot path).
+  void appendAnalyticsField(std::string& out) const;
 };
 
 class TlsTransport final : public net::Transport {
