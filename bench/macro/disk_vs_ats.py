@@ -18,7 +18,7 @@ so this measures each server's disk-tier path on this machine, not the device.
   bench/macro/disk_vs_ats.py --edgecache build/release/src/server/edgecache
         [--memory-mib 32] [--disk-mib 1024] [--working-set-x 4] [--seconds 8] [--keep]
 
-Whole run: about 1.5-2 minutes (2 servers x 2 sizes x (warm-up + one pass)).
+Whole run: about 1-2 minutes (3 server set-ups x 2 sizes x (warm-up + one pass)).
 """
 
 import argparse
@@ -119,7 +119,7 @@ def waitFor(check, proc, seconds):
     return False
 
 
-def edgecacheSetup(root, port, origin, binary, memoryMib, diskMib):
+def edgecacheSetup(root, port, origin, binary, memoryMib, diskMib, admission=""):
     admin = procs.freePort()
     os.makedirs(root, exist_ok=True)
     path = os.path.join(root, "edgecache.yaml")
@@ -132,7 +132,7 @@ admin: {{address: "127.0.0.1:{admin}"}}
 cache:
   memory_size: {memoryMib}MiB
   max_object_size: 16MiB
-  disk: [{{path: "{root}/store.bin", size: {diskMib}MiB}}]
+{admission}  disk: [{{path: "{root}/store.bin", size: {diskMib}MiB}}]
 services: [{{name: b, hosts: ["*"], origins: [{{address: "127.0.0.1:{origin}"}}]}}]
 """)
     return [binary, "--config", path], admin
@@ -144,6 +144,16 @@ def edgecacheTiers(admin):
         return {}
     return {k: float(v) for k, v in re.findall(
         r'edgecache_tier_hits_total\{tier="(\w+)"\} ([\d.e+]+)', got[1].decode())}
+
+
+def edgecacheMemory(admin):
+    """The memory tier's size after a pass: bytes and objects (gauges)."""
+    got = httpGet(admin, "/metrics")
+    if not got:
+        return {}
+    return {k: float(v) for k, v in re.findall(
+        r'^edgecache_(memory_bytes|memory_objects|tier_promotions_total) ([\d.e+]+)',
+        got[1].decode(), re.M)}
 
 
 def atsSetup(root, port, origin, memoryMib, diskMib):
@@ -239,11 +249,12 @@ def measure(sup, name, argv, port, root, originPort, args, extra):
                 "origin_requests": originDelta, "warm_failures": bad,
                 "other_on_cpu0": other, "unpinned_threads": pinned,
                 "tiers": {k: tiersAfter.get(k, 0) - tiersBefore.get(k, 0) for k in tiersAfter},
+                "state_after": extra.get("state", dict)(),
             }
             cells[label] = cell
             log(f"{name:9} {label:7} {cell['rps']:8.0f} req/s {cell['cpu_us_per_req']:7.1f} us"
                 f" CPU/req  origin +{originDelta}  other-on-cpu0 {other:.0%}"
-                f"  tiers {cell['tiers']}  ws {objects} x {label}")
+                f"  tiers {cell['tiers']}  ws {objects} x {label}  after {cell['state_after']}")
     finally:
         sup.stop(proc)
     return cells
@@ -276,28 +287,39 @@ def main():
             f" working set {args.working_set_x}x memory, wrk -t1 -c{wrk_run.CONNECTIONS}"
             f" -d{args.seconds}s on CPU 1, server on CPU 0")
         results = {}
-        port = procs.freePort()
-        root = os.path.join(work, "edgecache")
-        argv, admin = edgecacheSetup(root, port, originPort, binary, args.memory_mib,
-                                     args.disk_mib)
-        results["edgecache"] = measure(sup, "edgecache", argv, port, root, originPort, args,
-                                       {"tiers": lambda: edgecacheTiers(admin)})
+        # "edgecache": the default configuration (s3fifo memory tier, exponential admission,
+        # disk hits promoted). "edgecache-disk": memory admission scale 1 KiB, so objects of
+        # 256 KiB and up never enter memory and every hit is a disk-tier hit.
+        for name, admission in (("edgecache", ""),
+                                ("edgecache-disk", "  memory_admission_scale: 1KiB\n")):
+            port = procs.freePort()
+            root = os.path.join(work, name)
+            argv, admin = edgecacheSetup(root, port, originPort, binary, args.memory_mib,
+                                         args.disk_mib, admission)
+            results[name] = measure(sup, name, argv, port, root, originPort, args,
+                                    {"tiers": lambda admin=admin: edgecacheTiers(admin),
+                                     "state": lambda admin=admin: edgecacheMemory(admin)})
         port = procs.freePort()
         root = os.path.join(work, "ats")
         argv = atsSetup(root, port, originPort, args.memory_mib, args.disk_mib)
         results["ats"] = measure(sup, "ats", argv, port, root, originPort, args,
                                  {"tiers": lambda: atsRamHits(port)})
         log("")
-        log("| objects | working set | edgecache req/s | ATS req/s | req/s ratio |"
-            " edgecache CPU/req | ATS CPU/req | CPU ratio | origin requests (ec / ATS) |")
-        log("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        log("| objects | edgecache config | edgecache hits (memory / disk) | edgecache req/s |"
+            " ATS req/s | req/s ratio | edgecache CPU/req | ATS CPU/req | CPU/req ratio |"
+            " origin requests (ec / ATS) | other work on CPU 0 (ec / ATS) |")
+        log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for label, _ in SIZES:
-            e, a = results["edgecache"][label], results["ats"][label]
-            log(f"| {label} | {e['objects']} objects, {e['working_set_mib']:.0f} MiB |"
-                f" {e['rps']:,.0f} | {a['rps']:,.0f} | {e['rps'] / max(a['rps'], 1):.2f}x |"
-                f" {e['cpu_us_per_req']:.0f} µs | {a['cpu_us_per_req']:.0f} µs |"
-                f" {e['cpu_us_per_req'] / max(a['cpu_us_per_req'], 1e-9):.2f}x |"
-                f" {e['origin_requests']} / {a['origin_requests']} |")
+            a = results["ats"][label]
+            for name in ("edgecache", "edgecache-disk"):
+                e = results[name][label]
+                log(f"| {label} x {e['objects']} ({e['working_set_mib']:.0f} MiB) | {name} |"
+                    f" {e['tiers'].get('memory', 0):.0f} / {e['tiers'].get('disk', 0):.0f} |"
+                    f" {e['rps']:,.0f} | {a['rps']:,.0f} | {e['rps'] / max(a['rps'], 1):.2f}x |"
+                    f" {e['cpu_us_per_req']:.0f} µs | {a['cpu_us_per_req']:.0f} µs |"
+                    f" {e['cpu_us_per_req'] / max(a['cpu_us_per_req'], 1e-9):.2f}x |"
+                    f" {e['origin_requests']} / {a['origin_requests']} |"
+                    f" {e['other_on_cpu0']:.0%} / {a['other_on_cpu0']:.0%} |")
         log(f"run took {time.monotonic() - started:.0f} s")
         if args.json:
             with open(args.json, "w") as f:
