@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <thread>
 
 #include "base/log.h"
@@ -33,6 +34,11 @@ const observe::MetricDecl kAdminDenied{"edgecache_admin_denied_total",
                                        observe::MetricDecl::Type::kCounter, {}, {}, ""};
 const observe::MetricDecl kDraining{"edgecache_draining", "1 while the node drains (SIGTERM), else 0.",
                                     observe::MetricDecl::Type::kGauge, {}, {}, ""};
+const observe::MetricDecl kStapleAge{
+    "edgecache_tls_ocsp_staple_age_seconds",
+    "Age of the OCSP staple served with each certificate (now minus its thisUpdate), from the "
+    "`<cert>.ocsp` file beside it; absent for certificates without a staple.",
+    observe::MetricDecl::Type::kGauge, {"certificate"}, {}, "seconds"};
 const observe::MetricDecl kBugs{"edgecache_internal_bugs_total",
                                 "Broken internal invariants reported (EC_BUG); should stay 0.",
                                 observe::MetricDecl::Type::kCounter, {}, {}, ""};
@@ -48,7 +54,7 @@ void printErrors(const std::vector<config::ConfigError>& errors) {
 const std::vector<const observe::MetricDecl*>& metricDecls() {
   static const std::vector<const observe::MetricDecl*> decls = [] {
     std::vector<const observe::MetricDecl*> all = {&kConfigGeneration, &kReloads, &kAdminDenied,
-                                                   &kDraining, &kBugs};
+                                                   &kDraining, &kBugs, &kStapleAge};
     for (const auto* decl : storageMetricDecls()) all.push_back(decl);
     return all;
   }();
@@ -221,6 +227,27 @@ Status Server::startPurgeChannels(const config::Config& config) {
 void Server::registerMetrics() {
   proxy::registerMetrics(registry_, *shared_);
   tls::registerMetrics(registry_, tls_stats_);
+  // Staple ages: a series per certificate that has (or gets, after a reload) a staple.
+  auto stapled = std::make_shared<std::set<std::string>>();
+  registry_.addCollector([this, stapled](observe::Registry& registry) {
+    for (const auto& slot : tls_slots_) {
+      if (!slot) continue;
+      for (const tls::CertificateInfo& cert : slot->get()->certificates()) {
+        if (cert.staple_this_update == 0 || !stapled->insert(cert.cert_path).second) continue;
+        std::shared_ptr<tls::ContextSlot> held = slot;
+        const std::string path = cert.cert_path;
+        registry.callback(kStapleAge, {path}, [this, held, path] {
+          for (const tls::CertificateInfo& c : held->get()->certificates()) {
+            if (c.cert_path == path && c.staple_this_update != 0) {
+              return static_cast<double>(clock_.wallNow().time_since_epoch().count() -
+                                         c.staple_this_update);
+            }
+          }
+          return 0.0;
+        });
+      }
+    }
+  });
   if (tiered_) registerStorageMetrics(registry_, *tiered_);
   purge::registerMetrics(registry_, *purger_);
   observe::registerProcessMetrics(registry_);

@@ -3,15 +3,18 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/core_names.h>
+#include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 
+#include "base/log.h"
 #include "tls/host_match.h"
 #include "tls/tls_transport.h"
 
@@ -142,6 +145,8 @@ Status ServerContext::configureContext(SSL_CTX* ctx) {
   SSL_CTX_set_tlsext_servername_callback(ctx, &ServerContext::onServerName);
   SSL_CTX_set_tlsext_servername_arg(ctx, this);
   SSL_CTX_set_alpn_select_cb(ctx, &ServerContext::onAlpn, this);
+  SSL_CTX_set_tlsext_status_cb(ctx, &ServerContext::onStatusRequest);
+  SSL_CTX_set_tlsext_status_arg(ctx, this);
   return {};
 }
 
@@ -227,6 +232,8 @@ Status ServerContext::addCertificate(const config::CertificateConfig& certificat
     }
   }
   (info.key_type == KeyType::kEcdsa ? group->has_ecdsa : group->has_rsa) = true;
+  // The context holds its own reference to the leaf; key the staple by that pointer.
+  loadStaple(SSL_CTX_get0_certificate(group->ctx), info);
   certificates_.push_back(std::move(info));
   return {};
 }
@@ -277,11 +284,53 @@ int ServerContext::onTicketKey(SSL* ssl, unsigned char key_name[16], unsigned ch
   return result;
 }
 
+void ServerContext::loadStaple(X509* leaf, CertificateInfo& info) {
+  const std::string path = info.cert_path + ".ocsp";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;  // no staple: handshakes go without one
+  std::string der((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  OCSP_RESPONSE* response = d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size()));
+  OCSP_BASICRESP* basic = nullptr;
+  const ASN1_GENERALIZEDTIME* this_update = nullptr;
+  if (response != nullptr && OCSP_response_status(response) == OCSP_RESPONSE_STATUS_SUCCESSFUL &&
+      (basic = OCSP_response_get1_basic(response)) != nullptr && OCSP_resp_count(basic) > 0) {
+    OCSP_single_get0_status(OCSP_resp_get0(basic, 0), nullptr, nullptr,
+                            const_cast<ASN1_GENERALIZEDTIME**>(&this_update), nullptr);
+  }
+  std::tm when{};
+  if (this_update != nullptr && ASN1_TIME_to_tm(this_update, &when) == 1) {
+    info.staple_this_update = static_cast<int64_t>(timegm(&when));
+    staples_.emplace_back(leaf, std::move(der));
+  } else {
+    // A staple that does not parse is left out rather than sent: clients would reject it.
+    EC_LOG_WARN("tls: OCSP staple %s is not a successful OCSP response; not stapled", path.c_str());
+  }
+  OCSP_BASICRESP_free(basic);
+  OCSP_RESPONSE_free(response);
+  ERR_clear_error();
+}
+
+int ServerContext::onStatusRequest(SSL* ssl, void* arg) {
+  auto* self = static_cast<ServerContext*>(arg);
+  X509* chosen = SSL_get_certificate(ssl);
+  for (const auto& [leaf, der] : self->staples_) {
+    if (leaf != chosen) continue;
+    auto* copy = static_cast<unsigned char*>(OPENSSL_malloc(der.size()));
+    if (copy == nullptr) return SSL_TLSEXT_ERR_NOACK;
+    std::memcpy(copy, der.data(), der.size());
+    SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(der.size()));  // takes it
+    return SSL_TLSEXT_ERR_OK;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
 std::vector<std::string> ServerContext::sourceFiles() const {
   std::vector<std::string> files;
   for (const config::CertificateConfig& c : config_.certificates) {
     files.push_back(c.cert);
     files.push_back(c.key);
+    files.push_back(c.cert + ".ocsp");  // may not exist yet: its arrival is a change
   }
   if (!config_.ticket_key_file.empty()) files.push_back(config_.ticket_key_file);
   return files;

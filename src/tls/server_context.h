@@ -28,6 +28,8 @@ struct CertificateInfo {
   std::string cert_path;
   KeyType key_type = KeyType::kEcdsa;
   std::vector<std::string> names;  // normalised subjectAltName DNS entries (or the CN)
+  // OCSP staple read from "<cert>.ocsp" (DER): its thisUpdate in epoch seconds, 0 without.
+  int64_t staple_this_update = 0;
 };
 
 class ServerContext : public std::enable_shared_from_this<ServerContext> {
@@ -66,6 +68,9 @@ class ServerContext : public std::enable_shared_from_this<ServerContext> {
   static int onServerName(SSL* ssl, int* alert, void* arg);
   static int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* out_len,
                     const unsigned char* in, unsigned int in_len, void* arg);
+  static int onStatusRequest(SSL* ssl, void* arg);
+  void loadStaple(X509* leaf, CertificateInfo& info);
+  std::vector<std::pair<X509*, std::string>> staples_;  // leaf (owned by its SSL_CTX) -> DER
   Status loadTicketKeys(const std::string& path);
   static int onTicketKey(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
                          EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt);

@@ -148,3 +148,21 @@ def test_issue_5_a_bad_ticket_key_file_refuses_start(tmp_path, pki):
     done = subprocess.run([node.binary, "--config", node.config_path], capture_output=True, timeout=30)
     assert done.returncode == 1
     assert "not a whole number of 80-byte keys" in (done.stdout + done.stderr).decode()
+
+
+def test_issue_5_ocsp_staple_from_the_file_beside_the_certificate(start_edgecache, tmp_path, pki):
+    files = live_files(tmp_path, pki, "old")
+    node = start_edgecache(config=config_for(files))
+    code, out = s_client(node.tls_port, "-status")
+    assert "OCSP response: no response sent" in out, out
+    pki.staple("old", files["cert"] + ".ocsp")  # appears later: picked up as a file change
+
+    def stapled():
+        return "OCSP Response Status: successful" in s_client(node.tls_port, "-status")[1]
+    assert wait_for(stapled)
+    _, text = node.admin("GET", "/metrics")
+    assert 'edgecache_tls_ocsp_staple_age_seconds{certificate="%s"}' % files["cert"] in text
+    age = metric(node, "edgecache_tls_ocsp_staple_age_seconds", certificate=files["cert"])
+    assert 0 <= age < 120
+    code, out = s_client(node.tls_port, "-status", "-tls1_2")
+    assert "OCSP Response Status: successful" in out, out

@@ -50,6 +50,20 @@ class Pki:
                     out.write(f.read())
         return {"cert": chain, "key": key}
 
+    def staple(self, name, out_path):
+        """Writes a DER OCSP response for certificate `name` (signed by the CA; status unknown,
+        as this CA keeps no index) to out_path, as `<cert>.ocsp` beside a certificate."""
+        leaf = os.path.join(self.dir, name + ".leaf.pem")
+        index = os.path.join(self.dir, "index.txt")
+        open(index, "a").close()
+        request = os.path.join(self.dir, name + ".ocspreq")
+        _run(["openssl", "ocsp", "-issuer", self.ca_cert, "-cert", leaf, "-reqout", request,
+              "-no_nonce"], self.dir)
+        _run(["openssl", "ocsp", "-index", index, "-rsigner", self.ca_cert, "-rkey", self.ca_key,
+              "-CA", self.ca_cert, "-reqin", request, "-respout", out_path + ".tmp", "-ndays", "1"],
+             self.dir)
+        os.replace(out_path + ".tmp", out_path)
+
     def context(self, minimum=None, maximum=None, ciphers=None, alpn=("http/1.1",)):
         ctx = ssl.create_default_context(cafile=self.ca_cert)
         ctx.check_hostname = False  # the tests look at which certificate came back

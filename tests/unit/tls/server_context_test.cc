@@ -152,7 +152,7 @@ TEST_F(ServerContextTest, TicketKeyFileMustHoldWhole80ByteKeys) {
   auto context = ServerContext::create(config_, stats_);
   ASSERT_TRUE(context.ok()) << context.error().context;
   EXPECT_EQ((*context)->sourceFiles().back(), path);
-  EXPECT_EQ((*context)->sourceFiles().size(), 7u);  // 3 certificates, 3 keys, the ticket keys
+  EXPECT_EQ((*context)->sourceFiles().size(), 10u);  // 3 x (certificate, key, staple) + tickets
 
   f = std::fopen(path.c_str(), "wb");
   std::fwrite(std::string(100, 'k').data(), 1, 100, f);
