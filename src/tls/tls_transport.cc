@@ -180,6 +180,25 @@ void TlsTransport::shutdown() {
   ERR_clear_error();
 }
 
+std::string TlsInfo::analyticsField() const {
+  if (vers.empty()) return {};
+  std::string out;
+  out.reserve(96);
+  out += "vers=";
+  out += vers;
+  out += ";keyx=";
+  out += keyx.empty() ? "UNKNOWN" : keyx;
+  out += ";auth=";
+  out += auth;
+  out += ";ciph=";
+  out += ciph;
+  out += ";prot=";
+  out += prot;
+  out += ";sess=";
+  out += sess;
+  return out;
+}
+
 bool TlsTransport::certificateCovers(std::string_view host) const {
   return context_->groupCovers(group_, host);
 }

@@ -27,6 +27,10 @@ struct TlsInfo {
   std::string sess;  // "new" or "reused"
   std::string sni;   // as the client sent it, normalised; empty without SNI
   std::string alpn;  // "http/1.1", empty when the client offered none
+
+  // The access-log / X-Analytics-TLS form: "vers=TLSv1.3;keyx=X25519;auth=ECDSA;
+  // ciph=TLS_AES_128_GCM_SHA256;prot=h2;sess=new" (empty before the handshake completed).
+  std::string analyticsField() const;
 };
 
 class TlsTransport final : public net::Transport {

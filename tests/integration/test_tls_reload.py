@@ -5,6 +5,7 @@ resume across two edgecache processes sharing a ticket-key file (openssl s_clien
 -sess_out/-sess_in), and survive a key rotation while the old key is still listed."""
 
 import os
+import re
 import shutil
 import signal
 import time
@@ -166,3 +167,28 @@ def test_issue_5_ocsp_staple_from_the_file_beside_the_certificate(start_edgecach
     assert 0 <= age < 120
     code, out = s_client(node.tls_port, "-status", "-tls1_2")
     assert "OCSP Response Status: successful" in out, out
+
+
+def test_issue_5_certificate_replacement_under_h2load_has_zero_failures(
+        start_edgecache, tmp_path, pki, origin):
+    import subprocess
+    origin.script("/load", Reply(200, CACHEABLE, b"x" * 1024))
+    files = live_files(tmp_path, pki, "old")
+    node = start_edgecache(config=config_for(files))
+    # Two new connections a second for six seconds (100 requests each), so handshakes
+    # happen before, during and after each replacement while other connections carry on.
+    load = subprocess.Popen(["h2load", "-n", "1200", "-c", "12", "-m", "4", "--rate=2",
+                             "--connect-to=127.0.0.1:%d" % node.tls_port,
+                             "https://example.test/load"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    for which in ("new", "old", "new"):
+        time.sleep(1.2)
+        live_files(tmp_path, pki, which)
+        node.signal(signal.SIGHUP)
+    out = load.communicate(timeout=60)[0].decode()
+    match = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                      r"(\d+) failed, (\d+) errored", out)
+    assert match, out
+    assert match.group(4) == "1200" and match.group(5) == "0" and match.group(6) == "0", out
+    assert metric(node, "edgecache_tls_reloads_total", outcome="ok") >= 3
+    assert metric(node, "edgecache_tls_handshakes_total") >= 8

@@ -211,6 +211,8 @@ TEST_F(ServerContextTest, HandshakeAndDataBothWaysOverANonBlockingSocketPair) {
   EXPECT_EQ(server->info().prot, "h1");
   EXPECT_EQ(server->info().alpn, "http/1.1");
   EXPECT_EQ(server->info().sni, "en.wiki.test");
+  EXPECT_EQ(server->info().analyticsField(),
+            "vers=TLSv1.3;keyx=X25519;auth=RSA;ciph=TLS_AES_128_GCM_SHA256;prot=h1;sess=new");
   EXPECT_TRUE(server->certificateCovers("fr.wiki.test"));
   EXPECT_FALSE(server->certificateCovers("default.test"));
   EXPECT_EQ(stats_.selections[static_cast<size_t>(CertMatch::kWildcard)].load(), 1u);
