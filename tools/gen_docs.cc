@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "accesslog/access_log_metrics.h"
 #include "config/config.h"
 #include "observe/process_metrics.h"
 #include "observe/registry.h"
@@ -24,9 +25,9 @@ namespace {
 // `const std::vector<const observe::MetricDecl*>& ec::<room>::metricDecls()`.
 std::vector<const ec::observe::MetricDecl*> allMetricDecls() {
   std::vector<const ec::observe::MetricDecl*> decls;
-  for (const auto* list : {&ec::observe::metricDecls(), &ec::proxy::metricDecls(),
-                           &ec::purge::metricDecls(), &ec::server::metricDecls(),
-                           &ec::tls::metricDecls()}) {
+  for (const auto* list : {&ec::observe::metricDecls(), &ec::accesslog::metricDecls(),
+                           &ec::proxy::metricDecls(), &ec::purge::metricDecls(),
+                           &ec::server::metricDecls(), &ec::tls::metricDecls()}) {
     decls.insert(decls.end(), list->begin(), list->end());
   }
   return decls;

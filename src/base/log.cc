@@ -7,6 +7,7 @@
 namespace ec {
 namespace {
 std::atomic<uint64_t> g_suppressed{0};
+std::atomic<uint64_t> g_messages[3] = {0, 0, 0};
 
 int64_t steadyMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -16,6 +17,7 @@ int64_t steadyMillis() {
 }  // namespace
 
 void logMessage(LogLevel level, const char* format, ...) {
+  g_messages[static_cast<size_t>(level)].fetch_add(1, std::memory_order_relaxed);
   char line[2048];
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
@@ -41,6 +43,10 @@ bool logRateAllows(std::atomic<int64_t>& last, int64_t interval_ms) {
     return false;
   }
   return last.compare_exchange_strong(previous, now);
+}
+
+uint64_t logMessageCount(LogLevel level) {
+  return g_messages[static_cast<size_t>(level)].load(std::memory_order_relaxed);
 }
 
 uint64_t logSuppressedCount() { return g_suppressed.load(std::memory_order_relaxed); }

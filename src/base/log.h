@@ -17,6 +17,8 @@ void logMessage(LogLevel level, const char* format, ...) __attribute__((format(p
 bool logRateAllows(std::atomic<int64_t>& last, int64_t interval_ms);
 // Lines dropped by rate limiting since start (exported as a metric).
 uint64_t logSuppressedCount();
+// Lines written at `level` since start (exported as a metric).
+uint64_t logMessageCount(LogLevel level);
 
 }  // namespace ec
 

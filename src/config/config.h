@@ -122,6 +122,18 @@ struct ServiceConfig {
   bool operator==(const ServiceConfig&) const = default;
 };
 
+struct AccessLogConfig {
+  bool enabled = true;
+  std::string path = "-";  // a file, appended to and reopened on SIGUSR1; "-" = stdout; "" = none
+  uint64_t queue_size = uint64_t{1} << 20;  // bytes, per worker
+  uint64_t flush_interval_ms = 100;
+  bool log_purges = false;
+  std::string kafka_brokers;  // "" = no Kafka
+  std::string kafka_topic = "webrequest_text";
+  std::vector<std::string> kafka_properties;  // librdkafka "key=value"
+  bool operator==(const AccessLogConfig&) const = default;
+};
+
 struct DemoConfig {
   bool enabled = false;
   std::string address = "127.0.0.1:8000";
@@ -182,6 +194,7 @@ struct Config {
   std::vector<ServiceConfig> services;
   DemoConfig demo;
   PurgeConfig purge;
+  AccessLogConfig access_log;
   std::string source;  // file path, or "<embedded>", or "<flags>"
   SourceMap source_map;
   bool operator==(const Config&) const = default;

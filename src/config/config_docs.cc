@@ -104,6 +104,7 @@ std::string renderConfigDocs() {
   renderSection(purgeDecl(), "`purge`", out);
   renderSection(htcpDecl(), "`purge.htcp`", out);
   renderSection(kafkaPurgeDecl(), "`purge.kafka`", out);
+  renderSection(accessLogDecl(), "`access_log`", out);
   out += "## The built-in default\n\n```yaml\n";
   out += std::string(embeddedDefaultConfig());
   if (!out.ends_with('\n')) out += '\n';

@@ -72,6 +72,7 @@ std::string sectionDeclaring(std::string_view key) {
   look(purgeDecl());
   look(htcpDecl());
   look(kafkaPurgeDecl());
+  look(accessLogDecl());
   return found;
 }
 
@@ -142,6 +143,9 @@ class Loader {
           loadSection(kafka, kafkaPurgeDecl(), "purge.kafka", config_.purge.kafka);
         }
       }
+    }
+    if (auto node = root["access_log"]) {
+      loadSection(node, accessLogDecl(), "access_log", config_.access_log);
     }
     if (auto node = root["services"]) {
       loadList(node, "services", config_.services,

@@ -37,6 +37,7 @@ const SectionDecl<Config>& topLevelDecl() {
           {"services", "Sites served, matched by Host, and their origins (at least one)."},
           {"demo", "The built-in demo origin, for trying edgecache out."},
           {"purge", "Purging: HTTP PURGE, HTCP CLR and Kafka resource_change events."},
+          {"access_log", "The JSON access log (webrequest fields), to a file or stdout."},
       }};
   return decl;
 }
@@ -308,6 +309,40 @@ const SectionDecl<DemoConfig>& demoDecl() {
            "Start the demo origin inside the edgecache process."},
           {"address", FieldType::kString, &DemoConfig::address, kRestart,
            "IP address and port the demo origin listens on."},
+      }};
+  return decl;
+}
+
+const SectionDecl<AccessLogConfig>& accessLogDecl() {
+  using A = AccessLogConfig;
+  static const SectionDecl<AccessLogConfig> decl{
+      "access_log",
+      "One JSON line per request with the webrequest fields (docs/user/logging.md). Written by "
+      "a background thread from bounded per-worker queues: a request never waits for the log; "
+      "lines that do not fit are dropped and counted in "
+      "`edgecache_access_log_dropped_total{reason=\"queue_full\"}`.",
+      {
+          {"enabled", FieldType::kBool, &A::enabled, kRestart, "Write the access log."},
+          {"path", FieldType::kString, &A::path, kRestart,
+           "File the lines are appended to (created 0644; reopened on SIGUSR1 for logrotate), "
+           "or `-` for standard output, or empty for no file.", 0, 4096},
+          {"queue_size", FieldType::kSize, &A::queue_size, kRestart,
+           "Bytes of lines each worker may have waiting for the writer; more are dropped "
+           "(`edgecache_access_log_dropped_total{reason=\"queue_full\"}`).", 4 * kKiB, 1 * kGiB},
+          {"flush_interval", FieldType::kDurationMs, &A::flush_interval_ms, kRestart,
+           "How often the writer thread empties the queues (sooner when one is half full).", 1,
+           10 * kSecond},
+          {"log_purges", FieldType::kBool, &A::log_purges, kRestart,
+           "Also log PURGE requests (left out by default, as in Wikimedia's webrequest)."},
+          {"kafka_brokers", FieldType::kString, &A::kafka_brokers, kRestart,
+           "Kafka bootstrap servers (`host:port,host:port`) the lines are also produced to, "
+           "one message per line; empty for no Kafka.", 0, 4096},
+          {"kafka_topic", FieldType::kString, &A::kafka_topic, kRestart,
+           "Kafka topic of the access log.", 1, 249},
+          {"kafka_properties", FieldType::kStringList, &A::kafka_properties, kRestart,
+           "Extra librdkafka producer properties, `key=value` (defaults: snappy, acks=1, "
+           "batches of 9000 as varnishkafka). A full producer queue drops lines "
+           "(`edgecache_access_log_dropped_total{reason=\"sink_error\"}`)."},
       }};
   return decl;
 }

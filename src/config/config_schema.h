@@ -78,6 +78,7 @@ const SectionDecl<DemoConfig>& demoDecl();
 const SectionDecl<PurgeConfig>& purgeDecl();
 const SectionDecl<HtcpConfig>& htcpDecl();
 const SectionDecl<KafkaPurgeConfig>& kafkaPurgeDecl();
+const SectionDecl<AccessLogConfig>& accessLogDecl();
 
 // Canonical renderings of stored values, used in docs and error messages: 268435456 -> "256MiB",
 // 86400000 ms -> "1d", 1500 ms -> "1500ms".

@@ -311,6 +311,15 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
                                                formatDurationMillis(cache.ttl_cap_s * 1000) + ")"});
   }
   checkRanges(demoDecl(), config.demo, "demo", issues);
+  checkRanges(accessLogDecl(), config.access_log, "access_log", issues);
+  for (size_t i = 0; i < config.access_log.kafka_properties.size(); ++i) {
+    const std::string& property = config.access_log.kafka_properties[i];
+    const size_t equals = property.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      issues.push_back({"access_log.kafka_properties[" + std::to_string(i) + "]",
+                        "\"" + property + "\" is not key=value (example: compression.codec=lz4)"});
+    }
+  }
   checkServices(config, issues);
   checkPurge(config, issues);
 }
@@ -436,6 +445,7 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
   diffRestartOnly(purgeDecl(), running.purge, next.purge, "purge", changed);
   diffRestartOnly(htcpDecl(), running.purge.htcp, next.purge.htcp, "purge.htcp", changed);
   diffRestartOnly(kafkaPurgeDecl(), running.purge.kafka, next.purge.kafka, "purge.kafka", changed);
+  diffRestartOnly(accessLogDecl(), running.access_log, next.access_log, "access_log", changed);
   return changed;
 }
 

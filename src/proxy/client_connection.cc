@@ -133,6 +133,10 @@ void ClientConnection::readInput() {
   updateInterest();
 }
 
+const tls::TlsInfo* ClientConnection::tlsInfo() const {
+  return tls_ != nullptr ? &tls_->info() : nullptr;
+}
+
 bool ClientConnection::handOverIfH2() {
   if (alpn_checked_ || tls_ == nullptr || !tls_->handshakeDone()) return false;
   alpn_checked_ = true;
@@ -381,6 +385,7 @@ void ClientConnection::finishClose() {
   ::shutdown(fd_.get(), SHUT_RDWR);
   fd_.reset();
   if (transaction_) {
+    transaction_->clientClosed();
     worker_.loop().defer([done = std::shared_ptr<Transaction>(std::move(transaction_))] {});
   }
   alive_token_.reset();

@@ -58,6 +58,7 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   // True on a TLS listener; tls() then has the session's facts.
   bool secure() const override { return tls_ != nullptr; }
   const tls::TlsTransport* tls() const { return tls_; }
+  const tls::TlsInfo* tlsInfo() const override;
   // Graceful shutdown: close now if idle, else after the current response.
   void drain();
   void setH2Handler(OnH2 handler) { on_h2_ = std::move(handler); }

@@ -60,6 +60,8 @@ std::string_view storedContentType(std::string_view head) {
 
 void Transaction::appendXCacheFields(std::string& out, std::string_view upstream_x_cache,
                                      Disposition disposition) {
+  x_cache_disposition_ = disposition;
+  x_cache_sent_ = true;
   // HSTS rides along with X-Cache: every answer over TLS for a service that asks for it.
   if (service_ != nullptr && !service_->hsts_line.empty() && connection_.secure()) {
     out += service_->hsts_line;
@@ -74,10 +76,12 @@ void Transaction::appendXCacheFields(std::string& out, std::string_view upstream
   if (disposition == Disposition::kHitLocal) {
     x_cache = cache::appendXCache(x_cache, config_->node_name, "miss");
   }
+  x_cache_value_ = x_cache;
+  x_cache_status_ = cache::xCacheStatus(x_cache);  // a static string
   out += "X-Cache: ";
   out += x_cache;
   out += "\r\nX-Cache-Status: ";
-  out += cache::xCacheStatus(x_cache);
+  out += x_cache_status_;
   out += "\r\n";
 }
 
@@ -168,6 +172,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
       for (const cache::ByteRange& r : plan.ranges) {
         output.appendOwned(cache::multipartPartHeader(boundary, content_type, r, size));
         output.appendBody(body_, r.first, r.length());
+        response_body_bytes_ += r.length();
       }
       output.appendOwned(cache::multipartTrailer(boundary));
       finishDelivery();
@@ -225,6 +230,7 @@ void Transaction::pumpBody() {
   const uint64_t available = std::min(body_->available(), body_end_);
   if (available > body_offset_ && output.queuedBytes() < ClientConnection::kHighWatermark) {
     const uint64_t length = available - body_offset_;
+    response_body_bytes_ += length;
     if (chunked_out_) {
       char size_line[32];
       const int n = std::snprintf(size_line, sizeof size_line, "%" PRIx64 "\r\n", length);
@@ -241,6 +247,7 @@ void Transaction::pumpBody() {
   const storage::Body::State state = body_->state();
   if (state == storage::Body::State::kFailed) {
     // The origin broke off: the client must not take a truncated body for a whole one.
+    recordCompletion();
     finished_ = true;
     connection_.abortNow();
     return;
@@ -298,7 +305,10 @@ void Transaction::respondSynthetic(int status, std::string_view body, Dispositio
   const bool keep_alive = head_.keep_alive;
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
-  if (head_.method != http::Method::kHead) out += body;
+  if (head_.method != http::Method::kHead) {
+    out += body;
+    response_body_bytes_ += body.size();
+  }
   noteStatus(status);
   connection_.output().appendOwned(std::move(out));
   finish(keep_alive);
@@ -313,6 +323,7 @@ void Transaction::respondOriginFailure(int status) {
 void Transaction::noteStatus(int status) {
   // Counted when the head is queued, before the client can see the response, so a scrape
   // right after a response always includes it.
+  if (response_status_ == 0) first_byte_time_ = worker_.shared().clock().monoNow();
   response_status_ = status;
   worker_.shared().stats().countStatus(status);
 }
@@ -320,6 +331,7 @@ void Transaction::noteStatus(int status) {
 void Transaction::finish(bool keep_alive) {
   if (finished_) return;
   finished_ = true;
+  recordCompletion();  // before the connection recycles the request head
   connection_.transactionFinished(keep_alive);
   // This transaction is kept (retired) until the connection's next one finishes: it must not
   // pin the object meanwhile; the output queue holds what it still has to send.

@@ -10,6 +10,10 @@
 
 #include "proxy/output_queue.h"
 
+namespace ec::tls {
+struct TlsInfo;
+}
+
 namespace ec::proxy {
 
 class Downstream {
@@ -30,6 +34,8 @@ class Downstream {
   virtual void abortNow() = 0;
   // True when the client came over TLS.
   virtual bool secure() const = 0;
+  // The TLS session's facts (the access log's `tls` field); nullptr on plain HTTP.
+  virtual const tls::TlsInfo* tlsInfo() const { return nullptr; }
 };
 
 }  // namespace ec::proxy

@@ -8,6 +8,7 @@
 #include "cache/storability.h"
 #include "cache/vary.h"
 #include "http/serializer.h"
+#include "observe/metric.h"
 #include "proxy/transaction.h"
 #include "proxy/worker_context.h"
 
@@ -91,6 +92,8 @@ void Fetch::begin() {
   http::appendOriginRequest(head_bytes, request_, options, extra.empty() ? nullptr : &extra);
   (void)client_method;  // the stored object answers GET and HEAD alike
   request_time_ = worker_.shared().clock().wallNow();
+  origin_start_ = worker_.shared().clock().monoNow();
+  origin_index_ = static_cast<size_t>(&origin - origins.data());
   exchange_ = std::make_unique<upstream::OriginExchange>(worker_.poolFor(origin), *this);
   exchange_->start(std::move(head_bytes), http::Method::kGet, false);
 }
@@ -106,6 +109,10 @@ void Fetch::onResponseHead(const http::ResponseHead& head) {
   SharedState& shared = worker_.shared();
   const RuntimeConfig& config = *params_.config;
   const WallTime response_time = shared.clock().wallNow();
+  if (origin_index_ < params_.service->origin_ttfb.size()) {
+    const std::chrono::duration<double> ttfb = shared.clock().monoNow() - origin_start_;
+    params_.service->origin_ttfb[origin_index_]->observe(ttfb.count());
+  }
 
   if (params_.stale && head.status == 304) {
     cache::ObjectMeta meta = params_.stale->meta();

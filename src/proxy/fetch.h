@@ -63,6 +63,8 @@ class Fetch final : public upstream::ExchangeListener, public std::enable_shared
   std::unique_ptr<upstream::OriginExchange> exchange_;
   bool running_ = false;          // registered with the worker until done()
   WallTime request_time_{};
+  MonoTime origin_start_{};       // for edgecache_origin_ttfb_seconds
+  size_t origin_index_ = 0;
   storage::ObjectRef object_;    // being filled
   std::string secondary_key_;
   bool stored_ = false;

@@ -29,6 +29,7 @@ void Transaction::startPass() {
                             ? head_.content_length > 0
                             : head_.framing == http::BodyFraming::kChunked;
   request_chunked_ = head_.framing == http::BodyFraming::kChunked;
+  noteOriginStart(origin);
   pass_exchange_ = std::make_unique<upstream::OriginExchange>(worker_.poolFor(*origin), *this);
   pass_exchange_->start(std::move(head_bytes), head_.method, has_body);
 }
@@ -69,13 +70,14 @@ void Transaction::onRequestBodyEnd() {
 
 void Transaction::adoptPassExchange(std::unique_ptr<upstream::OriginExchange> exchange,
                                     const http::ResponseHead& head) {
-  worker_.shared().stats().countResult(CacheResult::kPass);
+  countResult(CacheResult::kPass);
   pass_exchange_ = std::move(exchange);
   onResponseHead(head);
 }
 
 void Transaction::onResponseHead(const http::ResponseHead& head) {
   if (finished_) return;
+  noteOriginHead();
   std::string out;
   http::appendStatusLine(out, head.status);
   std::string upstream_x_cache;
@@ -86,6 +88,9 @@ void Transaction::onResponseHead(const http::ResponseHead& head) {
         equalsIgnoreCase(field.name, "x-cache-status")) {
       continue;
     }
+    if (equalsIgnoreCase(field.name, "content-type")) pass_content_type_ = field.value;
+    if (equalsIgnoreCase(field.name, "server")) pass_backend_ = field.value;
+    if (equalsIgnoreCase(field.name, "x-analytics")) pass_x_analytics_ = field.value;
     if (equalsIgnoreCase(field.name, "x-cache")) {
       upstream_x_cache = std::string(field.value);
       continue;
@@ -129,6 +134,7 @@ void Transaction::onResponseHead(const http::ResponseHead& head) {
 void Transaction::onResponseData(std::string_view data) {
   if (finished_ || data.empty() || head_.method == http::Method::kHead) return;
   OutputQueue& output = connection_.output();
+  response_body_bytes_ += data.size();
   if (pass_chunked_out_) {
     std::string chunk;
     http::appendChunk(chunk, data);
@@ -159,6 +165,7 @@ void Transaction::onExchangeError(const Error& error, bool response_started) {
     respondOriginFailure(error.kind == ErrorKind::kTimeout ? 504 : 502);
     return;
   }
+  recordCompletion();
   finished_ = true;
   connection_.abortNow();  // a truncated body must not look complete
 }

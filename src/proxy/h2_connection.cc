@@ -12,6 +12,7 @@
 #include "proxy/transaction.h"
 #include "proxy/worker_context.h"
 #include "tls/tls_transport.h"
+#include "tls/tls_transport.h"
 
 namespace ec::proxy {
 namespace {
@@ -71,6 +72,10 @@ H2Stream::~H2Stream() {
 const std::string& H2Stream::peerIp() const { return connection_.peerIp(); }
 bool H2Stream::closing() const { return connection_.closing(); }
 bool H2Stream::secure() const { return connection_.secure(); }
+
+const tls::TlsInfo* H2Stream::tlsInfo() const {
+  return connection_.tls() != nullptr ? &connection_.tls()->info() : nullptr;
+}
 
 void H2Stream::onHeaders(std::vector<h2::HeaderField>& fields, bool end_stream) {
   fields_ = std::move(fields);
@@ -166,6 +171,7 @@ void H2Stream::abortNow() {
 void H2Stream::detach() {
   detached_ = true;
   if (transaction_) {
+    transaction_->clientClosed();  // the access log still gets its line
     connection_.worker().loop().defer([doomed = std::shared_ptr<Transaction>(std::move(transaction_))] {});
   }
 }

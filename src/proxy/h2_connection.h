@@ -48,6 +48,7 @@ class H2Stream final : public Downstream {
   bool closing() const override;
   void abortNow() override;
   bool secure() const override;
+  const tls::TlsInfo* tlsInfo() const override;
 
   // From the connection.
   void onHeaders(std::vector<h2::HeaderField>& fields, bool end_stream);
@@ -117,6 +118,7 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   h2::Session& session() { return session_; }
   const std::string& peerIp() const { return peer_ip_; }
   bool secure() const { return tls_ != nullptr; }
+  const tls::TlsTransport* tls() const { return tls_; }
   bool certificateCovers(std::string_view host) const;
   bool closing() const { return closing_; }
   void writeSoon();  // frames are ready: write after this event

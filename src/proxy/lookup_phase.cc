@@ -52,18 +52,18 @@ void Transaction::continueLookup(storage::ObjectRef object, Disposition hit) {
         cache::decideServe(object->meta(), request_cc_, now, config_->policy);
     switch (decision.verdict) {
       case cache::ServeVerdict::kFresh:
-        shared.stats().countResult(CacheResult::kHit);
+        countResult(CacheResult::kHit);
         deliverObject(std::move(object), hit, CacheResult::kHit);
         return;
       case cache::ServeVerdict::kStaleAllowed:
-        shared.stats().countResult(CacheResult::kStale);
+        countResult(CacheResult::kStale);
         deliverObject(std::move(object), hit, CacheResult::kStale);
         return;
       case cache::ServeVerdict::kOnlyIfCachedFail:
         respondSynthetic(504, "Not in cache (only-if-cached).\n");
         return;
       case cache::ServeVerdict::kStaleWhileRevalidate: {
-        shared.stats().countResult(CacheResult::kStale);
+        countResult(CacheResult::kStale);
         // Answer first; the refresh starts after this event, so the client never waits on it.
         Fetch::Params params = fetchParams(object);
         deliverObject(std::move(object), hit, CacheResult::kStale);
@@ -83,7 +83,7 @@ void Transaction::continueLookup(storage::ObjectRef object, Disposition hit) {
     return;
   }
   if (shared.coalescer().isHitForPass(primary_key_, now)) {
-    shared.stats().countResult(CacheResult::kPass);
+    countResult(CacheResult::kPass);
     startPass();
     return;
   }
@@ -119,10 +119,10 @@ void Transaction::startMissFetch(storage::ObjectRef stale) {
       [this](const CoalescedOutcome& outcome) { onCoalesced(outcome); });
   if (shared.coalescer().join(primary_key_, Follower{&worker_.loop(), coalesce_callback_},
                               &params.flight) == Coalescer::Role::kFollower) {
-    shared.stats().countResult(CacheResult::kCoalesced);
+    countResult(CacheResult::kCoalesced);
     return;  // woken by onCoalesced
   }
-  shared.stats().countResult(CacheResult::kMiss);
+  countResult(CacheResult::kMiss);
   params.leader = this;
   params.leader_alive = aliveToken();
   Fetch::start(worker_, std::move(params));

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "http/parse_error.h"
+#include "proxy/service_metrics.h"
 #include "proxy/worker_context.h"
 
 namespace ec::proxy {
@@ -35,6 +36,10 @@ const MetricDecl kConnections{"edgecache_client_connections_total",
                               Type::kCounter, {"outcome"}, {}, ""};
 const MetricDecl kConnectionsOpen{"edgecache_client_connections_open",
                                   "Client connections open now.", Type::kGauge, {}, {}, ""};
+const MetricDecl kConnectionsMax{"edgecache_client_connections_max",
+                                 "Client connections allowed at once (limits.max_connections); "
+                                 "more are rejected.",
+                                 Type::kGauge, {}, {}, ""};
 const MetricDecl kHeaderTimeouts{"edgecache_header_timeouts_total",
                                  "Requests answered 408 because the header section took longer "
                                  "than limits.header_timeout.",
@@ -46,18 +51,19 @@ const MetricDecl kCacheEvents{
     "fetched bodies not stored because a purge arrived while they were in flight.",
     Type::kCounter, {"event"}, {}, ""};
 const MetricDecl kOriginRequests{"edgecache_origin_requests_total",
-                                 "Requests sent to origins.", Type::kCounter, {"origin"}, {}, ""};
+                                 "Requests sent to origins (attempts, failed ones included).", Type::kCounter,
+                                 {"service", "origin"}, {}, ""};
 const MetricDecl kOriginErrors{"edgecache_origin_errors_total",
                                "Origin failures by kind (refused, reset, timeout, bad_response).",
-                               Type::kCounter, {"origin", "kind"}, {}, ""};
+                               Type::kCounter, {"service", "origin", "kind"}, {}, ""};
 const MetricDecl kOriginConnections{"edgecache_origin_connections_total",
                                     "Origin connections opened (new) and reused from the pool.",
-                                    Type::kCounter, {"origin", "kind"}, {}, ""};
+                                    Type::kCounter, {"service", "origin", "kind"}, {}, ""};
 const MetricDecl kOriginOpen{"edgecache_origin_connections_open",
                              "Origin connections open now (busy and idle).", Type::kGauge,
-                             {"origin"}, {}, ""};
+                             {"service", "origin"}, {}, ""};
 const MetricDecl kOriginBytes{"edgecache_origin_bytes_total", "Bytes exchanged with origins.",
-                              Type::kCounter, {"origin", "direction"}, {}, "bytes"};
+                              Type::kCounter, {"service", "origin", "direction"}, {}, "bytes"};
 const MetricDecl kOriginUnavailable{"edgecache_origin_unavailable_total",
                                     "Client requests answered 502 or 504 because the origin failed.",
                                     Type::kCounter, {}, {}, ""};
@@ -106,15 +112,19 @@ double load(const std::atomic<uint64_t>& value) {
 }  // namespace
 
 const std::vector<const observe::MetricDecl*>& metricDecls() {
-  static const std::vector<const MetricDecl*> decls = {
-      &kRequests,        &kCacheLookups,   &kParseErrors,       &kClientBytes,
-      &kClientBytesSpliced,
-      &kConnections,     &kConnectionsOpen, &kHeaderTimeouts,   &kCacheEvents,
-      &kOriginRequests,  &kOriginErrors,   &kOriginConnections, &kOriginOpen,
-      &kOriginBytes,     &kOriginUnavailable, &kMemoryBytes,    &kMemoryObjects,
-      &kMemoryEvictions, &kMemoryInserts,  &kHttpsRedirects,
-      &kH2Connections,   &kH2Streams,      &kH2Misdirected,     &kH2Calm,
-      &kH2Refused};
+  static const std::vector<const MetricDecl*> decls = [] {
+    std::vector<const MetricDecl*> list = {
+        &kRequests,        &kCacheLookups,      &kParseErrors,       &kClientBytes,
+        &kClientBytesSpliced,
+        &kConnections,     &kConnectionsOpen,   &kConnectionsMax,    &kHeaderTimeouts,
+        &kCacheEvents,     &kOriginRequests,    &kOriginErrors,      &kOriginConnections,
+        &kOriginOpen,      &kOriginBytes,       &kOriginUnavailable, &kMemoryBytes,
+        &kMemoryObjects,   &kMemoryEvictions,   &kMemoryInserts,     &kHttpsRedirects,
+        &kH2Connections,   &kH2Streams,         &kH2Misdirected,     &kH2Calm,
+        &kH2Refused};
+    for (const MetricDecl* decl : serviceMetricDecls()) list.push_back(decl);
+    return list;
+  }();
   return decls;
 }
 
@@ -140,6 +150,9 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   registry.callback(kConnections, {"rejected"}, [&stats] { return load(stats.connections_rejected); });
   registry.callback(kConnectionsOpen, {}, [&stats] {
     return static_cast<double>(stats.connections_open.load(std::memory_order_relaxed));
+  });
+  registry.callback(kConnectionsMax, {}, [&shared] {
+    return static_cast<double>(shared.config()->max_connections);
   });
   registry.callback(kHeaderTimeouts, {}, [&stats] { return load(stats.header_timeouts); });
   registry.callback(kCacheEvents, {"revalidation"}, [&stats] { return load(stats.revalidations); });
@@ -175,19 +188,21 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   registry.addCollector([&shared, registered](observe::Registry& r) {
     shared.forEachOrigin([&r, &registered](const std::string& label, upstream::OriginStats& origin) {
       if (!registered->insert(label).second) return;
+      // The label is "service/address"; the service is also a label of its own.
       const std::string_view o = label;
-      r.callback(kOriginRequests, {o}, [&origin] { return load(origin.requests); });
-      r.callback(kOriginErrors, {o, "refused"}, [&origin] { return load(origin.refused); });
-      r.callback(kOriginErrors, {o, "reset"}, [&origin] { return load(origin.resets); });
-      r.callback(kOriginErrors, {o, "timeout"}, [&origin] { return load(origin.timeouts); });
-      r.callback(kOriginErrors, {o, "bad_response"}, [&origin] { return load(origin.bad_responses); });
-      r.callback(kOriginConnections, {o, "new"}, [&origin] { return load(origin.connects); });
-      r.callback(kOriginConnections, {o, "reused"}, [&origin] { return load(origin.reused); });
-      r.callback(kOriginOpen, {o}, [&origin] {
+      const std::string_view s = o.substr(0, o.find('/'));
+      r.callback(kOriginRequests, {s, o}, [&origin] { return load(origin.requests); });
+      r.callback(kOriginErrors, {s, o, "refused"}, [&origin] { return load(origin.refused); });
+      r.callback(kOriginErrors, {s, o, "reset"}, [&origin] { return load(origin.resets); });
+      r.callback(kOriginErrors, {s, o, "timeout"}, [&origin] { return load(origin.timeouts); });
+      r.callback(kOriginErrors, {s, o, "bad_response"}, [&origin] { return load(origin.bad_responses); });
+      r.callback(kOriginConnections, {s, o, "new"}, [&origin] { return load(origin.connects); });
+      r.callback(kOriginConnections, {s, o, "reused"}, [&origin] { return load(origin.reused); });
+      r.callback(kOriginOpen, {s, o}, [&origin] {
         return static_cast<double>(origin.open_connections.load(std::memory_order_relaxed));
       });
-      r.callback(kOriginBytes, {o, "in"}, [&origin] { return load(origin.bytes_in); });
-      r.callback(kOriginBytes, {o, "out"}, [&origin] { return load(origin.bytes_out); });
+      r.callback(kOriginBytes, {s, o, "in"}, [&origin] { return load(origin.bytes_in); });
+      r.callback(kOriginBytes, {s, o, "out"}, [&origin] { return load(origin.bytes_out); });
     });
   });
 }

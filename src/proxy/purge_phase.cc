@@ -12,7 +12,7 @@
 namespace ec::proxy {
 
 void Transaction::handlePurge() {
-  worker_.shared().stats().countResult(CacheResult::kInternal);
+  countResult(CacheResult::kInternal);
   purge::Purger* purger = worker_.shared().purger();
   if (purger == nullptr) {
     respondSynthetic(405, "PURGE is not enabled on this node.\n");

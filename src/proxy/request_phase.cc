@@ -8,7 +8,11 @@ namespace ec::proxy {
 
 Transaction::Transaction(WorkerContext& worker, Downstream& connection,
                          RuntimeConfigPtr config, const http::RequestHead& head)
-    : worker_(worker), connection_(connection), config_(std::move(config)), head_(head) {}
+    : worker_(worker),
+      connection_(connection),
+      config_(std::move(config)),
+      head_(head),
+      start_time_(worker.shared().clock().monoNow()) {}
 
 Transaction::~Transaction() {
   if (subscribed_ && body_) body_->unsubscribe(this);
@@ -20,7 +24,7 @@ void Transaction::start() { routeRequest(); }
 void Transaction::routeRequest() {
   if (head_.authority.empty()) {
     // HTTP/1.0 without Host: a reverse proxy keys and routes by host, so it needs one.
-    worker_.shared().stats().countResult(CacheResult::kInternal);
+    countResult(CacheResult::kInternal);
     respondSynthetic(400, "A Host header is required.\n");
     return;
   }
@@ -32,7 +36,7 @@ void Transaction::routeRequest() {
   }
   service_ = config_->routeFor(head_.authority);
   if (service_ == nullptr || service_->origins.empty()) {
-    worker_.shared().stats().countResult(CacheResult::kInternal);
+    countResult(CacheResult::kInternal);
     respondSynthetic(421, "No service is configured for this host.\n");
     return;
   }
@@ -47,7 +51,7 @@ void Transaction::routeRequest() {
       break;
     case http::Method::kTrace:
     case http::Method::kConnect:
-      worker_.shared().stats().countResult(CacheResult::kInternal);
+      countResult(CacheResult::kInternal);
       respondSynthetic(405, "Method not allowed.\n");
       return;
     default:
@@ -67,7 +71,7 @@ void Transaction::routeRequest() {
   }
   if (!cacheable_method_) {
     invalidate_on_success_ = !http::isSafeMethod(head_.method);
-    worker_.shared().stats().countResult(CacheResult::kPass);
+    countResult(CacheResult::kPass);
     startPass();
     return;
   }

@@ -15,7 +15,13 @@
 #include "http/parse_limits.h"
 #include "upstream/origin_pool.h"
 
+namespace ec::observe {
+class Histogram;
+}
+
 namespace ec::proxy {
+
+class ServiceMetrics;
 
 struct ServiceRoute {
   std::string name;
@@ -25,6 +31,10 @@ struct ServiceRoute {
   std::vector<upstream::OriginSettings> origins;
   bool https_redirect = false;
   std::string hsts_line;  // "Strict-Transport-Security: max-age=...\r\n", or empty
+  // Latency histograms (service_metrics.h); null / empty when built without a registry
+  // (unit tests). origin_ttfb is indexed like `origins`.
+  std::shared_ptr<ServiceMetrics> metrics;
+  std::vector<observe::Histogram*> origin_ttfb;
 };
 
 struct RuntimeConfig {

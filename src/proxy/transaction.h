@@ -5,6 +5,7 @@
 //   fetch_phase.cc    the origin fetch that fills an object (Fetch) and pass-through
 //   deliver_phase.cc  answering from an object: conditionals, ranges, streaming, X-Cache
 //   purge_phase.cc    HTTP PURGE: source ACL, then the purge room (every variant, every tier)
+//   transaction_log.cc  at the end: the access log record and the latency histograms
 // A Transaction lives on its connection's loop and is owned by its Downstream (an HTTP/1.1
 // ClientConnection or an HTTP/2 stream).
 
@@ -52,6 +53,8 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void onResponseComplete() override;
   void onExchangeError(const Error& error, bool response_started) override;
   void onRequestBodyDrained() override;
+  // The client connection closed before this transaction finished (still recorded once).
+  void clientClosed() { recordCompletion(); }
 
   // Used by Fetch (same loop): the leader learns the outcome of its own fetch.
   void onFetchOutcome(const CoalescedOutcome& outcome, bool stale);
@@ -99,6 +102,11 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   void invalidateAfterUnsafe(const http::ResponseHead& head);
   void noteStatus(int status);
   void finish(bool keep_alive);
+  // transaction_log.cc
+  void countResult(CacheResult result);
+  void recordCompletion();
+  void noteOriginStart(const upstream::OriginSettings* origin);
+  void noteOriginHead();
 
   WorkerContext& worker_;
   Downstream& connection_;
@@ -139,6 +147,22 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   bool request_chunked_ = false;
   bool request_body_paused_ = false;
   bool invalidate_on_success_ = false;
+
+  // For the access log and the latency histograms (transaction_log.cc).
+  MonoTime start_time_;
+  MonoTime first_byte_time_{};
+  MonoTime origin_start_time_{};
+  int origin_index_ = -1;          // pass-through origin being timed, index in service origins
+  CacheResult cache_result_ = CacheResult::kInternal;
+  Disposition x_cache_disposition_ = Disposition::kInt;
+  bool recorded_ = false;
+  bool x_cache_sent_ = false;      // X-Cache went out (not on PURGE answers)
+  uint64_t response_body_bytes_ = 0;
+  std::string x_cache_value_;      // only when an upstream X-Cache came along
+  std::string_view x_cache_status_;
+  std::string pass_content_type_;  // pass-through response fields (the head is not kept)
+  std::string pass_backend_;
+  std::string pass_x_analytics_;
 };
 
 }  // namespace ec::proxy

@@ -20,6 +20,10 @@
 #include "storage/tiered_store.h"
 #include "upstream/origin_pool.h"
 
+namespace ec::accesslog {
+class AccessLog;
+}
+
 namespace ec::proxy {
 
 class SharedState {
@@ -44,6 +48,10 @@ class SharedState {
   RuntimeConfigPtr config() const { return std::atomic_load(&config_); }
   void setConfig(RuntimeConfigPtr config) { std::atomic_store(&config_, std::move(config)); }
 
+  // The access log, or null when it is off; set before the workers start.
+  accesslog::AccessLog* accessLog() const { return access_log_; }
+  void setAccessLog(accesslog::AccessLog* log) { access_log_ = log; }
+
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   void setDraining() { draining_.store(true); }
 
@@ -64,6 +72,7 @@ class SharedState {
   ProxyStats stats_;
   purge::Purger* purger_ = nullptr;
   std::atomic<bool> draining_{false};
+  accesslog::AccessLog* access_log_ = nullptr;
   std::mutex origin_mutex_;
   std::map<std::string, std::unique_ptr<upstream::OriginStats>> origin_stats_;
 };

@@ -33,7 +33,8 @@ Result<net::SocketAddress> resolveOrigin(const std::string& address) {
 
 }  // namespace
 
-Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config, uint64_t generation) {
+Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config, uint64_t generation,
+                                                   proxy::ServiceMetricsTable* metrics) {
   auto runtime = std::make_shared<proxy::RuntimeConfig>();
   runtime->generation = generation;
   runtime->node_name = config.node_name.empty() ? config::shortHostname() : config.node_name;
@@ -88,6 +89,7 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
       settings.limits = runtime->limits;
       settings.limits.max_body_bytes = UINT64_MAX;  // response bodies are bounded by the store
       settings.makePoolKey();
+      if (metrics != nullptr) route.origin_ttfb.push_back(metrics->originTtfb(service.name, settings.label));
       route.origins.push_back(std::move(settings));
     }
     route.https_redirect = service.https_redirect;
@@ -97,6 +99,7 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
       if (service.hsts_preload) route.hsts_line += "; preload";
       route.hsts_line += "\r\n";
     }
+    if (metrics != nullptr) route.metrics = metrics->forService(service.name);
     runtime->services.push_back(std::move(route));
   }
   runtime->fillXCacheLines();

@@ -10,6 +10,9 @@
 #include <set>
 #include <thread>
 
+#include "accesslog/access_log_metrics.h"
+#include "accesslog/file_sink.h"
+#include "accesslog/kafka_sink.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "observe/process_metrics.h"
@@ -34,6 +37,10 @@ const observe::MetricDecl kAdminDenied{"edgecache_admin_denied_total",
                                        observe::MetricDecl::Type::kCounter, {}, {}, ""};
 const observe::MetricDecl kDraining{"edgecache_draining", "1 while the node drains (SIGTERM), else 0.",
                                     observe::MetricDecl::Type::kGauge, {}, {}, ""};
+const observe::MetricDecl kLogMessages{
+    "edgecache_log_messages_total",
+    "Diagnostic log lines (stderr) by level, and lines suppressed by the per-call-site rate limit.",
+    observe::MetricDecl::Type::kCounter, {"level"}, {}, ""};
 const observe::MetricDecl kStapleAge{
     "edgecache_tls_ocsp_staple_age_seconds",
     "Age of the OCSP staple served with each certificate (now minus its thisUpdate), from the "
@@ -54,7 +61,8 @@ void printErrors(const std::vector<config::ConfigError>& errors) {
 const std::vector<const observe::MetricDecl*>& metricDecls() {
   static const std::vector<const observe::MetricDecl*> decls = [] {
     std::vector<const observe::MetricDecl*> all = {&kConfigGeneration, &kReloads, &kAdminDenied,
-                                                   &kDraining, &kBugs, &kStapleAge};
+                                                   &kDraining, &kBugs, &kLogMessages,
+                                                   &kStapleAge};
     for (const auto* decl : storageMetricDecls()) all.push_back(decl);
     return all;
   }();
@@ -71,6 +79,7 @@ Server::~Server() {
   if (htcp_) htcp_->stop();
   if (kafka_purge_) kafka_purge_->stop();
   for (auto& worker : workers_) worker->stopAndJoin();
+  if (access_log_) access_log_->stop();
   if (admin_) admin_->stop();
   if (demo_) demo_->stop();
   // The disk tier flushes what is complete and syncs; its last reads post to loops that still
@@ -80,9 +89,42 @@ Server::~Server() {
   store_.reset();
 }
 
+Status Server::startAccessLog(const config::AccessLogConfig& config) {
+  if (!config.enabled) return {};
+  std::vector<std::unique_ptr<accesslog::Sink>> sinks;
+  if (!config.path.empty()) {
+    auto file = accesslog::FileSink::open(config.path);
+    if (!file.ok()) return fail(file.error());
+    sinks.push_back(std::move(*file));
+  }
+  if (!config.kafka_brokers.empty()) {
+    accesslog::KafkaSinkOptions kafka;
+    kafka.brokers = config.kafka_brokers;
+    kafka.topic = config.kafka_topic;
+    kafka.properties = config.kafka_properties;
+    auto sink = accesslog::KafkaSink::create(kafka);
+    if (!sink.ok()) return fail(sink.error());
+    sinks.push_back(std::move(*sink));
+    EC_LOG_INFO("access log to kafka %s, topic %s", config.kafka_brokers.c_str(),
+                config.kafka_topic.c_str());
+  }
+  if (sinks.empty()) return {};
+  accesslog::AccessLogOptions options;
+  options.queue_bytes = config.queue_size;
+  options.flush_interval = Millis{config.flush_interval_ms};
+  options.log_purges = config.log_purges;
+  access_log_ = std::make_unique<accesslog::AccessLog>(options, std::move(sinks));
+  access_log_->start();
+  if (!config.path.empty()) {
+    EC_LOG_INFO("access log to %s", config.path == "-" ? "stdout" : config.path.c_str());
+  }
+  return {};
+}
+
 Status Server::start(const config::Config& config) {
-  auto runtime = buildRuntimeConfig(config, generation_);
+  auto runtime = buildRuntimeConfig(config, generation_, &service_metrics_);
   if (!runtime.ok()) return fail(runtime.error());
+  if (auto logging = startAccessLog(config.access_log); !logging.ok()) return logging;
 
   if (config.demo.enabled) {
     demo_ = std::make_unique<demo::DemoOrigin>(config.demo.address, clock_);
@@ -146,6 +188,7 @@ Status Server::start(const config::Config& config) {
       },
       *purge_settings);
   shared_->setPurger(purger_.get());
+  shared_->setAccessLog(access_log_.get());
 
   std::vector<ListenerSpec> listeners;
   for (const config::ListenerConfig& listener : config.listeners) {
@@ -250,6 +293,7 @@ void Server::registerMetrics() {
   });
   if (tiered_) registerStorageMetrics(registry_, *tiered_);
   purge::registerMetrics(registry_, *purger_);
+  accesslog::registerMetrics(registry_, access_log_.get());
   observe::registerProcessMetrics(registry_);
   registry_.callback(kConfigGeneration, {}, [this] {
     return static_cast<double>(generation_gauge_.load(std::memory_order_relaxed));
@@ -259,6 +303,10 @@ void Server::registerMetrics() {
   registry_.callback(kAdminDenied, {}, [this] { return static_cast<double>(admin_->deniedTotal()); });
   registry_.callback(kDraining, {}, [this] { return shared_->draining() ? 1.0 : 0.0; });
   registry_.callback(kBugs, {}, [] { return static_cast<double>(bugCount()); });
+  registry_.callback(kLogMessages, {"info"}, [] { return static_cast<double>(logMessageCount(LogLevel::kInfo)); });
+  registry_.callback(kLogMessages, {"warn"}, [] { return static_cast<double>(logMessageCount(LogLevel::kWarning)); });
+  registry_.callback(kLogMessages, {"error"}, [] { return static_cast<double>(logMessageCount(LogLevel::kError)); });
+  registry_.callback(kLogMessages, {"suppressed"}, [] { return static_cast<double>(logSuppressedCount()); });
 }
 
 void Server::registerAdminRoutes(admin::AdminServer& admin) {
@@ -310,7 +358,7 @@ void Server::reload() {
     printErrors(loaded.errors);
     return;
   }
-  auto runtime = buildRuntimeConfig(*loaded.config, generation_ + 1);
+  auto runtime = buildRuntimeConfig(*loaded.config, generation_ + 1, &service_metrics_);
   if (!runtime.ok()) {
     reload_failures_.fetch_add(1);
     EC_LOG_ERROR("reload failed, keeping generation %llu: %s",
@@ -404,6 +452,7 @@ void Server::drain() {
   for (auto& worker : workers_) worker->stopAndJoin();
   if (htcp_) htcp_->stop();
   if (kafka_purge_) kafka_purge_->stop();  // commits the offsets of every applied purge
+  if (access_log_) access_log_->stop();  // every line of the drained requests is written
   EC_LOG_INFO("drained, exiting");
 }
 
@@ -444,8 +493,10 @@ int Server::run() {
     } else if (signal_number == SIGTERM || signal_number == SIGINT) {
       drain();
       return 0;
+    } else if (signal_number == SIGUSR1) {
+      // logrotate moved the file away: the writer reopens it before its next batch.
+      if (access_log_) access_log_->reopen();
     }
-    // SIGUSR1 (log reopen) is for the access log, which arrives with its own room.
   }
 }
 

@@ -10,11 +10,13 @@
 #include <optional>
 #include <vector>
 
+#include "accesslog/access_log.h"
 #include "admin/admin_server.h"
 #include "base/time_source.h"
 #include "config/config.h"
 #include "demo/demo_origin.h"
 #include "observe/registry.h"
+#include "proxy/service_metrics.h"
 #include "proxy/worker_context.h"
 #include "purge/htcp_listener.h"
 #include "purge/kafka_consumer.h"
@@ -69,6 +71,7 @@ class Server {
   void drain();
   void registerMetrics();
   void registerAdminRoutes(admin::AdminServer& admin);
+  Status startAccessLog(const config::AccessLogConfig& config);
   Status startPurgeChannels(const config::Config& config);
 
   CliOptions options_;
@@ -88,6 +91,8 @@ class Server {
   tls::TlsStats tls_stats_;
   std::vector<std::shared_ptr<tls::ContextSlot>> tls_slots_;  // per listener; nullptr if plain
   std::map<std::string, std::pair<int64_t, int64_t>> tls_file_stamps_;  // path -> (mtime ns, size)
+  proxy::ServiceMetricsTable service_metrics_{registry_};
+  std::unique_ptr<accesslog::AccessLog> access_log_;
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reload_failures_{0};
   std::atomic<uint64_t> generation_gauge_{1};
