@@ -8,7 +8,7 @@ disk store, warms every object, then measures with wrk for each mode:
   memory  admission "all": every hit is answered from memory (hit-front)
 and prints requests/s and edgecache CPU microseconds per request (utime+stime from /proc).
 The store file lives in the page cache here (a working set smaller than RAM), so this measures
-the disk tier's CPU path, not the device. Not yet side by side with ATS (issue 3, item 6).
+the disk tier's CPU path, not the device. Side by side with ATS: disk_vs_ats.py.
 
   bench/macro/disk_hits.py --edgecache build/release/src/server/edgecache [--size 262144]
                            [--objects 200] [--seconds 5] [--connections 16]

@@ -4,11 +4,13 @@
 
 import os
 import sys
+import tempfile
 import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import disk_vs_ats  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 import wrk_run  # noqa: E402
@@ -138,6 +140,39 @@ class ProcsTest(unittest.TestCase):
         before = procs.cpuStat(0)
         after = dict(before, user=before["user"] + procs.CLOCK_TICKS)
         self.assertEqual(procs.cpuDelta(before, after)["user"], 1.0)
+
+
+class DiskVsAtsTest(unittest.TestCase):
+    """Both servers get the same memory and disk sizes; the edgecache variants differ only in
+    admission."""
+
+    def testEdgecacheAndAtsGetTheSameStorage(self):
+        with tempfile.TemporaryDirectory() as root:
+            argv, admin = disk_vs_ats.edgecacheSetup(os.path.join(root, "ec"), 1000, 2000,
+                                                     "/bin/true", 32, 1024,
+                                                     "  memory_admission_scale: 1KiB\n")
+            with open(argv[-1]) as f:
+                config = f.read()
+            self.assertIn("memory_size: 32MiB", config)
+            self.assertIn("size: 1024MiB}]", config)
+            self.assertIn("\n  memory_admission_scale: 1KiB\n  disk:", config)
+            self.assertGreater(admin, 0)
+            if not os.path.isdir("/etc/trafficserver"):
+                self.skipTest("trafficserver is not installed")
+            ats = os.path.join(root, "ats")
+            disk_vs_ats.atsSetup(ats, 1001, 2000, 32, 1024)
+            with open(os.path.join(ats, "etc", "records.config")) as f:
+                self.assertIn(f"ram_cache.size INT {32 << 20}\n", f.read())
+            with open(os.path.join(ats, "etc", "storage.config")) as f:
+                self.assertEqual(f.read().split()[1], "1024M")
+            self.assertEqual(os.path.getsize(os.path.join(ats, "cache", "span.db")), 1 << 30)
+
+    def testCycleScriptWalksTheWorkingSet(self):
+        with tempfile.TemporaryDirectory() as root:
+            path = os.path.join(root, "c.lua")
+            disk_vs_ats.writeCycle(path, "256KiB", 512)
+            with open(path) as f:
+                self.assertIn('"/d/256KiB/" .. (n % 512)', f.read())
 
 
 if __name__ == "__main__":
