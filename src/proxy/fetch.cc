@@ -170,6 +170,7 @@ void Fetch::onResponseHead(const http::ResponseHead& head) {
   object_ = std::make_shared<storage::CachedObject>(std::move(meta),
                                                     std::make_shared<storage::Body>(expected));
   stored_ = storeObject(secondary_key_, object_);
+  charge_noted_ = object_->chargedBytes();  // what the store charged at insert
   publish(CoalescedOutcome{CoalescedOutcome::Kind::kObject, object_, secondary_key_, 0}, false);
   if (head.framing == http::BodyFraming::kNone) object_->body()->finish();
 }
@@ -189,10 +190,14 @@ void Fetch::onResponseData(std::string_view data) {
   if (!object_) return;
   object_->body()->append(data);
   body_bytes_ += data.size();
-  if (stored_ && body_bytes_ - growth_noted_ >= (1u << 20)) {
-    // Tell the tiers every MiB, so each can keep its bound (and drop what outgrew its limit).
-    growth_noted_ = body_bytes_;
-    worker_.shared().store().noteGrowth(object_.get(), object_->chargedBytes());
+  // Tell the tiers whenever the object's charge changed (a new body chunk: geometric sizes,
+  // so rare), so each keeps its byte bound and drops what outgrew its limit. Every change
+  // counts: an object charged only at insert (empty body) would let a tier hold many times
+  // its size.
+  const size_t charged = object_->chargedBytes();
+  if (stored_ && charged != charge_noted_) {
+    charge_noted_ = charged;
+    worker_.shared().store().noteGrowth(object_.get(), charged);
   }
   if (stored_ && body_bytes_ > params_.config->max_object_bytes) {
     // Grew past the memory tier's limit: stop offering it to new readers; current readers

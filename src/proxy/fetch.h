@@ -70,7 +70,7 @@ class Fetch final : public upstream::ExchangeListener, public std::enable_shared
   bool stored_ = false;
   bool published_ = false;
   uint64_t body_bytes_ = 0;
-  uint64_t growth_noted_ = 0;  // body bytes when the store last heard of the growth
+  size_t charge_noted_ = 0;  // the object's charge when the store last heard of it
 };
 
 }  // namespace ec::proxy

@@ -345,3 +345,19 @@ def test_large_hits_are_sent_by_reference_and_arrive_intact(edgecache, origin):
     assert origin.request_count("/big") == 1
     spliced = edgecache.metric("edgecache_client_bytes_spliced_total") - before
     assert spliced >= 3 * len(body)  # hit + range + two pipelined hits, nearly all spliced
+
+
+def test_memory_tier_charges_whole_bodies_and_stays_in_bound(start_edgecache, origin):
+    """Objects are stored when their head arrives; the body's bytes must be charged as they
+    come, or a tier would hold many times its size (found by the disk-vs-ATS bench)."""
+    # 16 shards of 1 MiB each: a 256 KiB object fits a shard, 4 of them fill it.
+    node = start_edgecache(config={"cache": {"memory_size": "16MiB", "max_object_size": "1MiB"}})
+    body = b"m" * (256 * 1024)
+    for i in range(100):  # 25 MiB of bodies through a 16 MiB tier
+        origin.script("/bound%d" % i, Reply(200, CACHEABLE, body))
+        assert node.get("/bound%d" % i).body == body
+    held = node.metric("edgecache_memory_bytes")
+    objects = node.metric("edgecache_memory_objects")
+    assert held <= 16 * 1024 * 1024
+    assert objects >= 1 and held >= objects * len(body)  # each object charged its whole body
+    assert node.metric("edgecache_memory_evictions_total") >= 30
