@@ -241,7 +241,12 @@ backend origin
 
 
 def edgecachePeer(root, port, origin, binary):
-    argv = [binary, "--listen", f"127.0.0.1:{port}", "--origin", f"127.0.0.1:{origin}",
+    # No access log: no peer here logs requests either (nginx has access_log off; HAProxy and
+    # Varnish log nothing without a log target / varnishncsa). Logging costs edgecache about
+    # 1 us per request on one core (docs/performance.md).
+    _write(os.path.join(root, "edgecache.yaml"), "access_log:\n  enabled: false\n")
+    argv = [binary, "--config", os.path.join(root, "edgecache.yaml"),
+            "--listen", f"127.0.0.1:{port}", "--origin", f"127.0.0.1:{origin}",
             "--workers", "1", "--memory", "2GiB", "--name", "bench"]
     return Peer("edgecache", argv, note=_version([binary, "--version"]))
 
