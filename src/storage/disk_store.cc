@@ -639,15 +639,7 @@ ObjectRef DiskStore::find(std::string_view primary, const http::Fields& request)
       ++misses_;
       return nullptr;
     }
-    const uint64_t key = disk::keyHash(primary);
-    for (auto& pending : pending_) {
-      if (pending->key != key || pending->cancelled || pending->primary != primary) continue;
-      const auto secondary = cache::secondaryKey(pending->object->meta().vary_names, request);
-      if (secondary && *secondary == pending->secondary) {
-        ++hits_;
-        return pending->object;
-      }
-    }
+    if (ObjectRef writing = pendingMatchLocked(primary, request)) return writing;
     found = candidates(primary);
     if (found.empty()) {
       ++misses_;
@@ -657,6 +649,21 @@ ObjectRef DiskStore::find(std::string_view primary, const http::Fields& request)
   return loadObject(primary, request, found, false);
 }
 
+// Under mu_: the variant of `primary` matching `request` among objects still being written
+// (served while they fill, as from memory), counted as a hit.
+ObjectRef DiskStore::pendingMatchLocked(std::string_view primary, const http::Fields& request) {
+  const uint64_t key = disk::keyHash(primary);
+  for (auto& pending : pending_) {
+    if (pending->key != key || pending->cancelled || pending->primary != primary) continue;
+    const auto secondary = cache::secondaryKey(pending->object->meta().vary_names, request);
+    if (secondary && *secondary == pending->secondary) {
+      ++hits_;
+      return pending->object;
+    }
+  }
+  return nullptr;
+}
+
 ObjectRef DiskStore::findAsync(std::string_view primary, const http::Fields& request,
                                std::function<void(ObjectRef)> done, bool* pending_out) {
   *pending_out = false;
@@ -664,15 +671,7 @@ ObjectRef DiskStore::findAsync(std::string_view primary, const http::Fields& req
   {
     std::lock_guard lock(mu_);
     if (failed_.load()) return nullptr;
-    const uint64_t key = disk::keyHash(primary);
-    for (auto& pending : pending_) {
-      if (pending->key != key || pending->cancelled || pending->primary != primary) continue;
-      const auto secondary = cache::secondaryKey(pending->object->meta().vary_names, request);
-      if (secondary && *secondary == pending->secondary) {
-        ++hits_;
-        return pending->object;
-      }
-    }
+    if (ObjectRef writing = pendingMatchLocked(primary, request)) return writing;
     found = candidates(primary);
     if (found.empty()) {
       ++misses_;

@@ -124,6 +124,7 @@ class DiskStore final : public Store {
 
   // Reads (any thread).
   std::vector<Candidate> candidates(std::string_view primary);
+  ObjectRef pendingMatchLocked(std::string_view primary, const http::Fields& request);
   ObjectRef loadObject(std::string_view primary, const http::Fields& request,
                        const std::vector<Candidate>& found, bool rest_async);
   Result<std::string> readRecord(uint64_t logical, uint64_t bytes, disk::RecordType type,
