@@ -30,4 +30,11 @@ IoResult PlainTransport::writev(const iovec* iov, int count, bool more) {
   }
 }
 
+void closeStream(EventLoop& loop, Transport& transport, UniqueFd& fd) {
+  loop.remove(fd.get());
+  transport.shutdown();
+  ::shutdown(fd.get(), SHUT_RDWR);
+  fd.reset();
+}
+
 }  // namespace ec::net

@@ -9,6 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "net/event_loop.h"
+#include "net/socket.h"
+
 namespace ec::net {
 
 struct IoResult {
@@ -47,6 +50,10 @@ class Transport {
   // The socket, when bytes written to it directly reach the peer unchanged (splice); -1 else.
   virtual int rawFd() const { return -1; }
 };
+
+// Ends a connection's socket: leaves the loop, closes the stream in order (TLS close_notify),
+// shuts both directions and closes the fd. Shared by every downstream connection type.
+void closeStream(EventLoop& loop, Transport& transport, UniqueFd& fd);
 
 // The socket itself: recv and sendmsg (MSG_NOSIGNAL).
 class PlainTransport final : public Transport {

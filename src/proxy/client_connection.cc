@@ -380,10 +380,7 @@ void ClientConnection::finishClose() {
   if (closed_) return;
   closed_ = true;
   timer_.cancel();
-  worker_.loop().remove(fd_.get());
-  transport_->shutdown();
-  ::shutdown(fd_.get(), SHUT_RDWR);
-  fd_.reset();
+  net::closeStream(worker_.loop(), *transport_, fd_);
   if (transaction_) {
     transaction_->clientClosed();
     worker_.loop().defer([done = std::shared_ptr<Transaction>(std::move(transaction_))] {});

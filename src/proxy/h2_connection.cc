@@ -432,10 +432,7 @@ void H2Connection::finishClose() {
   if (closed_) return;
   closed_ = true;
   timer_.cancel();
-  worker_.loop().remove(fd_.get());
-  transport_->shutdown();
-  ::shutdown(fd_.get(), SHUT_RDWR);
-  fd_.reset();
+  net::closeStream(worker_.loop(), *transport_, fd_);
   for (auto& [id, stream] : streams_) {
     stream->detach();
     worker_.loop().defer([doomed = std::shared_ptr<H2Stream>(std::move(stream))] {});
