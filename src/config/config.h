@@ -102,12 +102,26 @@ struct CacheConfig {
   bool operator==(const CacheConfig&) const = default;
 };
 
+// TLS toward one origin (client side). Absent or enabled: false means plain HTTP.
+struct OriginTlsConfig {
+  bool enabled = false;
+  std::string ca_file;      // PEM bundle of trusted CAs; "" = the system bundle
+  bool verify = true;       // verify the chain and the name; off only for tests and labs
+  std::string sni;          // server name sent and verified; "" = the host of `address`
+  std::string min_version = "TLSv1.2";
+  std::string max_version = "TLSv1.3";
+  std::string cert;         // optional client certificate (PEM chain) ...
+  std::string key;          // ... and its private key
+  bool operator==(const OriginTlsConfig&) const = default;
+};
+
 struct OriginConfig {
   std::string address;  // "host:port"; the host may be a name, resolved at start-up
   uint64_t connect_timeout_ms = 3000;
   uint64_t first_byte_timeout_ms = 60000;
   uint64_t between_bytes_timeout_ms = 30000;
   uint32_t max_connections = 256;
+  OriginTlsConfig tls;
   bool operator==(const OriginConfig&) const = default;
 };
 

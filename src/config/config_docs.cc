@@ -100,6 +100,7 @@ std::string renderConfigDocs() {
   renderSection(diskDecl(), "`cache.disk[]`", out);
   renderSection(serviceDecl(), "`services[]`", out);
   renderSection(originDecl(), "`services[].origins[]`", out);
+  renderSection(originTlsDecl(), "`services[].origins[].tls`", out);
   renderSection(demoDecl(), "`demo`", out);
   renderSection(purgeDecl(), "`purge`", out);
   renderSection(htcpDecl(), "`purge.htcp`", out);

@@ -68,6 +68,7 @@ std::string sectionDeclaring(std::string_view key) {
   look(diskDecl());
   look(serviceDecl());
   look(originDecl());
+  look(originTlsDecl());
   look(demoDecl());
   look(purgeDecl());
   look(htcpDecl());
@@ -157,6 +158,10 @@ class Loader {
                        origins, path + ".origins", service.origins,
                        [&](const YAML::Node& o, const std::string& o_path, OriginConfig& origin) {
                          loadSection(o, originDecl(), o_path, origin);
+                         if (!o.IsMap()) return;
+                         if (auto tls = o["tls"]) {
+                           loadSection(tls, originTlsDecl(), o_path + ".tls", origin.tls);
+                         }
                        });
                  }
                });

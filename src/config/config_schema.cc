@@ -296,6 +296,41 @@ const SectionDecl<OriginConfig>& originDecl() {
            "Longest silence while a response body is arriving.", 1, 1 * kHour},
           {"max_connections", FieldType::kCount, &O::max_connections, R,
            "Most connections open to this origin at once; further requests queue.", 1, 100000},
+      },
+      {{"tls", "Talk to this origin over TLS (absent: plain HTTP). See docs/user/tls.md."}}};
+  return decl;
+}
+
+const SectionDecl<OriginTlsConfig>& originTlsDecl() {
+  using T = OriginTlsConfig;
+  static const SectionDecl<OriginTlsConfig> decl{
+      "services[].origins[].tls",
+      "TLS toward an origin: the chain and the name are verified, connections are pooled and "
+      "kept alive like plain ones, and sessions resume. A failed handshake answers 502 and "
+      "counts in `edgecache_origin_errors_total{kind=\"tls_verify\"|\"tls_handshake\"}`; "
+      "handshakes count in `edgecache_origin_tls_handshakes_total`.",
+      {
+          {"enabled", FieldType::kBool, &T::enabled, R, "Connect to this origin with TLS."},
+          {"ca_file", FieldType::kString, &T::ca_file, R,
+           "PEM file of the CA certificates trusted for this origin. Empty: the system bundle.",
+           0, 4096},
+          {"verify", FieldType::kBool, &T::verify, R,
+           "Verify the origin's certificate chain and name. Turn off only in a lab."},
+          {"sni", FieldType::kString, &T::sni, R,
+           "Server name sent in SNI and checked against the certificate. Empty: the host of "
+           "`address` (an IP address is checked as an IP and sends no SNI).",
+           0, 255},
+          {"min_version", FieldType::kChoice, &T::min_version, R,
+           "Oldest protocol version offered to the origin.", 0, kNoMax, false,
+           {"TLSv1.2", "TLSv1.3"}},
+          {"max_version", FieldType::kChoice, &T::max_version, R,
+           "Newest protocol version offered to the origin.", 0, kNoMax, false,
+           {"TLSv1.2", "TLSv1.3"}},
+          {"cert", FieldType::kString, &T::cert, R,
+           "PEM file: a client certificate (then its chain) shown to the origin. Empty: none.",
+           0, 4096},
+          {"key", FieldType::kString, &T::key, R,
+           "PEM file: the client certificate's private key.", 0, 4096},
       }};
   return decl;
 }

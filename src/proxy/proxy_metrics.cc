@@ -54,11 +54,14 @@ const MetricDecl kOriginRequests{"edgecache_origin_requests_total",
                                  "Requests sent to origins (attempts, failed ones included).", Type::kCounter,
                                  {"service", "origin"}, {}, ""};
 const MetricDecl kOriginErrors{"edgecache_origin_errors_total",
-                               "Origin failures by kind (refused, reset, timeout, bad_response).",
+                               "Origin failures by kind (refused, reset, timeout, bad_response, tls_verify, tls_handshake).",
                                Type::kCounter, {"service", "origin", "kind"}, {}, ""};
 const MetricDecl kOriginConnections{"edgecache_origin_connections_total",
                                     "Origin connections opened (new) and reused from the pool.",
                                     Type::kCounter, {"service", "origin", "kind"}, {}, ""};
+const MetricDecl kOriginTlsHandshakes{"edgecache_origin_tls_handshakes_total",
+                                     "TLS handshakes with origins: full (new) or resumed.",
+                                     Type::kCounter, {"service", "origin", "session"}, {}, ""};
 const MetricDecl kOriginOpen{"edgecache_origin_connections_open",
                              "Origin connections open now (busy and idle).", Type::kGauge,
                              {"service", "origin"}, {}, ""};
@@ -118,7 +121,7 @@ const std::vector<const observe::MetricDecl*>& metricDecls() {
         &kClientBytesSpliced,
         &kConnections,     &kConnectionsOpen,   &kConnectionsMax,    &kHeaderTimeouts,
         &kCacheEvents,     &kOriginRequests,    &kOriginErrors,      &kOriginConnections,
-        &kOriginOpen,      &kOriginBytes,       &kOriginUnavailable, &kMemoryBytes,
+        &kOriginTlsHandshakes, &kOriginOpen,      &kOriginBytes,       &kOriginUnavailable, &kMemoryBytes,
         &kMemoryObjects,   &kMemoryEvictions,   &kMemoryInserts,     &kHttpsRedirects,
         &kH2Connections,   &kH2Streams,         &kH2Misdirected,     &kH2Calm,
         &kH2Refused};
@@ -196,6 +199,10 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
       r.callback(kOriginErrors, {s, o, "reset"}, [&origin] { return load(origin.resets); });
       r.callback(kOriginErrors, {s, o, "timeout"}, [&origin] { return load(origin.timeouts); });
       r.callback(kOriginErrors, {s, o, "bad_response"}, [&origin] { return load(origin.bad_responses); });
+      r.callback(kOriginErrors, {s, o, "tls_verify"}, [&origin] { return load(origin.tls_verify_failures); });
+      r.callback(kOriginErrors, {s, o, "tls_handshake"}, [&origin] { return load(origin.tls_handshake_failures); });
+      r.callback(kOriginTlsHandshakes, {s, o, "new"}, [&origin] { return load(origin.tls_handshakes_new); });
+      r.callback(kOriginTlsHandshakes, {s, o, "resumed"}, [&origin] { return load(origin.tls_handshakes_resumed); });
       r.callback(kOriginConnections, {s, o, "new"}, [&origin] { return load(origin.connects); });
       r.callback(kOriginConnections, {s, o, "reused"}, [&origin] { return load(origin.reused); });
       r.callback(kOriginOpen, {s, o}, [&origin] {

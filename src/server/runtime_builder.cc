@@ -5,7 +5,9 @@
 
 #include <cstring>
 
+#include "config/address.h"
 #include "net/socket.h"
+#include "tls/client_context.h"
 
 namespace ec::server {
 namespace {
@@ -88,6 +90,16 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
       settings.max_connections = origin.max_connections;
       settings.limits = runtime->limits;
       settings.limits.max_body_bytes = UINT64_MAX;  // response bodies are bounded by the store
+      if (origin.tls.enabled) {
+        auto host = config::parseHostPort(origin.address);
+        if (!host.ok()) return fail(host.error());
+        auto context = tls::ClientContext::create(origin.tls, host->host);
+        if (!context.ok()) {
+          return fail(Error::internal(ErrorKind::kInvalidArgument,
+                                      "origin " + settings.label + " tls: " + context.error().context));
+        }
+        settings.tls = std::move(*context);
+      }
       settings.makePoolKey();
       if (metrics != nullptr) route.origin_ttfb.push_back(metrics->originTtfb(service.name, settings.label));
       route.origins.push_back(std::move(settings));
