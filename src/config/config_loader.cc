@@ -69,6 +69,7 @@ std::string sectionDeclaring(std::string_view key) {
   look(serviceDecl());
   look(originDecl());
   look(originTlsDecl());
+  look(http2Decl());
   look(demoDecl());
   look(purgeDecl());
   look(htcpDecl());
@@ -136,6 +137,7 @@ class Loader {
       }
     }
     if (auto node = root["demo"]) loadSection(node, demoDecl(), "demo", config_.demo);
+    if (auto node = root["http2"]) loadSection(node, http2Decl(), "http2", config_.http2);
     if (auto node = root["purge"]) {
       loadSection(node, purgeDecl(), "purge", config_.purge);
       if (node.IsMap()) {

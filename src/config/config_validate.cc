@@ -297,6 +297,7 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
     check_unique(checkBindAddress(config.demo.address, "demo.address", issues), "demo.address");
   }
 
+  checkRanges(http2Decl(), config.http2, "http2", issues);
   checkRanges(limitsDecl(), config.limits, "limits", issues);
   if (config.limits.max_field_size > config.limits.max_header_bytes) {
     issues.push_back({"limits.max_field_size", "is larger than limits.max_header_bytes (" +

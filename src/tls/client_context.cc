@@ -81,6 +81,9 @@ Result<std::shared_ptr<ClientContext>> ClientContext::create(const config::Origi
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, &ClientContext::onNewSession);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Many origins close without close_notify; that reads as EOF, so a close-delimited body
+  // ends there (a framed body that stops short is still caught by its framing).
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
   return context;
 }
 

@@ -223,9 +223,9 @@ void OriginExchange::onIo(uint32_t events) {
 void OriginExchange::readResponse() {
   while (phase_ != Phase::kDone && !paused_) {
     char* space = input_.writeSpace(kReadChunk);
-    const net::IoResult step = readSome(space, input_.writableBytes());
-    if (step.kind == net::IoResult::Kind::kBytes) {
-      const size_t n = step.bytes;
+    const net::IoResult io = readSome(space, input_.writableBytes());
+    if (io.kind == net::IoResult::Kind::kBytes) {
+      const size_t n = io.bytes;
       input_.commitWrite(n);
       pool_.stats().bytes_in.fetch_add(n, std::memory_order_relaxed);
       if (phase_ == Phase::kSending) phase_ = Phase::kReceivingHead;  // early response
@@ -234,7 +234,7 @@ void OriginExchange::readResponse() {
       processInput();
       continue;
     }
-    if (step.kind == net::IoResult::Kind::kEof) {
+    if (io.kind == net::IoResult::Kind::kEof) {
       // EOF: ends a close-delimited body, anything else is a truncated response.
       if (phase_ == Phase::kReceivingBody) {
         auto step = decoder_.finishAtEof();
@@ -250,7 +250,7 @@ void OriginExchange::readResponse() {
                            reused_connection_ && !response_started_ && input_.readableBytes() == 0));
       return;
     }
-    if (step.kind == net::IoResult::Kind::kBlocked) {
+    if (io.kind == net::IoResult::Kind::kBlocked) {
       if (connection_.tls && connection_.tls->readWaitsForWritable()) updateInterest();
       return;
     }

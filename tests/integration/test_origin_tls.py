@@ -64,9 +64,9 @@ def test_issue_5_origin_tls_verified_and_one_connection_for_many_requests(start_
     server.script("/hello", Reply(200, PLAIN, b"hello from a TLS origin"))
     node = node_for(start_edgecache, server, ca_file=pki.ca_cert, sni="origin.test")
     for i in range(6):
-        status, headers, body = node.get("/hello?n=%d" % i)
-        assert status == 200, body
-        assert body == b"hello from a TLS origin"
+        got = node.get("/hello?n=%d" % i)
+        assert got.status == 200, got
+        assert got.body == b"hello from a TLS origin"
     assert server.request_count() == 6
     assert server.connections == 1, "the origin saw %d connections" % server.connections
     assert server.tls_handshakes == 1
@@ -85,8 +85,8 @@ def test_issue_5_origin_tls_resumes_the_session_on_a_new_connection(start_edgeca
         node = node_for(start_edgecache, server, ca_file=pki.ca_cert, sni="origin.test",
                         max_version=maximum)
         for i in range(3):
-            status, _, body = node.get("/c?n=%d" % i)
-            assert status == 200 and body == b"closing"
+            got = node.get("/c?n=%d" % i)
+            assert got.status == 200 and got.body == b"closing"
         assert server.tls_handshakes == 3
         assert server.tls_versions == [maximum] * 3
         assert server.tls_resumed == 2, (maximum, server.tls_resumed)
@@ -99,8 +99,7 @@ def test_issue_5_origin_tls_untrusted_ca_is_502_and_counted(start_edgecache, tls
     server = tls_origin()
     node = node_for(start_edgecache, server, ca_file=pki.other.ca_cert, sni="origin.test")
     for _ in range(2):
-        status, _, _ = node.get("/x")
-        assert status == 502
+        assert node.get("/x").status == 502
     assert server.request_count() == 0
     assert node.metric("edgecache_origin_errors_total", kind="tls_verify") == 2
     assert node.metric("edgecache_origin_errors_total", kind="tls_handshake") == 0
@@ -111,15 +110,14 @@ def test_issue_5_origin_tls_untrusted_ca_is_502_and_counted(start_edgecache, tls
 def test_issue_5_origin_tls_wrong_name_is_502_and_counted(start_edgecache, tls_origin, pki):
     server = tls_origin()
     node = node_for(start_edgecache, server, ca_file=pki.ca_cert, sni="wrong.test")
-    status, _, _ = node.get("/x")
-    assert status == 502
+    assert node.get("/x").status == 502
     assert server.tls_server_names in ([], ["wrong.test"])
     assert server.request_count() == 0
     assert node.metric("edgecache_origin_errors_total", kind="tls_verify") == 1
     assert "hostname mismatch" in node.stderr()
     # An IP address as the name (the default with a numeric address) is checked as an IP.
     node2 = node_for(start_edgecache, server, ca_file=pki.ca_cert)
-    assert node2.get("/x")[0] == 502
+    assert node2.get("/x").status == 502
     assert node2.metric("edgecache_origin_errors_total", kind="tls_verify") == 1
 
 
@@ -127,7 +125,7 @@ def test_issue_5_origin_tls_version_mismatch_is_a_handshake_failure(start_edgeca
     server = tls_origin(maximum=ssl.TLSVersion.TLSv1_2)
     node = node_for(start_edgecache, server, ca_file=pki.ca_cert, sni="origin.test",
                     min_version="TLSv1.3")
-    assert node.get("/x")[0] == 502
+    assert node.get("/x").status == 502
     assert node.metric("edgecache_origin_errors_total", kind="tls_handshake") == 1
     assert node.metric("edgecache_origin_errors_total", kind="tls_verify") == 0
     assert node.healthz()[0] == 200
@@ -135,7 +133,7 @@ def test_issue_5_origin_tls_version_mismatch_is_a_handshake_failure(start_edgeca
 
 def test_issue_5_origin_tls_to_a_plain_origin_is_a_handshake_failure(start_edgecache, origin, pki):
     node = node_for(start_edgecache, origin, ca_file=pki.ca_cert, sni="origin.test")
-    assert node.get("/x")[0] == 502
+    assert node.get("/x").status == 502
     assert node.metric("edgecache_origin_errors_total", kind="tls_handshake") == 1
 
 
@@ -143,8 +141,8 @@ def test_issue_5_origin_tls_verify_off_accepts_any_certificate(start_edgecache, 
     server = tls_origin()
     server.script("/v", Reply(200, PLAIN, b"unverified"))
     node = node_for(start_edgecache, server, ca_file=pki.other.ca_cert, verify=False)
-    status, _, body = node.get("/v")
-    assert status == 200 and body == b"unverified"
+    got = node.get("/v")
+    assert got.status == 200 and got.body == b"unverified"
 
 
 def test_issue_5_origin_tls_client_certificate(start_edgecache, tls_origin, pki):
@@ -152,12 +150,12 @@ def test_issue_5_origin_tls_client_certificate(start_edgecache, tls_origin, pki)
     server.script("/m", Reply(200, PLAIN, b"mutual"))
     node = node_for(start_edgecache, server, ca_file=pki.ca_cert, sni="origin.test",
                     cert=pki.certs["client"]["cert"], key=pki.certs["client"]["key"])
-    status, _, body = node.get("/m")
-    assert status == 200 and body == b"mutual"
+    got = node.get("/m")
+    assert got.status == 200 and got.body == b"mutual"
     # Without one the origin refuses the handshake (TLS 1.3 reports it after the handshake,
     # as the first read fails): 502 either way.
     bare = node_for(start_edgecache, server, ca_file=pki.ca_cert, sni="origin.test")
-    assert bare.get("/m")[0] == 502
+    assert bare.get("/m").status == 502
     assert server.request_count("/m") == 1
 
 
@@ -167,10 +165,10 @@ def test_issue_5_origin_tls_large_response_and_request_body(start_edgecache, tls
     server.script("/big", Reply(200, PLAIN, big, chunk_size=70000))
     server.script("/post", lambda request: Reply(200, PLAIN, b"%d" % len(request.body)))
     node = node_for(start_edgecache, server, ca_file=pki.ca_cert, sni="origin.test")
-    status, _, body = node.get("/big")
-    assert status == 200 and body == big
-    status, _, body = node.request("POST", "/post", body=b"p" * 300000)
-    assert status == 200 and body == b"300000"
+    got = node.get("/big")
+    assert got.status == 200 and got.body == big
+    got = node.request("POST", "/post", body=b"p" * 300000)
+    assert got.status == 200 and got.body == b"300000"
     assert server.connections == 1
 
 
