@@ -45,37 +45,37 @@ Result<std::shared_ptr<ClientContext>> ClientContext::create(const config::Origi
                        config.max_version + "|" + config.cert + "|" + config.key;
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  if (ctx == nullptr) return configError("cannot create a TLS client context: " + drainOpenSslErrors());
+  if (ctx == nullptr) return fail(configError("cannot create a TLS client context: " + drainOpenSslErrors()));
   context->ctx_ = ctx;
   SSL_CTX_set_app_data(ctx, context.get());
   if (SSL_CTX_set_min_proto_version(ctx, versionNumber(config.min_version)) != 1 ||
       SSL_CTX_set_max_proto_version(ctx, versionNumber(config.max_version)) != 1) {
-    return configError("cannot set TLS versions: " + drainOpenSslErrors());
+    return fail(configError("cannot set TLS versions: " + drainOpenSslErrors()));
   }
   if (config.ca_file.empty()) {
     if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-      return configError("cannot load the system CA bundle: " + drainOpenSslErrors());
+      return fail(configError("cannot load the system CA bundle: " + drainOpenSslErrors()));
     }
   } else if (SSL_CTX_load_verify_file(ctx, config.ca_file.c_str()) != 1) {
-    return configError("ca_file " + config.ca_file + ": cannot load CA certificates (" +
-                       drainOpenSslErrors() + ")");
+    return fail(configError("ca_file " + config.ca_file + ": cannot load CA certificates (" +
+                       drainOpenSslErrors() + ")"));
   }
   SSL_CTX_set_verify(ctx, config.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
   if (!config.cert.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, config.cert.c_str()) != 1) {
-      return configError("cert " + config.cert + ": cannot load the client certificate (" +
-                         drainOpenSslErrors() + ")");
+      return fail(configError("cert " + config.cert + ": cannot load the client certificate (" +
+                         drainOpenSslErrors() + ")"));
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, config.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return configError("key " + config.key + ": cannot load the client key (" +
-                         drainOpenSslErrors() + ")");
+      return fail(configError("key " + config.key + ": cannot load the client key (" +
+                         drainOpenSslErrors() + ")"));
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
-      return configError("key " + config.key + " does not match cert " + config.cert);
+      return fail(configError("key " + config.key + " does not match cert " + config.cert));
     }
   }
   if (SSL_CTX_set_alpn_protos(ctx, kAlpnHttp11, sizeof kAlpnHttp11) != 0) {
-    return configError("cannot set ALPN: " + drainOpenSslErrors());
+    return fail(configError("cannot set ALPN: " + drainOpenSslErrors()));
   }
   // Sessions are kept by hand (one per origin, the newest), not in OpenSSL's cache.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -130,7 +130,12 @@ std::unique_ptr<ClientStream> ClientContext::connect(int fd) {
   return std::make_unique<ClientStream>(ssl);
 }
 
-ClientStream::~ClientStream() { SSL_free(ssl_); }
+ClientStream::~ClientStream() {
+  // Closing without close_notify would otherwise mark the session not resumable (OpenSSL
+  // treats it as a bad session), and it is the one this origin's next connection offers.
+  if (handshake_done_) SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  SSL_free(ssl_);
+}
 
 ClientStream::Step ClientStream::handshake() {
   if (handshake_done_) return Step::kDone;

@@ -5,7 +5,9 @@ an untrusted CA, a wrong name, a version mismatch and a missing client certifica
 answer 502, count by reason, and leave the node serving; verify: false and client
 certificates work."""
 
+import socket
 import ssl
+import threading
 
 import pytest
 
@@ -132,9 +134,29 @@ def test_issue_5_origin_tls_version_mismatch_is_a_handshake_failure(start_edgeca
 
 
 def test_issue_5_origin_tls_to_a_plain_origin_is_a_handshake_failure(start_edgecache, origin, pki):
-    node = node_for(start_edgecache, origin, ca_file=pki.ca_cert, sni="origin.test")
-    assert node.get("/x").status == 502
-    assert node.metric("edgecache_origin_errors_total", kind="tls_handshake") == 1
+    # A plain HTTP server answers the ClientHello with a 400 and closes.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            conn.close()
+    threading.Thread(target=serve, daemon=True).start()
+    origin.address = "127.0.0.1:%d" % listener.getsockname()[1]
+    try:
+        node = node_for(start_edgecache, origin, ca_file=pki.ca_cert, sni="origin.test")
+        assert node.get("/x").status == 502
+        assert node.metric("edgecache_origin_errors_total", kind="tls_handshake") == 1
+        assert "TLS handshake with" in node.stderr()
+    finally:
+        listener.close()
 
 
 def test_issue_5_origin_tls_verify_off_accepts_any_certificate(start_edgecache, tls_origin, pki):
