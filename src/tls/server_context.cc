@@ -141,7 +141,13 @@ Status ServerContext::configureContext(SSL_CTX* ctx) {
                             drainOpenSslErrors() + ")"));
   }
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
-  SSL_CTX_set_num_tickets(ctx, 1);
+  if (config_.session_tickets) {
+    SSL_CTX_set_num_tickets(ctx, 1);
+  } else {
+    // TLS 1.2: no ticket extension; TLS 1.3: no NewSessionTicket after the handshake.
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+  }
   SSL_CTX_set_tlsext_servername_callback(ctx, &ServerContext::onServerName);
   SSL_CTX_set_tlsext_servername_arg(ctx, this);
   SSL_CTX_set_alpn_select_cb(ctx, &ServerContext::onAlpn, this);
