@@ -368,6 +368,9 @@ void H2Connection::readInput() {
     if (io.kind == net::IoResult::Kind::kBytes) {
       worker_.shared().stats().client_bytes_in.fetch_add(io.bytes, std::memory_order_relaxed);
       if (!session_.receive(std::string_view(buffer, io.bytes))) closing_ = true;
+      // A short read drained the socket (and TLS holds nothing more): skip the read that
+      // would only say EAGAIN; level-triggered epoll reports what arrives later.
+      if (io.bytes < sizeof buffer && !transport_->hasBufferedInput()) break;
       continue;
     }
     if (io.kind == net::IoResult::Kind::kBlocked) break;

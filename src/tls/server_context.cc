@@ -126,8 +126,14 @@ Status ServerContext::configureContext(SSL_CTX* ctx) {
   SSL_CTX_set_max_proto_version(ctx, versionNumber(config_.max_version));
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
+  // No SSL_MODE_RELEASE_BUFFERS: it frees the 17 KiB read and write buffers whenever they
+  // empty and allocates them again for the next record, a malloc/free pair per record on a
+  // busy keep-alive or HTTP/2 connection (docs/design/tls_buffers.md). Read-ahead fills the
+  // read buffer with whatever the socket holds, so several records (or a record's header and
+  // body) cost one read(2) instead of two per record; TlsTransport::hasBufferedInput() then
+  // reports what sits in that buffer.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_read_ahead(ctx, 1);
   if (SSL_CTX_set_cipher_list(ctx, config_.ciphers.c_str()) != 1) {
     return fail(configError("tls.ciphers \"" + config_.ciphers + "\": no usable cipher (" +
                             drainOpenSslErrors() + ")"));
