@@ -11,9 +11,9 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "h2/request_conversion.h"
@@ -50,8 +50,10 @@ struct SessionLimits {
 class SessionHandler {
  public:
   virtual ~SessionHandler() = default;
-  // A request's header block is complete (end_stream: no body follows).
-  virtual void onRequestHeaders(int32_t stream, std::vector<HeaderField>& fields, bool end_stream) = 0;
+  // A request's header block is complete (end_stream: no body follows). `fields` live in the
+  // session's reused block buffer: valid during the call only.
+  virtual void onRequestHeaders(int32_t stream, std::span<const HeaderField> fields,
+                                bool end_stream) = 0;
   virtual void onRequestData(int32_t stream, std::string_view data) = 0;
   virtual void onRequestEnd(int32_t stream) = 0;
   virtual void onStreamClosed(int32_t stream, uint32_t error_code) = 0;
@@ -84,6 +86,9 @@ class Session {
 
   // Responses.
   bool submitResponse(int32_t stream, const std::vector<HeaderField>& headers, bool has_body);
+  // The same from name/value pairs in the caller's memory (nghttp2 copies them before
+  // returning): the hot path builds them without an allocation per field.
+  bool submitResponse(int32_t stream, const nghttp2_nv* nva, size_t count, bool has_body);
   void resumeData(int32_t stream);
   void resetStream(int32_t stream, uint32_t error_code);
   // Graceful: GOAWAY NO_ERROR with the last stream seen; streams in flight finish.
@@ -120,7 +125,12 @@ class Session {
   int32_t block_stream_ = 0;
   uint32_t block_continuations_ = 0;
   uint64_t block_bytes_ = 0;
-  std::unordered_map<int32_t, std::vector<HeaderField>> pending_headers_;
+  // The request header block being received. HTTP/2 never interleaves header blocks
+  // (RFC 9113 §4.3), so one buffer serves every stream; its strings keep their capacity from
+  // one request to the next.
+  int32_t fields_stream_ = 0;
+  size_t field_count_ = 0;
+  std::vector<HeaderField> fields_;
   Bucket resets_, pings_, settings_, empty_data_, window_updates_;
 };
 

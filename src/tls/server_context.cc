@@ -128,7 +128,7 @@ Status ServerContext::configureContext(SSL_CTX* ctx) {
                                SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   // No SSL_MODE_RELEASE_BUFFERS: it frees the 17 KiB read and write buffers whenever they
   // empty and allocates them again for the next record, a malloc/free pair per record on a
-  // busy keep-alive or HTTP/2 connection (docs/design/tls_buffers.md). Read-ahead fills the
+  // busy keep-alive or HTTP/2 connection (docs/design/tls-buffers.md). Read-ahead fills the
   // read buffer with whatever the socket holds, so several records (or a record's header and
   // body) cost one read(2) instead of two per record; TlsTransport::hasBufferedInput() then
   // reports what sits in that buffer.
