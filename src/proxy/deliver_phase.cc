@@ -96,8 +96,11 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
   const bool complete = body_->state() == storage::Body::State::kComplete;
   const bool head_only = head_.method == http::Method::kHead;
 
-  std::string out;
-  out.reserve(meta.head.size() + 256);
+  std::string out = connection_.output().takeBuffer();
+  // Room for a small body too: the output queue copies it behind the head (one send).
+  const uint64_t inline_body = complete && body_->available() <= OutputQueue::kInlineBodyBytes
+                                   ? body_->available() : 0;
+  out.reserve(meta.head.size() + 256 + inline_body);
   auto appendCommon = [&](std::string_view stored_head) {
     out += stored_head;
     out += "Age: ";
