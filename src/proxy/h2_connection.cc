@@ -350,6 +350,11 @@ void H2Connection::start(std::string_view already_read) {
   worker_.loop().add(fd_.get(), interest_, this);
   if (!already_read.empty() && !session_.receive(already_read)) closing_ = true;
   armIdleTimer();
+  // TLS read-ahead may already hold the client's next records: no socket event announces them.
+  if (!closing_ && transport_->hasBufferedInput()) {
+    readInput();  // ends with writeOutput()
+    return;
+  }
   writeOutput();
 }
 
@@ -396,6 +401,16 @@ void H2Connection::readInput() {
     if (io.kind == net::IoResult::Kind::kBlocked) break;
     finishClose();  // EOF or error: an HTTP/2 client that leaves has nothing more to receive
     return;
+  }
+  if (!closed_ && !closing_ && transport_->hasBufferedInput() && !read_scheduled_) {
+    // The round limit left decrypted or read-ahead records behind, which no socket event
+    // will announce: read them after this event, once the output below is on its way.
+    read_scheduled_ = true;
+    worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
+      if (alive.expired()) return;
+      read_scheduled_ = false;
+      readInput();
+    });
   }
   writeOutput();
 }

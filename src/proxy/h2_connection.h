@@ -155,6 +155,7 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   bool closing_ = false;
   bool closed_ = false;
   bool write_scheduled_ = false;
+  bool read_scheduled_ = false;
   uint32_t interest_ = 0;
   net::Timer timer_;
   std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
