@@ -151,6 +151,7 @@ int Session::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* us
       s->block_stream_ = hd->stream_id;
       s->block_continuations_ = 0;
       s->block_bytes_ = 0;
+      s->block_oversized_ = false;
       break;
     case NGHTTP2_CONTINUATION:
       if (++s->block_continuations_ > l.max_continuations) {
@@ -207,7 +208,8 @@ int Session::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_
                       void* user) {
   Session* s = self(user);
   s->block_bytes_ += name_len + value_len + 32;
-  if (s->block_bytes_ > s->limits_.max_header_list_size) {
+  const uint64_t limit = s->limits_.max_header_list_size;
+  if (s->block_bytes_ > limit * SessionLimits::kHpackBombFactor) {
     s->enhanceYourCalm(CalmReason::kHpackBomb);
     return NGHTTP2_ERR_CALLBACK_FAILURE;
   }
@@ -215,6 +217,12 @@ int Session::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_
     return 0;  // trailers: checked for size, otherwise dropped
   }
   if (frame->hd.stream_id != s->fields_stream_) return 0;
+  if (s->block_bytes_ > limit) {
+    // Decoding goes on (the HPACK table must stay in step) but nothing more is kept.
+    s->field_count_ = 0;
+    s->block_oversized_ = true;
+    return 0;
+  }
   if (s->field_count_ == s->fields_.size()) s->fields_.emplace_back();
   HeaderField& field = s->fields_[s->field_count_++];
   field.name.assign(reinterpret_cast<const char*>(name), name_len);  // reuses its capacity
@@ -230,6 +238,11 @@ int Session::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* use
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         if (frame->hd.stream_id != s->fields_stream_) return 0;
         s->fields_stream_ = 0;
+        if (s->block_oversized_) {
+          s->block_oversized_ = false;
+          s->handler_.onRequestHeadersTooLarge(frame->hd.stream_id, end_stream);
+          return 0;
+        }
         s->handler_.onRequestHeaders(frame->hd.stream_id,
                                      std::span<const HeaderField>(s->fields_.data(), s->field_count_),
                                      end_stream);
