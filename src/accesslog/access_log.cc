@@ -1,6 +1,7 @@
 #include "accesslog/access_log.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "base/log.h"
 
@@ -109,6 +110,23 @@ void AccessLog::flushForTest() {
   drained_.wait(lock, [&] { return passes_ >= target || stopping_; });
 }
 
+namespace {
+// Lines in a batch of whole lines, by memchr (vectorised in libc): a byte loop here cost more
+// per logged request than rendering half its fields.
+uint64_t countLines(std::string_view batch) {
+  uint64_t lines = 0;
+  const char* at = batch.data();
+  const char* const end = at + batch.size();
+  while (at < end) {
+    const void* newline = std::memchr(at, '\n', static_cast<size_t>(end - at));
+    if (newline == nullptr) break;
+    ++lines;
+    at = static_cast<const char*>(newline) + 1;
+  }
+  return lines;
+}
+}  // namespace
+
 size_t AccessLog::drainOnce(bool final) {
   if (reopen_requested_.exchange(false)) {
     for (auto& sink : sinks_) {
@@ -135,7 +153,7 @@ size_t AccessLog::drainOnce(bool final) {
     batch_.append(spans.second);
     ring->consume(spans.size());
     total += batch_.size();
-    const auto lines = static_cast<uint64_t>(std::count(batch_.begin(), batch_.end(), '\n'));
+    const uint64_t lines = countLines(batch_);
     for (size_t i = 0; i < sinks_.size(); ++i) {
       uint64_t lost = 0;
       auto written = sinks_[i]->write(batch_, lost);

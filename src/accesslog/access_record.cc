@@ -2,17 +2,18 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ec::accesslog {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-void appendUnicodeEscape(unsigned char byte, std::string& out) {
-  const char escape[6] = {'\\', 'u', '0', '0', kHex[byte >> 4], kHex[byte & 0xf]};
-  out.append(escape, sizeof escape);
-}
 
 bool isContinuation(unsigned char byte) { return (byte & 0xc0) == 0x80; }
 
@@ -43,70 +44,119 @@ size_t utf8SequenceLength(std::string_view value, size_t i) {
   return length;
 }
 
-void appendStringField(std::string& out, std::string_view key, std::string_view value,
-                       bool dash_when_empty = true) {
-  out += ",\"";
-  out += key;
-  out += "\":\"";
-  if (value.empty() && dash_when_empty) {
-    out += '-';
-  } else {
-    appendJsonEscaped(value, out);
+
+// Bytes from `from` that JSON can carry as they are (printable ASCII other than '"' and '\\'),
+// sixteen at a time.
+size_t plainRun(std::string_view value, size_t from, size_t limit) {
+  size_t run = from;
+#if defined(__SSE2__)
+  const __m128i low = _mm_set1_epi8(0x1f);
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i del = _mm_set1_epi8(0x7f);
+  while (run + 16 <= limit) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(value.data() + run));
+    // Signed compare: bytes >= 0x80 are negative, so "<= 0x1f" also catches them.
+    __m128i special = _mm_or_si128(_mm_cmpgt_epi8(low, bytes), _mm_cmpeq_epi8(bytes, low));
+    special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, quote));
+    special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, backslash));
+    special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, del));
+    const int mask = _mm_movemask_epi8(special);
+    if (mask != 0) return run + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    run += 16;
   }
-  out += '"';
+#endif
+  while (run < limit) {
+    const auto c = static_cast<unsigned char>(value[run]);
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) break;
+    ++run;
+  }
+  return run;
 }
 
-void appendUnsigned(std::string& out, uint64_t value) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out.append(digits, static_cast<size_t>(end - digits));
-}
 
 }  // namespace
 
-void appendJsonEscaped(std::string_view value, std::string& out, size_t max_bytes) {
+namespace {
+
+// Writes the JSON string content of `value` (at most max_bytes of it, never cutting a UTF-8
+// character) at `at`, which has room for 6 bytes per input byte; returns the new end.
+char* escapeInto(char* at, std::string_view value, size_t max_bytes) {
   const size_t limit = std::min(value.size(), max_bytes);
   size_t i = 0;
+  auto put2 = [&](char a, char b) { at[0] = a; at[1] = b; at += 2; };
   while (i < limit) {
-    // Copy the longest run that needs no escaping in one append.
-    size_t run = i;
-    while (run < limit) {
-      const auto c = static_cast<unsigned char>(value[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) break;
-      ++run;
-    }
+    // Copy the longest run that needs no escaping at once.
+    const size_t run = plainRun(value, i, limit);
     if (run > i) {
-      out.append(value.data() + i, run - i);
+      std::memcpy(at, value.data() + i, run - i);
+      at += run - i;
       i = run;
       continue;
     }
     const auto c = static_cast<unsigned char>(value[i]);
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
+      case '"': put2('\\', '"'); ++i; continue;
+      case '\\': put2('\\', '\\'); ++i; continue;
+      case '\n': put2('\\', 'n'); ++i; continue;
+      case '\r': put2('\\', 'r'); ++i; continue;
+      case '\t': put2('\\', 't'); ++i; continue;
+      case '\b': put2('\\', 'b'); ++i; continue;
+      case '\f': put2('\\', 'f'); ++i; continue;
       default: break;
     }
     if (c >= 0x80) {
       const size_t length = utf8SequenceLength(value, i);
       if (length != 0) {
         if (i + length > limit) break;  // never cut a character in two
-        out.append(value.data() + i, length);
+        std::memcpy(at, value.data() + i, length);
+        at += length;
         i += length;
         continue;
       }
     }
-    appendUnicodeEscape(c, out);  // control byte, DEL, or a byte that is not UTF-8
+    // A control byte, DEL, or a byte that is not UTF-8.
+    const char escape[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+    std::memcpy(at, escape, sizeof escape);
+    at += sizeof escape;
     ++i;
   }
+  return at;
 }
 
-void appendIsoTime(int64_t epoch_seconds, std::string& out) {
-  // One conversion per second and thread: consecutive lines share their second.
+// The line is written into memory sized beforehand for the worst case, piece by piece with
+// plain stores: no capacity check or call per piece.
+struct LineWriter {
+  char* at;
+  void put(std::string_view text) {
+    std::memcpy(at, text.data(), text.size());
+    at += text.size();
+  }
+  void put(char c) { *at++ = c; }
+  void unsignedNumber(uint64_t value) { at = std::to_chars(at, at + 24, value).ptr; }
+  // `prefix` is the whole `,"key":"` text.
+  void stringField(std::string_view prefix, std::string_view value, bool dash_when_empty = true) {
+    put(prefix);
+    if (value.empty() && dash_when_empty) put('-');
+    else at = escapeInto(at, value, kMaxFieldBytes);
+    put('"');
+  }
+};
+
+size_t escapedBound(std::string_view value) { return 6 * std::min(value.size(), kMaxFieldBytes) + 1; }
+
+}  // namespace
+
+void appendJsonEscaped(std::string_view value, std::string& out, size_t max_bytes) {
+  const size_t start = out.size();
+  out.resize(start + 6 * std::min(value.size(), max_bytes));
+  char* end = escapeInto(out.data() + start, value, max_bytes);
+  out.resize(static_cast<size_t>(end - out.data()));
+}
+
+namespace {
+// One conversion per second and thread: consecutive lines share their second.
+std::string_view isoTime(int64_t epoch_seconds) {
   thread_local int64_t cached_second = -1;
   thread_local char cached[24];
   thread_local size_t cached_length = 0;
@@ -117,42 +167,57 @@ void appendIsoTime(int64_t epoch_seconds, std::string& out) {
     cached_length = std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%SZ", &utc);
     cached_second = epoch_seconds;
   }
-  out.append(cached, cached_length);
+  return {cached, cached_length};
 }
+}  // namespace
+
+void appendIsoTime(int64_t epoch_seconds, std::string& out) { out.append(isoTime(epoch_seconds)); }
 
 void appendJsonLine(const AccessRecord& record, std::string& out) {
-  out += "{\"hostname\":\"";
-  appendJsonEscaped(record.hostname.empty() ? std::string_view("-") : record.hostname, out);
-  out += "\",\"sequence\":";
-  appendUnsigned(out, record.sequence);
-  out += ",\"dt\":\"";
-  appendIsoTime(record.dt_epoch_seconds, out);
-  out += "\",\"time_firstbyte\":";
-  char number[32];
+  const std::string_view hostname = record.hostname.empty() ? std::string_view("-") : record.hostname;
+  const std::string_view strings[] = {
+      hostname, record.ip, record.cache_status, record.http_method, record.uri_host,
+      record.uri_path, record.uri_query, record.content_type, record.referer, record.user_agent,
+      record.accept_language, record.x_analytics, record.range, record.x_cache, record.accept,
+      record.backend, record.tls};
+  size_t bound = 512;  // keys, punctuation, numbers and the time
+  for (std::string_view value : strings) bound += escapedBound(value);
+  const size_t start = out.size();
+  out.resize(start + bound);
+  LineWriter w{out.data() + start};
+
+  w.put(R"({"hostname":")");
+  w.at = escapeInto(w.at, hostname, kMaxFieldBytes);
+  w.put(R"(","sequence":)");
+  w.unsignedNumber(record.sequence);
+  w.put(R"(,"dt":")");
+  w.put(isoTime(record.dt_epoch_seconds));
+  w.put(R"(","time_firstbyte":)");
   const double ttfb = record.time_firstbyte > 0 ? record.time_firstbyte : 0.0;
-  const int n = std::snprintf(number, sizeof number, "%.6f", ttfb);
-  out.append(number, static_cast<size_t>(n));
-  appendStringField(out, "ip", record.ip);
-  appendStringField(out, "cache_status", record.cache_status);
-  out += ",\"http_status\":";
-  appendUnsigned(out, static_cast<uint64_t>(record.http_status > 0 ? record.http_status : 0));
-  out += ",\"response_size\":";
-  appendUnsigned(out, record.response_size);
-  appendStringField(out, "http_method", record.http_method);
-  appendStringField(out, "uri_host", record.uri_host);
-  appendStringField(out, "uri_path", record.uri_path);
-  appendStringField(out, "uri_query", record.uri_query, false);
-  appendStringField(out, "content_type", record.content_type);
-  appendStringField(out, "referer", record.referer);
-  appendStringField(out, "user_agent", record.user_agent);
-  appendStringField(out, "accept_language", record.accept_language);
-  appendStringField(out, "x_analytics", record.x_analytics);
-  appendStringField(out, "range", record.range);
-  appendStringField(out, "x_cache", record.x_cache);
-  appendStringField(out, "accept", record.accept);
-  appendStringField(out, "backend", record.backend);
-  appendStringField(out, "tls", record.tls);
-  out += "}\n";
+  // Same digits as printf's "%.6f", without its format parsing and locale.
+  w.at = std::to_chars(w.at, w.at + 64, ttfb, std::chars_format::fixed, 6).ptr;
+  w.stringField(R"(,"ip":")", record.ip);
+  w.stringField(R"(,"cache_status":")", record.cache_status);
+  w.put(R"(,"http_status":)");
+  w.unsignedNumber(static_cast<uint64_t>(record.http_status > 0 ? record.http_status : 0));
+  w.put(R"(,"response_size":)");
+  w.unsignedNumber(record.response_size);
+  w.stringField(R"(,"http_method":")", record.http_method);
+  w.stringField(R"(,"uri_host":")", record.uri_host);
+  w.stringField(R"(,"uri_path":")", record.uri_path);
+  w.stringField(R"(,"uri_query":")", record.uri_query, false);
+  w.stringField(R"(,"content_type":")", record.content_type);
+  w.stringField(R"(,"referer":")", record.referer);
+  w.stringField(R"(,"user_agent":")", record.user_agent);
+  w.stringField(R"(,"accept_language":")", record.accept_language);
+  w.stringField(R"(,"x_analytics":")", record.x_analytics);
+  w.stringField(R"(,"range":")", record.range);
+  w.stringField(R"(,"x_cache":")", record.x_cache);
+  w.stringField(R"(,"accept":")", record.accept);
+  w.stringField(R"(,"backend":")", record.backend);
+  w.stringField(R"(,"tls":")", record.tls);
+  w.put("}\n");
+  out.resize(static_cast<size_t>(w.at - out.data()));
 }
 
 }  // namespace ec::accesslog

@@ -87,8 +87,9 @@ void RuntimeConfig::fillXCacheLines() {
   for (size_t i = 0; i < x_cache_lines.size(); ++i) {
     std::string x_cache = cache::appendXCache({}, node_name, kDispositions[i]);
     if (i == 4) x_cache = cache::appendXCache(x_cache, node_name, "miss");  // disk hit: hit-local
-    x_cache_lines[i] = "X-Cache: " + x_cache + "\r\nX-Cache-Status: " +
-                       std::string(cache::xCacheStatus(x_cache)) + "\r\n";
+    x_cache_status_values[i] = std::string(cache::xCacheStatus(x_cache));
+    x_cache_lines[i] = "X-Cache: " + x_cache + "\r\nX-Cache-Status: " + x_cache_status_values[i] + "\r\n";
+    x_cache_values[i] = std::move(x_cache);
   }
 }
 

@@ -56,6 +56,9 @@ struct RuntimeConfig {
   // (indexed like proxy::Disposition) when no upstream X-Cache came along; see
   // fillXCacheLines().
   std::array<std::string, 5> x_cache_lines;
+  // The two values of those lines, for the access log.
+  std::array<std::string, 5> x_cache_values;
+  std::array<std::string, 5> x_cache_status_values;
   void fillXCacheLines();
 
   // The service for a request authority (host[:port], any case); nullptr when none matches.

@@ -19,22 +19,6 @@ double secondsBetween(MonoTime from, MonoTime to) {
   return elapsed.count() > 0 ? elapsed.count() : 0.0;
 }
 
-// The value of "Name: value\r\n" in a block of fixed header lines ("" when absent).
-std::string_view fieldInLines(std::string_view lines, std::string_view name) {
-  size_t at = 0;
-  while (at < lines.size()) {
-    size_t end = lines.find("\r\n", at);
-    if (end == std::string_view::npos) end = lines.size();
-    const std::string_view line = lines.substr(at, end - at);
-    if (line.size() > name.size() + 1 && startsWithIgnoreCase(line, name) &&
-        line[name.size()] == ':') {
-      return trimOws(line.substr(name.size() + 1));
-    }
-    at = end + 2;
-  }
-  return {};
-}
-
 }  // namespace
 
 void Transaction::countResult(CacheResult result) {
@@ -99,9 +83,9 @@ void Transaction::recordCompletion() {
       record.x_cache = x_cache_value_;
       record.cache_status = x_cache_status_;
     } else {
-      const std::string& lines = config_->x_cache_lines[static_cast<size_t>(x_cache_disposition_)];
-      record.x_cache = fieldInLines(lines, "X-Cache");
-      record.cache_status = fieldInLines(lines, "X-Cache-Status");
+      const auto disposition = static_cast<size_t>(x_cache_disposition_);
+      record.x_cache = config_->x_cache_values[disposition];
+      record.cache_status = config_->x_cache_status_values[disposition];
     }
   }
 

@@ -136,5 +136,47 @@ TEST(AccessRecordTest, HostileHeadersParseBackExactly) {
   EXPECT_NE(parsed.find("time_firstbyte=0.000123\n"), std::string::npos) << parsed;
 }
 
+// Values are scanned sixteen bytes at a time for bytes to escape: wherever a special byte sits
+// in a long value (first block, a later one, the tail), the output is the byte-by-byte one.
+TEST(AccessRecord, EscapesSpecialBytesAtEveryPositionOfLongValues) {
+  auto reference = [](std::string_view value) {
+    std::string out;
+    for (char c : value) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\x01': out += "\\u0001"; break;
+        case '\x7f': out += "\\u007f"; break;
+        default: out += c;
+      }
+    }
+    return out;
+  };
+  for (size_t length : {15u, 16u, 17u, 40u, 64u}) {
+    for (size_t at = 0; at < length; ++at) {
+      for (char special : {'"', '\\', '\n', '\x01', '\x7f'}) {
+        std::string value(length, 'a');
+        value[at] = special;
+        std::string out;
+        appendJsonEscaped(value, out);
+        ASSERT_EQ(out, reference(value)) << length << " at " << at << " byte " << int(special);
+      }
+    }
+  }
+}
+
+TEST(AccessRecord, TimeFirstbyteHasSixDecimalsLikePrintf) {
+  for (double seconds : {0.0, 0.5, 0.000123, 0.0000004, 1.25, 12.3456789, 3600.0}) {
+    AccessRecord record = sampleRecord();
+    record.time_firstbyte = seconds;
+    std::string line;
+    appendJsonLine(record, line);
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "\"time_firstbyte\":%.6f,", seconds);
+    EXPECT_NE(line.find(expected), std::string::npos) << line;
+  }
+}
+
 }  // namespace
 }  // namespace ec::accesslog
