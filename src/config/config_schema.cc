@@ -196,8 +196,9 @@ const SectionDecl<CacheConfig>& cacheDecl() {
            "to the origin.",
            0, 1 * kDayS},
           {"grace", FieldType::kDurationS, &C::grace_s, R,
-           "How long past expiry a stale object may be served when the origin fails, beyond "
-           "any stale-if-error.",
+           "How long past expiry a stale object may be served when the origin fails, for "
+           "objects without stale-if-error (an explicit stale-if-error window is never "
+           "extended).",
            0, 7 * kDayS},
           {"eviction",
            FieldType::kChoice,
