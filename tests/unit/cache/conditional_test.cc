@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "http/date.h"
 #include "test_util.h"
 
 namespace ec::cache {
