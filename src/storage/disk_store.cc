@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <random>
 
 #include "base/log.h"
+#include "cache/range.h"
 #include "cache/vary.h"
 #include "storage/fault_points.h"
 
@@ -37,6 +39,28 @@ bool preadAll(int fd, char* out, uint64_t bytes, uint64_t offset) {
     out += n;
     bytes -= static_cast<uint64_t>(n);
     offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// Reads into `iov` (modified: consumed as bytes arrive) at `offset`; false on error or EOF.
+bool preadvAll(int fd, struct iovec* iov, int count, uint64_t offset) {
+  if (faultFires("edgecache/disk/read")) return false;
+  while (count > 0) {
+    const ssize_t n = ::preadv(fd, iov, std::min(count, IOV_MAX), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    offset += static_cast<uint64_t>(n);
+    size_t left = static_cast<size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
   }
   return true;
 }
@@ -552,7 +576,8 @@ Result<std::string> DiskStore::readRecord(uint64_t logical, uint64_t bytes, Reco
 }
 
 ObjectRef DiskStore::loadObject(std::string_view primary, const http::Fields& request,
-                                const std::vector<Candidate>& found, bool rest_async) {
+                                const std::vector<Candidate>& found, bool rest_async,
+                                bool allow_partial) {
   for (const Candidate& candidate : found) {
     RecordHeader header;
     Result<std::string> record = readRecord(candidate.head, candidate.entry.headBytes(),
@@ -583,14 +608,32 @@ ObjectRef DiskStore::loadObject(std::string_view primary, const http::Fields& re
     bool all_live = true;
     for (const FragmentRef& f : head.fragments) all_live = all_live && stillLive(f.logical);
     if (!all_live) continue;
-    auto body = std::make_shared<Body>(head.body_bytes);
-    if (!head.fragments.empty()) {
-      const FragmentRef& first = head.fragments.front();
-      Result<std::string> fragment =
-          readRecord(first.logical, disk::recordBytes(first.length), RecordType::kFragment,
-                     candidate.entry.key, nullptr);
-      if (!fragment.ok()) continue;  // counted; a miss
-      body->append(std::string_view(fragment.value()).substr(disk::kRecordHeaderBytes, first.length));
+    // Which fragments to read: all, or for a single satisfiable range only those it touches
+    // (the Body then holds [base, end) and is never stored; see Body::base()).
+    size_t first_fragment = 0;
+    size_t end_fragment = head.fragments.size();
+    uint64_t base = 0;
+    uint64_t end = head.body_bytes;
+    if (allow_partial) {
+      if (const auto range = rangeHint(request, head); range.first < range.second) {
+        uint64_t offset = 0;
+        for (size_t i = 0; i < head.fragments.size(); ++i) {
+          const uint64_t fragment_end = offset + head.fragments[i].length;
+          if (fragment_end <= range.first) first_fragment = i + 1, base = fragment_end;
+          if (offset >= range.second) {
+            end_fragment = i;
+            end = offset;
+            break;
+          }
+          offset = fragment_end;
+        }
+      }
+    }
+    auto body = std::make_shared<Body>(head.body_bytes, base, end);
+    if (first_fragment < end_fragment) {
+      const ReadStatus status =
+          readFragmentInto(*body, head.fragments[first_fragment], candidate.entry.key);
+      if (status != ReadStatus::kOk) continue;  // counted; a miss
     }
     auto object = std::make_shared<CachedObject>(std::move(head.meta), body);
     {
@@ -598,16 +641,22 @@ ObjectRef DiskStore::loadObject(std::string_view primary, const http::Fields& re
       rememberHandle(object, candidate.entry.key, candidate.head);
       ++hits_;
     }
-    if (head.fragments.size() <= 1) {
-      body->finish();
-    } else if (rest_async) {
-      auto fragments = std::make_shared<std::vector<FragmentRef>>(std::move(head.fragments));
-      const uint64_t key = candidate.entry.key;
-      if (!readers_->submit([this, body, fragments, key] { readRest(body, *fragments, key, 1); })) {
-        body->fail();
-      }
+    if (body->partial()) metrics_.range_reads.fetch_add(1, std::memory_order_relaxed);
+    if (first_fragment + 1 >= end_fragment) {
+      if (end == head.body_bytes) body->finish();  // a partial Body ending early stays open
     } else {
-      readRest(body, std::move(head.fragments), candidate.entry.key, 1);
+      head.fragments.resize(end_fragment);
+      if (rest_async) {
+        auto fragments = std::make_shared<std::vector<FragmentRef>>(std::move(head.fragments));
+        const uint64_t key = candidate.entry.key;
+        const size_t from = first_fragment + 1;
+        if (!readers_->submit(
+                [this, body, fragments, key, from] { readRest(body, *fragments, key, from); })) {
+          body->fail();
+        }
+      } else {
+        readRest(body, std::move(head.fragments), candidate.entry.key, first_fragment + 1);
+      }
     }
     return object;
   }
@@ -616,19 +665,64 @@ ObjectRef DiskStore::loadObject(std::string_view primary, const http::Fields& re
   return nullptr;
 }
 
+// The byte range [first, end) a request needs from `head`'s body when it asks for one
+// satisfiable range of a 200 response without If-Range; {0, 0} otherwise (read everything).
+std::pair<uint64_t, uint64_t> DiskStore::rangeHint(const http::Fields& request,
+                                                   const disk::HeadPayload& head) {
+  const std::optional<std::string_view> range = request.get("range");
+  if (!range || request.get("if-range") || head.meta.status != 200 ||
+      head.meta.content_length != static_cast<int64_t>(head.body_bytes) || head.body_bytes == 0) {
+    return {0, 0};
+  }
+  const cache::RangePlan plan = cache::planRanges(*range, head.body_bytes, 1);
+  if (plan.kind != cache::RangePlan::kSingle) return {0, 0};
+  return {plan.ranges.front().first, plan.ranges.front().last + 1};
+}
+
+// Reads one fragment record straight into the body's chunks (no staging buffer, no copy but
+// the kernel's), checks it, and only then publishes its bytes.
+DiskStore::ReadStatus DiskStore::readFragmentInto(Body& body, const FragmentRef& fragment,
+                                                  uint64_t key) {
+  constexpr int kMaxSpans = 8;
+  if (!stillLive(fragment.logical)) return ReadStatus::kGone;
+  char header_bytes[disk::kRecordHeaderBytes];
+  struct iovec iov[kMaxSpans + 1];
+  iov[0] = {header_bytes, sizeof header_bytes};
+  const int spans = body.reserve(fragment.length, iov + 1, kMaxSpans);
+  uint64_t covered = 0;
+  for (int i = 1; i <= spans; ++i) covered += iov[i].iov_len;
+  if (covered != fragment.length) return ReadStatus::kCorrupt;  // cannot happen: 8 MiB chunks
+  const uint64_t bytes = disk::kRecordHeaderBytes + fragment.length;
+  if (!preadvAll(fd_, iov, spans + 1, physical(fragment.logical))) {
+    markFailed(errnoText("reading a record"));
+    return ReadStatus::kIoError;
+  }
+  iov[0] = {header_bytes, sizeof header_bytes};  // preadvAll consumed the iovecs
+  body.reserve(fragment.length, iov + 1, kMaxSpans);
+  metrics_.reads.fetch_add(1, std::memory_order_relaxed);
+  metrics_.read_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  if (!stillLive(fragment.logical)) return ReadStatus::kGone;  // overwritten while read
+  const auto header = disk::decodeRecordHeader(std::string_view(header_bytes, sizeof header_bytes));
+  if (!header || header->store_id != store_id_ || header->logical != fragment.logical ||
+      header->type != RecordType::kFragment || header->key != key ||
+      header->payload_bytes != fragment.length ||
+      !disk::verifyRecordParts(*header, header_bytes, iov + 1, spans)) {
+    metrics_.corrupt.fetch_add(1, std::memory_order_relaxed);
+    return ReadStatus::kCorrupt;
+  }
+  body.commit(fragment.length);
+  return ReadStatus::kOk;
+}
+
 void DiskStore::readRest(std::shared_ptr<Body> body, std::vector<FragmentRef> fragments,
                          uint64_t key, size_t from) {
   for (size_t i = from; i < fragments.size(); ++i) {
-    const FragmentRef& f = fragments[i];
-    Result<std::string> fragment =
-        readRecord(f.logical, disk::recordBytes(f.length), RecordType::kFragment, key, nullptr);
-    if (!fragment.ok()) {
+    if (readFragmentInto(*body, fragments[i], key) != ReadStatus::kOk) {
       body->fail();  // the reader closes its connection: a truncated body never looks complete
       return;
     }
-    body->append(std::string_view(fragment.value()).substr(disk::kRecordHeaderBytes, f.length));
   }
-  body->finish();
+  if (body->available() == body->expectedSize()) body->finish();  // a partial one stays open
 }
 
 ObjectRef DiskStore::find(std::string_view primary, const http::Fields& request) {
@@ -646,7 +740,7 @@ ObjectRef DiskStore::find(std::string_view primary, const http::Fields& request)
       return nullptr;
     }
   }
-  return loadObject(primary, request, found, false);
+  return loadObject(primary, request, found, false, false);
 }
 
 // Under mu_: the variant of `primary` matching `request` among objects still being written
@@ -665,7 +759,8 @@ ObjectRef DiskStore::pendingMatchLocked(std::string_view primary, const http::Fi
 }
 
 ObjectRef DiskStore::findAsync(std::string_view primary, const http::Fields& request,
-                               std::function<void(ObjectRef)> done, bool* pending_out) {
+                               std::function<void(ObjectRef)> done, bool* pending_out,
+                               bool allow_partial) {
   *pending_out = false;
   std::vector<Candidate> found;
   {
@@ -684,7 +779,7 @@ ObjectRef DiskStore::findAsync(std::string_view primary, const http::Fields& req
   for (const http::Field& field : request.all()) fields->addOwned(field.name, field.value);
   const bool queued = readers_->submit(
       [this, primary = std::string(primary), fields, found = std::move(found),
-       done = std::move(done)] { done(loadObject(primary, *fields, found, true)); });
+       done = std::move(done), allow_partial] { done(loadObject(primary, *fields, found, true, allow_partial)); });
   if (!queued) {
     metrics_.lookups_queue_full.fetch_add(1, std::memory_order_relaxed);
     return nullptr;

@@ -54,6 +54,7 @@ struct DiskStoreMetrics {
   std::atomic<uint64_t> syncs{0};
   std::atomic<uint64_t> rebuild_ms{0};
   std::atomic<uint64_t> rebuild_objects{0};
+  std::atomic<uint64_t> range_reads{0};     // hits that read only the fragments a range needs
 };
 
 class DiskStore final : public Store {
@@ -76,8 +77,12 @@ class DiskStore final : public Store {
   // Otherwise, when the index has an entry for `primary`, reads the head record and the first
   // fragment on an I/O thread and calls done(object or nullptr) there; returns nullptr with
   // *pending = true. *pending = false means a miss (done is never called).
+  // allow_partial: when the request asks for one satisfiable range (no If-Range) of a
+  // multi-fragment object, read only the fragments the range touches; the object's Body is
+  // then partial() (Body::base()/end()) and must serve only that range.
   ObjectRef findAsync(std::string_view primary, const http::Fields& request,
-                      std::function<void(ObjectRef)> done, bool* pending);
+                      std::function<void(ObjectRef)> done, bool* pending,
+                      bool allow_partial = false);
 
   bool up() const { return !failed_.load(std::memory_order_acquire); }
   std::string failureReason() const;
@@ -125,8 +130,12 @@ class DiskStore final : public Store {
   // Reads (any thread).
   std::vector<Candidate> candidates(std::string_view primary);
   ObjectRef pendingMatchLocked(std::string_view primary, const http::Fields& request);
+  enum class ReadStatus : uint8_t { kOk, kGone, kCorrupt, kIoError };
   ObjectRef loadObject(std::string_view primary, const http::Fields& request,
-                       const std::vector<Candidate>& found, bool rest_async);
+                       const std::vector<Candidate>& found, bool rest_async, bool allow_partial);
+  static std::pair<uint64_t, uint64_t> rangeHint(const http::Fields& request,
+                                                 const disk::HeadPayload& head);
+  ReadStatus readFragmentInto(Body& body, const disk::FragmentRef& fragment, uint64_t key);
   Result<std::string> readRecord(uint64_t logical, uint64_t bytes, disk::RecordType type,
                                  uint64_t key, disk::RecordHeader* header_out);
   void readRest(std::shared_ptr<Body> body, std::vector<disk::FragmentRef> fragments,

@@ -35,8 +35,9 @@ bool TieredStore::admitToMemory(uint64_t bytes) {
 
 void TieredStore::promoteFromDisk(std::string_view primary, const http::Fields& request,
                                   const ObjectRef& object) {
-  // Only whole bodies: the memory tier charges an object when it takes it in.
-  if (object->body()->state() != Body::State::kComplete) return;
+  // Only whole bodies: the memory tier charges an object when it takes it in (and a partial
+  // one, read for one range, holds only that range).
+  if (object->body()->state() != Body::State::kComplete || object->body()->partial()) return;
   const uint64_t size = object->meta().content_length >= 0
                             ? static_cast<uint64_t>(object->meta().content_length)
                             : object->body()->available();
@@ -64,7 +65,8 @@ ObjectRef TieredStore::find(std::string_view primary, const http::Fields& reques
 }
 
 ObjectRef TieredStore::findAsync(std::string_view primary, const http::Fields& request,
-                                 std::function<void(ObjectRef)> done, bool* pending, Tier* tier) {
+                                 std::function<void(ObjectRef)> done, bool* pending, Tier* tier,
+                                 bool allow_partial) {
   *pending = false;
   *tier = Tier::kNone;
   if (ObjectRef object = memory_->find(primary, request)) {
@@ -87,7 +89,7 @@ ObjectRef TieredStore::findAsync(std::string_view primary, const http::Fields& r
     }
     done(std::move(object));
   };
-  ObjectRef object = disk->findAsync(primary, request, std::move(wrapped), pending);
+  ObjectRef object = disk->findAsync(primary, request, std::move(wrapped), pending, allow_partial);
   if (object) {
     // A write still in flight: it is as good as memory (and holds its body in memory).
     memory_hits_.fetch_add(1, std::memory_order_relaxed);
