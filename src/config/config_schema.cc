@@ -213,6 +213,11 @@ const SectionDecl<CacheConfig>& cacheDecl() {
            "How often the disk tier's writer calls fdatasync while it writes: what a power "
            "loss can lose at most (kill -9 loses only objects not yet written). 0: never.",
            0, 1 * kHour},
+          {"disk_zero_copy", FieldType::kBool, &C::disk_zero_copy, kRestart,
+           "Serve disk hits not headed for memory straight from the store file's pages (mapped, "
+           "checked in place, spliced to the socket: no copy); the writer then punches each "
+           "segment out of the file before rewriting it. Off, or where the file system cannot "
+           "punch holes, a disk hit is read into memory first. Used only with `disk`."},
           {"memory_admission",
            FieldType::kChoice,
            &C::memory_admission,

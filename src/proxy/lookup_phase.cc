@@ -40,7 +40,7 @@ void Transaction::lookup() {
           continueLookup(std::move(found), Disposition::kHitLocal);
         });
       },
-      &pending, &tier, /*allow_partial=*/!whole_lookup_);
+      &pending, &tier, /*allow_views=*/!whole_lookup_);
   if (pending) return;  // resumed by the disk read
   continueLookup(std::move(object), Disposition::kHit);
 }
@@ -52,12 +52,15 @@ void Transaction::continueLookup(storage::ObjectRef object, Disposition hit) {
   if (object) {
     const cache::ServeDecision decision =
         cache::decideServe(object->meta(), request_cc_, now, config_->policy);
-    // A disk hit read for one range answers only that range, only as is: anything else (a
-    // revalidation, a refresh, another range plan) reads the whole object again. Rare.
-    if (object->body()->partial() &&
-        !((decision.verdict == cache::ServeVerdict::kFresh ||
-           decision.verdict == cache::ServeVerdict::kStaleAllowed) &&
-          partialBodyServes(*object))) {
+    // A disk hit read for one range answers only that range, only as is; a zero-copy one
+    // (bytes mapped from the store file) only as is. Anything else (a revalidation or refresh,
+    // which would store the body again; another range plan) reads the whole object privately
+    // again. Rare.
+    const storage::Body& body = *object->body();
+    const bool as_is = decision.verdict == cache::ServeVerdict::kFresh ||
+                       decision.verdict == cache::ServeVerdict::kStaleAllowed;
+    if ((body.partial() && !(as_is && partialBodyServes(*object))) ||
+        (body.fileBacked() && !as_is)) {
       whole_lookup_ = true;
       lookup();
       return;

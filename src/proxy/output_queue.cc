@@ -30,6 +30,14 @@ void OutputQueue::appendBody(std::shared_ptr<storage::Body> body, uint64_t offse
   segments_.push_back(Segment{{}, std::move(body), offset, length});
 }
 
+// A zero-copy disk body whose bytes the store reclaimed while we sent them: what went out may
+// be wrong, so the connection must end before the response looks complete.
+Result<bool> OutputQueue::staleBody() {
+  stale_body_ = false;
+  return fail(Error::downstream(ErrorKind::kConnectionReset,
+                                "disk body reclaimed by the store while it was sent"));
+}
+
 void OutputQueue::clear() {
   segments_.clear();
   front_ = 0;
@@ -52,6 +60,12 @@ bool OutputQueue::loadPipe(net::SplicePipePool* pipes) {
   if (!pipe_) return false;
   Result<size_t> loaded = pipe_->load(iov, count);
   if (!loaded || *loaded == 0) return false;
+  // A zero-copy disk body: its pages are referenced now; if the store's log reclaimed them
+  // meanwhile they may hold other bytes (docs/design/disk-store.md "Zero-copy disk hits").
+  if (!front.body->valid()) {
+    stale_body_ = true;
+    return false;
+  }
   front.offset += *loaded;
   front.length -= *loaded;
   if (front.length == 0) popFront();
@@ -75,6 +89,7 @@ Result<bool> OutputQueue::flush(net::Transport& transport, uint64_t& bytes_writt
     }
     if (front_ == segments_.size()) break;
     if (spliceCandidate(front_, pipes) && loadPipe(pipes)) continue;
+    if (stale_body_) return staleBody();
     Result<bool> sent = sendCopies(transport, bytes_written, pipes);
     if (!sent) return sent;
     if (!*sent) return false;
@@ -110,6 +125,10 @@ Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_
   // MSG_MORE before a spliced body: the head and the first body bytes share TCP segments.
   const net::IoResult io = transport.writev(iov, count, splice_follows);
   if (io.kind == net::IoResult::Kind::kBlocked) return false;
+  // Copied by the kernel now: bytes of a zero-copy disk body reclaimed meanwhile are garbage.
+  for (size_t i = front_; i < segments_.size(); ++i) {
+    if (segments_[i].body && !segments_[i].body->valid()) return staleBody();
+  }
   if (io.kind != net::IoResult::Kind::kBytes) {
     return fail(Error::downstream(ErrorKind::kConnectionReset, "client connection broken"));
   }

@@ -63,8 +63,9 @@ Body::ChunkMemory::ChunkMemory(uint32_t capacity) {
 
 Body::ChunkMemory::~ChunkMemory() {
   if (data_ == nullptr) return;
+  if (foreign_ && mapped_bytes_ == 0) return;  // the store's mapping
   if (mapped_bytes_ != 0) {
-    ::munmap(data_, mapped_bytes_);
+    ::munmap(map_base_ != nullptr ? map_base_ : data_, mapped_bytes_);
     g_mapped_chunks.fetch_sub(1, std::memory_order_relaxed);
   } else {
     delete[] data_;
@@ -175,6 +176,42 @@ void Body::commit(uint64_t bytes) {
   notify();
 }
 
+void Body::appendMapping(const char* data, uint32_t length, void* map_base, size_t map_bytes) {
+  EC_DCHECK(state() == State::kFilling);
+  EC_DCHECK(allocated_end_ == written_);
+  if (map_bytes != 0) g_mapped_chunks.fetch_add(1, std::memory_order_relaxed);
+  ChunkMemory memory(const_cast<char*>(data), map_base, map_bytes);
+  const size_t index = chunk_count_.load(std::memory_order_relaxed);
+  Directory* dir = owned_directory_.get();
+  size_t extra_charge = length;
+  if (index == dir->capacity) {
+    auto bigger = std::make_unique<Directory>(dir->capacity * 2);
+    std::copy(dir->chunks.get(), dir->chunks.get() + index, bigger->chunks.get());
+    bigger->retired = std::move(owned_directory_);
+    owned_directory_ = std::move(bigger);
+    dir = owned_directory_.get();
+    extra_charge += sizeof(Directory) + dir->capacity * sizeof(Chunk);
+  }
+  dir->chunks[index] = Chunk{written_, data, length, /*mapped=*/true};
+  directory_.store(dir, std::memory_order_release);
+  chunk_count_.store(index + 1, std::memory_order_release);
+  owned_chunks_.push_back(std::move(memory));
+  charged_.fetch_add(extra_charge, std::memory_order_relaxed);
+  entered_chunks_ = index + 1;  // the next append starts a new chunk
+  write_ptr_ = nullptr;
+  write_room_ = 0;
+  written_ += length;
+  allocated_end_ = written_;
+  available_.store(written_, std::memory_order_release);
+  notify();
+}
+
+void Body::setGuard(std::shared_ptr<const std::atomic<uint64_t>> floor, uint64_t min_position) {
+  if (guard_floor_ != nullptr) return;  // the first guarded bytes are the oldest
+  guard_position_ = min_position;
+  guard_floor_ = std::move(floor);
+}
+
 void Body::finish() {
   EC_DCHECK(state() == State::kFilling);
   state_.store(State::kComplete, std::memory_order_release);
@@ -218,6 +255,7 @@ int Body::fill(const Chunk* chunk, const Chunk* last, uint64_t offset, uint64_t 
 int Body::peek(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_iov) const {
   const uint64_t end_available = available();
   if (offset < base_ || offset >= end_available || max_bytes == 0 || max_iov <= 0) return 0;
+  if (!valid()) return 0;
   const uint64_t end = offset + std::min(max_bytes, end_available - offset);
   const Chunk* last = nullptr;
   const Chunk* chunk = chunkAt(offset, &last);
@@ -227,6 +265,7 @@ int Body::peek(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_i
 int Body::peekMapped(uint64_t offset, uint64_t max_bytes, struct iovec* iov, int max_iov) const {
   const uint64_t end_available = available();
   if (offset < base_ || offset >= end_available || max_bytes == 0 || max_iov <= 0) return 0;
+  if (!valid()) return 0;
   const uint64_t end = offset + std::min(max_bytes, end_available - offset);
   const Chunk* last = nullptr;
   const Chunk* chunk = chunkAt(offset, &last);

@@ -72,10 +72,29 @@ class Body {
   // visible to readers until commit(n) publishes the first n reserved bytes.
   int reserve(uint64_t bytes, struct iovec* iov, int max_iov);
   void commit(uint64_t bytes);
+  // Zero-copy disk hits (docs/design/disk-store.md "Zero-copy disk hits"): appends `length`
+  // bytes that live in a read-only mapping of a store file. With map_bytes != 0 the Body owns
+  // and unmaps [map_base, map_base + map_bytes); with 0 the mapping belongs to the store and
+  // the guard (setGuard, called first) keeps it alive. The chunk is page-mapped (spliced like
+  // memory). Call only with nothing reserved and uncommitted.
+  void appendMapping(const char* data, uint32_t length, void* map_base, size_t map_bytes);
+  // Guards bytes a store may later overwrite: the Body stays valid() while *floor <=
+  // min_position (the store's log has not reclaimed them). Once it is not, state() is kFailed,
+  // and a reader that used bytes before seeing that must treat them as garbage: check valid()
+  // AFTER handing bytes to the kernel (the store never rewrites them before moving its floor).
+  void setGuard(std::shared_ptr<const std::atomic<uint64_t>> floor, uint64_t min_position);
+  bool valid() const {
+    return guard_floor_ == nullptr ||
+           guard_floor_->load(std::memory_order_seq_cst) <= guard_position_;
+  }
+  bool fileBacked() const { return guard_floor_ != nullptr; }
   void finish();  // complete
   void fail();    // aborted (origin died): readers must close their client connection
 
-  State state() const { return state_.load(std::memory_order_acquire); }
+  State state() const {
+    if (!valid()) return State::kFailed;
+    return state_.load(std::memory_order_acquire);
+  }
   uint64_t base() const { return base_; }
   uint64_t end() const { return end_; }
   uint64_t expectedSize() const { return expected_size_; }
@@ -107,16 +126,25 @@ class Body {
   class ChunkMemory {
    public:
     explicit ChunkMemory(uint32_t capacity);
+    // Foreign bytes (a store file's mapping): [map_base, map_base + map_bytes) is unmapped
+    // here when map_bytes is not 0; otherwise someone else owns them (and keeps them alive).
+    ChunkMemory(char* data, void* map_base, size_t map_bytes)
+        : data_(data), map_base_(map_base), mapped_bytes_(map_bytes), foreign_(true) {}
     ~ChunkMemory();
     ChunkMemory(ChunkMemory&& other) noexcept
-        : data_(std::exchange(other.data_, nullptr)), mapped_bytes_(other.mapped_bytes_) {}
+        : data_(std::exchange(other.data_, nullptr)),
+          map_base_(other.map_base_),
+          mapped_bytes_(other.mapped_bytes_),
+          foreign_(other.foreign_) {}
     ChunkMemory& operator=(ChunkMemory&&) = delete;
     char* data() const { return data_; }
     size_t mappedBytes() const { return mapped_bytes_; }  // 0: heap
 
    private:
     char* data_;
+    void* map_base_ = nullptr;  // set for a foreign mapping (data_ lies inside it)
     size_t mapped_bytes_ = 0;
+    bool foreign_ = false;
   };
   struct Directory {
     explicit Directory(size_t cap) : chunks(new Chunk[cap]), capacity(cap) {}
@@ -143,6 +171,8 @@ class Body {
   std::atomic<size_t> chunk_count_{0};
   std::atomic<Directory*> directory_;
   std::atomic<size_t> charged_;
+  std::shared_ptr<const std::atomic<uint64_t>> guard_floor_;  // set before bytes are published
+  uint64_t guard_position_ = 0;
 
   // Writer only.
   std::unique_ptr<Directory> owned_directory_;  // owns directory_ and, through it, retired ones

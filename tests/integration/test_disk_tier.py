@@ -146,3 +146,44 @@ def test_exponential_admission_keeps_big_objects_on_disk_only(start_edgecache, o
     assert second.header("X-Cache-Status") in ("hit-local", "hit-front")
     assert origin.request_count("/media.jpg") == 1
     assert node.metric("edgecache_memory_admission_rejects_total") >= 1
+
+
+def test_a_range_deep_in_an_object_reads_only_the_fragments_it_needs(start_edgecache, origin,
+                                                                     tmp_path):
+    config = disk_config(tmp_path, size="128MiB")
+    config["cache"]["max_object_size"] = "8MiB"  # 12 MiB: disk only, every hit reads the store
+    size = 12 << 20
+    body = payload(7, size)
+    origin.script("/movie.mp4", Reply(200, dict(LONG, ETag='"m"'), body))
+    node = start_edgecache(config=config)
+    assert node.get("/movie.mp4").status == 200
+    assert node.stop() == 0
+
+    node = start_edgecache(config=config)
+    path = str(tmp_path / "store.bin")
+    read_before = node.metric("edgecache_disk_io_bytes_total", path=path, direction="read")
+    tail = node.get("/movie.mp4", headers={"Range": "bytes=%d-" % (size - (1 << 20))})
+    assert tail.status == 206 and tail.header("X-Cache-Status") == "hit-local"
+    assert tail.header("Content-Range") == "bytes %d-%d/%d" % (size - (1 << 20), size - 1, size)
+    assert tail.body == body[size - (1 << 20):]
+    read = node.metric("edgecache_disk_io_bytes_total", path=path, direction="read") - read_before
+    # The head record and the fragments holding the last MiB (1 MiB fragments): not 11 MiB more.
+    assert read < (2 << 20) + 65536, read
+    assert node.metric("edgecache_disk_range_reads_total", path=path) == 1
+
+    # A range in the middle, then what a partial read cannot answer: If-Range that does not
+    # match (200, the whole object), several ranges; each is looked up whole, bytes exact.
+    middle = node.get("/movie.mp4", headers={"Range": "bytes=5000000-5000999"})
+    assert middle.status == 206 and middle.body == body[5000000:5001000]
+    stale_if_range = node.get("/movie.mp4", headers={"Range": "bytes=5000000-5000999",
+                                                     "If-Range": '"other"'})
+    assert stale_if_range.status == 200
+    assert hashlib.sha256(stale_if_range.body).digest() == hashlib.sha256(body).digest()
+    multi = node.get("/movie.mp4", headers={"Range": "bytes=0-9,%d-%d" % (size - 10, size - 1)})
+    assert multi.status == 206
+    assert body[:10] in multi.body and body[size - 10:] in multi.body
+    conditional = node.get("/movie.mp4", headers={"Range": "bytes=%d-" % (size - 100),
+                                                  "If-None-Match": '"m"'})
+    assert conditional.status == 304
+    assert origin.request_count("/movie.mp4") == 1
+    assert node.metric("edgecache_disk_corrupt_records_total") == 0
