@@ -125,11 +125,20 @@ DiskStore::DiskStore(const DiskStoreOptions& options)
           options.size_bytes / std::max<uint64_t>(options.average_object_bytes, 512) + 16)) {
   if (!options_.clock) options_.clock = &SystemTimeSource::instance();
   uint64_t segment = options_.segment_bytes;
-  const uint64_t usable = options_.size_bytes > disk::kFileHeaderBytes
-                              ? options_.size_bytes - disk::kFileHeaderBytes
-                              : 0;
-  if (segment == 0) segment = std::clamp<uint64_t>(usable / 16, 1 << 20, 64 << 20);
-  // Whole pages: a segment can be punched out of the file alone (zero copy, see punchSegment).
+  // Stores of 128 MiB or more start their log at 2 MiB and, unless told otherwise, use
+  // segments of whole 2 MiB: the page cache holds a file in folios of up to 2 MiB, naturally
+  // aligned, and a punched segment must cover whole folios (a folio cut in two by a punch has
+  // its part zeroed in place when it cannot be split: bytes in flight would change; see
+  // punchSegment). Smaller stores keep the 4 KiB header and serve hits by copy.
+  log_start_ = options_.size_bytes >= kFolioAlignBytes * 64 ? kFolioAlignBytes
+                                                             : disk::kFileHeaderBytes;
+  const uint64_t usable = options_.size_bytes > log_start_ ? options_.size_bytes - log_start_ : 0;
+  if (segment == 0) {
+    segment = std::clamp<uint64_t>(usable / 16, 1 << 20, 64 << 20);
+    if (log_start_ == kFolioAlignBytes) {
+      segment = std::max(segment & ~(kFolioAlignBytes - 1), kFolioAlignBytes);
+    }
+  }
   segment = std::max<uint64_t>(segment & ~uint64_t{4095}, 64 << 10);
   segment_bytes_ = segment;
   data_bytes_ = usable / segment * segment;
@@ -175,8 +184,8 @@ Result<bool> DiskStore::openFile() {
   // Zero-copy hits need the writer to punch a segment before rewriting it (so pages still in
   // flight to a client keep their bytes); probe that the file system can, past the end.
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  zero_copy_ = options_.zero_copy && S_ISREG(st.st_mode) && segment_bytes_ % page == 0 &&
-               disk::kFileHeaderBytes % page == 0 &&
+  zero_copy_ = options_.zero_copy && S_ISREG(st.st_mode) && page <= kFolioAlignBytes &&
+               segment_bytes_ % kFolioAlignBytes == 0 && log_start_ % kFolioAlignBytes == 0 &&
                ::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                            static_cast<off_t>(options_.size_bytes), static_cast<off_t>(page)) == 0;
   if (zero_copy_) {
@@ -239,7 +248,7 @@ void DiskStore::rebuild() {
   std::unique_ptr<char[]> segment(new char[segment_bytes_]);
   const uint64_t segments = data_bytes_ / segment_bytes_;
   for (uint64_t s = 0; s < segments; ++s) {
-    const uint64_t seg_physical = disk::kFileHeaderBytes + s * segment_bytes_;
+    const uint64_t seg_physical = log_start_ + s * segment_bytes_;
     if (!preadAll(fd_, segment.get(), segment_bytes_, seg_physical)) {
       markFailed(errnoText("reading the store"));
       return;
@@ -791,7 +800,9 @@ DiskStore::ReadStatus DiskStore::mapFragment(Body& body, const FragmentRef& frag
                     header->payload_bytes == fragment.length &&
                     disk::verifyRecordParts(*header, bytes, &payload, 1);
   // Checked, and still live after the check: the floor had not passed it while we read, so the
-  // writer had not touched it (it moves the floor first).
+  // writer had not touched it (it moves the floor first). The fence orders our reads of the
+  // bytes before the read of the floor.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!stillLive(fragment.logical)) return ReadStatus::kGone;
   if (!good) {
     metrics_.corrupt.fetch_add(1, std::memory_order_relaxed);

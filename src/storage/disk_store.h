@@ -155,12 +155,14 @@ class DiskStore final : public Store {
                 uint64_t key, size_t from);
   bool stillLive(uint64_t logical) const { return logical >= floor_->load(std::memory_order_acquire); }
   uint64_t physical(uint64_t logical) const {
-    return disk::kFileHeaderBytes + logical % data_bytes_;
+    return log_start_ + logical % data_bytes_;
   }
 
   DiskStoreOptions options_;
   int fd_ = -1;
   uint32_t store_id_ = 0;
+  static constexpr uint64_t kFolioAlignBytes = 2 << 20;  // largest page-cache folio (x86-64)
+  uint64_t log_start_ = disk::kFileHeaderBytes;  // file offset of the log area
   uint64_t data_bytes_ = 0;      // log area: a whole number of segments
   uint64_t segment_bytes_ = 0;
   uint64_t fragment_bytes_ = 0;  // body bytes per fragment record
