@@ -37,9 +37,11 @@ std::optional<uint64_t> parseDecimal(std::string_view digits) {
   uint64_t value = 0;
   for (char c : digits) {
     if (!isDigit(c)) return std::nullopt;
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) return std::nullopt;
-    value = value * 10 + digit;
+    // Overflow checked by the multiply and add themselves: no division per digit.
+    if (__builtin_mul_overflow(value, uint64_t{10}, &value) ||
+        __builtin_add_overflow(value, static_cast<uint64_t>(c - '0'), &value)) {
+      return std::nullopt;
+    }
   }
   return value;
 }

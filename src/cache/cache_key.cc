@@ -87,7 +87,9 @@ std::string removeDotSegments(std::string_view input) {
 namespace {
 
 void appendLower(std::string& out, std::string_view text) {
-  for (char c : text) out.push_back(asciiLower(c));
+  const size_t at = out.size();
+  out.append(text);
+  for (char* c = out.data() + at; c != out.data() + out.size(); ++c) *c = asciiLower(*c);
 }
 
 bool isDefaultPort(std::string_view scheme, uint64_t port) {
@@ -97,13 +99,19 @@ bool isDefaultPort(std::string_view scheme, uint64_t port) {
 }
 
 void appendAuthority(std::string& out, std::string_view scheme, std::string_view authority) {
-  const size_t at = authority.rfind('@');
-  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
-  // The port separator is the last ':' after any IPv6 literal's closing bracket.
-  const size_t bracket = authority.rfind(']');
-  size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && bracket != std::string_view::npos && colon < bracket) {
-    colon = std::string_view::npos;
+  // One pass from the end: userinfo ends at the last '@'; the port separator is the last ':'
+  // after it, unless an IPv6 literal's closing bracket comes later.
+  size_t colon = std::string_view::npos;
+  bool bracket_seen = false;
+  for (size_t i = authority.size(); i-- > 0;) {
+    const char c = authority[i];
+    if (c == '@') {
+      authority.remove_prefix(i + 1);
+      if (colon != std::string_view::npos) colon -= i + 1;
+      break;
+    }
+    if (c == ']') bracket_seen = true;
+    else if (c == ':' && !bracket_seen && colon == std::string_view::npos) colon = i;
   }
   std::string_view host = authority.substr(0, colon);
   std::string_view port =
@@ -117,7 +125,9 @@ void appendAuthority(std::string& out, std::string_view scheme, std::string_view
       out.append(port);  // not a port: keep it verbatim so distinct junk stays distinct
     } else if (!isDefaultPort(scheme, *number)) {
       out.push_back(':');
-      out.append(std::to_string(*number));
+      // Canonical digits (no leading zero) are already the normal form.
+      if (port.front() != '0') out.append(port);
+      else out.append(std::to_string(*number));
     }
   }
 }

@@ -103,12 +103,26 @@ struct CacheConfig {
   bool operator==(const CacheConfig&) const = default;
 };
 
+// TLS toward one origin (client side). Absent or enabled: false means plain HTTP.
+struct OriginTlsConfig {
+  bool enabled = false;
+  std::string ca_file;      // PEM bundle of trusted CAs; "" = the system bundle
+  bool verify = true;       // verify the chain and the name; off only for tests and labs
+  std::string sni;          // server name sent and verified; "" = the host of `address`
+  std::string min_version = "TLSv1.2";
+  std::string max_version = "TLSv1.3";
+  std::string cert;         // optional client certificate (PEM chain) ...
+  std::string key;          // ... and its private key
+  bool operator==(const OriginTlsConfig&) const = default;
+};
+
 struct OriginConfig {
   std::string address;  // "host:port"; the host may be a name, resolved at start-up
   uint64_t connect_timeout_ms = 3000;
   uint64_t first_byte_timeout_ms = 60000;
   uint64_t between_bytes_timeout_ms = 30000;
   uint32_t max_connections = 256;
+  OriginTlsConfig tls;
   bool operator==(const OriginConfig&) const = default;
 };
 
@@ -120,6 +134,12 @@ struct ServiceConfig {
   uint64_t hsts_max_age_s = 0;       // Strict-Transport-Security on HTTPS answers; 0 = none
   bool hsts_include_subdomains = false;
   bool hsts_preload = false;
+  // When the origin sends its own Strict-Transport-Security: "origin" keeps it (and adds
+  // none), "config" replaces it with the configured one.
+  std::string hsts_source = "origin";
+  // The port in https_redirect's Location: 0 = the first TLS listener's port (omitted when
+  // 443); otherwise this port (omitted when 443), e.g. behind a load balancer.
+  uint32_t https_port = 0;
   bool operator==(const ServiceConfig&) const = default;
 };
 
@@ -185,6 +205,28 @@ struct SourceMap {
   friend bool operator==(const SourceMap&, const SourceMap&) { return true; }
 };
 
+// HTTP/2 on TLS listeners (ALPN h2): what a connection advertises and the flood budgets
+// (token buckets: a burst, then a refill per second) whose overrun ends it with GOAWAY
+// ENHANCE_YOUR_CALM.
+struct Http2Config {
+  uint32_t max_concurrent_streams = 100;
+  uint64_t initial_window_size = 65535;
+  uint64_t header_table_size = 4096;
+  uint64_t max_header_list_size = 65536;
+  uint32_t max_continuations = 16;
+  uint32_t reset_burst = 200;
+  uint32_t reset_rate = 100;
+  uint32_t ping_burst = 50;
+  uint32_t ping_rate = 10;
+  uint32_t settings_burst = 50;
+  uint32_t settings_rate = 10;
+  uint32_t empty_data_burst = 200;
+  uint32_t empty_data_rate = 100;
+  uint32_t window_update_burst = 1000;
+  uint32_t window_update_rate = 500;
+  bool operator==(const Http2Config&) const = default;
+};
+
 struct Config {
   std::string node_name;  // default: the short hostname
   uint32_t workers = 0;   // 0 = one per core
@@ -193,6 +235,7 @@ struct Config {
   LimitsConfig limits;
   CacheConfig cache;
   std::vector<ServiceConfig> services;
+  Http2Config http2;
   DemoConfig demo;
   PurgeConfig purge;
   AccessLogConfig access_log;

@@ -100,6 +100,8 @@ std::string renderConfigDocs() {
   renderSection(diskDecl(), "`cache.disk[]`", out);
   renderSection(serviceDecl(), "`services[]`", out);
   renderSection(originDecl(), "`services[].origins[]`", out);
+  renderSection(originTlsDecl(), "`services[].origins[].tls`", out);
+  renderSection(http2Decl(), "`http2`", out);
   renderSection(demoDecl(), "`demo`", out);
   renderSection(purgeDecl(), "`purge`", out);
   renderSection(htcpDecl(), "`purge.htcp`", out);

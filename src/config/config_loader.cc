@@ -68,6 +68,8 @@ std::string sectionDeclaring(std::string_view key) {
   look(diskDecl());
   look(serviceDecl());
   look(originDecl());
+  look(originTlsDecl());
+  look(http2Decl());
   look(demoDecl());
   look(purgeDecl());
   look(htcpDecl());
@@ -135,6 +137,7 @@ class Loader {
       }
     }
     if (auto node = root["demo"]) loadSection(node, demoDecl(), "demo", config_.demo);
+    if (auto node = root["http2"]) loadSection(node, http2Decl(), "http2", config_.http2);
     if (auto node = root["purge"]) {
       loadSection(node, purgeDecl(), "purge", config_.purge);
       if (node.IsMap()) {
@@ -157,6 +160,10 @@ class Loader {
                        origins, path + ".origins", service.origins,
                        [&](const YAML::Node& o, const std::string& o_path, OriginConfig& origin) {
                          loadSection(o, originDecl(), o_path, origin);
+                         if (!o.IsMap()) return;
+                         if (auto tls = o["tls"]) {
+                           loadSection(tls, originTlsDecl(), o_path + ".tls", origin.tls);
+                         }
                        });
                  }
                });

@@ -35,6 +35,7 @@ const SectionDecl<Config>& topLevelDecl() {
           {"limits", "Request limits and client timeouts."},
           {"cache", "The memory tier and HTTP caching policy."},
           {"services", "Sites served, matched by Host, and their origins (at least one)."},
+          {"http2", "HTTP/2 limits and flood budgets (TLS listeners with ALPN h2)."},
           {"demo", "The built-in demo origin, for trying edgecache out."},
           {"purge", "Purging: HTTP PURGE, HTCP CLR and Kafka resource_change events."},
           {"access_log", "The JSON access log (webrequest fields), to a file or stdout."},
@@ -279,6 +280,13 @@ const SectionDecl<ServiceConfig>& serviceDecl() {
            "Add `includeSubDomains` to Strict-Transport-Security."},
           {"hsts_preload", FieldType::kBool, &S::hsts_preload, R,
            "Add `preload` to Strict-Transport-Security."},
+          {"hsts_source", FieldType::kChoice, &S::hsts_source, R,
+           "When the origin's answer carries its own Strict-Transport-Security: `origin` "
+           "keeps it and adds none, `config` replaces it with the configured one.",
+           0, kNoMax, false, {"origin", "config"}},
+          {"https_port", FieldType::kCount, &S::https_port, R,
+           "Port in the https_redirect Location (left out when 443). 0: the port of the first "
+           "TLS listener.", 0, 65535},
       },
       {{"origins", "The origin servers of this service (at least one)."}}};
   return decl;
@@ -301,6 +309,88 @@ const SectionDecl<OriginConfig>& originDecl() {
            "Longest silence while a response body is arriving.", 1, 1 * kHour},
           {"max_connections", FieldType::kCount, &O::max_connections, R,
            "Most connections open to this origin at once; further requests queue.", 1, 100000},
+      },
+      {{"tls", "Talk to this origin over TLS (absent: plain HTTP). See docs/user/tls.md."}}};
+  return decl;
+}
+
+const SectionDecl<OriginTlsConfig>& originTlsDecl() {
+  using T = OriginTlsConfig;
+  static const SectionDecl<OriginTlsConfig> decl{
+      "services[].origins[].tls",
+      "TLS toward an origin: the chain and the name are verified, connections are pooled and "
+      "kept alive like plain ones, and sessions resume. A failed handshake answers 502 and "
+      "counts in `edgecache_origin_errors_total{kind=\"tls_verify\"|\"tls_handshake\"}`; "
+      "handshakes count in `edgecache_origin_tls_handshakes_total`.",
+      {
+          {"enabled", FieldType::kBool, &T::enabled, R, "Connect to this origin with TLS."},
+          {"ca_file", FieldType::kString, &T::ca_file, R,
+           "PEM file of the CA certificates trusted for this origin. Empty: the system bundle.",
+           0, 4096},
+          {"verify", FieldType::kBool, &T::verify, R,
+           "Verify the origin's certificate chain and name. Turn off only in a lab."},
+          {"sni", FieldType::kString, &T::sni, R,
+           "Server name sent in SNI and checked against the certificate. Empty: the host of "
+           "`address` (an IP address is checked as an IP and sends no SNI).",
+           0, 255},
+          {"min_version", FieldType::kChoice, &T::min_version, R,
+           "Oldest protocol version offered to the origin.", 0, kNoMax, false,
+           {"TLSv1.2", "TLSv1.3"}},
+          {"max_version", FieldType::kChoice, &T::max_version, R,
+           "Newest protocol version offered to the origin.", 0, kNoMax, false,
+           {"TLSv1.2", "TLSv1.3"}},
+          {"cert", FieldType::kString, &T::cert, R,
+           "PEM file: a client certificate (then its chain) shown to the origin. Empty: none.",
+           0, 4096},
+          {"key", FieldType::kString, &T::key, R,
+           "PEM file: the client certificate's private key.", 0, 4096},
+      }};
+  return decl;
+}
+
+const SectionDecl<Http2Config>& http2Decl() {
+  using H = Http2Config;
+  static const SectionDecl<Http2Config> decl{
+      "http2",
+      "HTTP/2 connections (docs/user/http2.md). The first five are advertised in SETTINGS; "
+      "the budgets are token buckets (`*_burst` frames at once, then `*_rate` per second) "
+      "whose overrun ends the connection with GOAWAY ENHANCE_YOUR_CALM, counted in "
+      "`edgecache_h2_calm_total{reason}`. New connections take a reloaded value; open ones "
+      "keep theirs.",
+      {
+          {"max_concurrent_streams", FieldType::kCount, &H::max_concurrent_streams, R,
+           "SETTINGS_MAX_CONCURRENT_STREAMS: streams a client may have open at once; more are "
+           "refused (RST_STREAM REFUSED_STREAM).", 1, 10000},
+          {"initial_window_size", FieldType::kSize, &H::initial_window_size, R,
+           "SETTINGS_INITIAL_WINDOW_SIZE: bytes of request body a stream may send before "
+           "edgecache opens its window.", 1 * kKiB, (uint64_t{1} << 31) - 1},
+          {"header_table_size", FieldType::kSize, &H::header_table_size, R,
+           "SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table a client may use.", 0, 1 * kMiB},
+          {"max_header_list_size", FieldType::kSize, &H::max_header_list_size, R,
+           "SETTINGS_MAX_HEADER_LIST_SIZE: decoded header bytes per request (name + value + 32 "
+           "per field). A larger request gets 431 on its stream and the connection lives on; "
+           "four times this in one block is an HPACK bomb (GOAWAY).", 1 * kKiB, 16 * kMiB},
+          {"max_continuations", FieldType::kCount, &H::max_continuations, R,
+           "CONTINUATION frames allowed in one header block; more is a CONTINUATION flood.",
+           1, 1000},
+          {"reset_burst", FieldType::kCount, &H::reset_burst, R,
+           "RST_STREAM frames from a client at once (rapid reset, CVE-2023-44487).", 1, 1000000},
+          {"reset_rate", FieldType::kCount, &H::reset_rate, R,
+           "RST_STREAM frames per second after the burst.", 1, 1000000},
+          {"ping_burst", FieldType::kCount, &H::ping_burst, R, "PING frames at once.", 1, 1000000},
+          {"ping_rate", FieldType::kCount, &H::ping_rate, R, "PING frames per second.", 1, 1000000},
+          {"settings_burst", FieldType::kCount, &H::settings_burst, R, "SETTINGS frames at once.",
+           1, 1000000},
+          {"settings_rate", FieldType::kCount, &H::settings_rate, R,
+           "SETTINGS frames per second.", 1, 1000000},
+          {"empty_data_burst", FieldType::kCount, &H::empty_data_burst, R,
+           "Empty DATA frames (without END_STREAM) at once.", 1, 1000000},
+          {"empty_data_rate", FieldType::kCount, &H::empty_data_rate, R,
+           "Empty DATA frames per second.", 1, 1000000},
+          {"window_update_burst", FieldType::kCount, &H::window_update_burst, R,
+           "WINDOW_UPDATE frames at once.", 1, 1000000},
+          {"window_update_rate", FieldType::kCount, &H::window_update_rate, R,
+           "WINDOW_UPDATE frames per second.", 1, 1000000},
       }};
   return decl;
 }

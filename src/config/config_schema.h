@@ -74,6 +74,8 @@ const SectionDecl<CacheConfig>& cacheDecl();
 const SectionDecl<DiskConfig>& diskDecl();
 const SectionDecl<ServiceConfig>& serviceDecl();
 const SectionDecl<OriginConfig>& originDecl();
+const SectionDecl<OriginTlsConfig>& originTlsDecl();
+const SectionDecl<Http2Config>& http2Decl();
 const SectionDecl<DemoConfig>& demoDecl();
 const SectionDecl<PurgeConfig>& purgeDecl();
 const SectionDecl<HtcpConfig>& htcpDecl();

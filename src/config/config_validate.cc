@@ -168,6 +168,19 @@ void checkPurge(const Config& config, std::vector<Issue>& issues) {
   }
 }
 
+void checkOriginTls(const OriginTlsConfig& tls, const std::string& path,
+                    std::vector<Issue>& issues) {
+  checkRanges(originTlsDecl(), tls, path, issues);  // the defaults pass: checked even when off
+  if (!tls.enabled) return;
+  if (tls.min_version > tls.max_version) {  // "TLSv1.2" < "TLSv1.3"
+    issues.push_back({path + ".min_version", "is newer than max_version (" + tls.max_version + ")"});
+  }
+  if (tls.cert.empty() != tls.key.empty()) {
+    issues.push_back({path + (tls.cert.empty() ? ".cert" : ".key"),
+                      "a client certificate needs both cert and key"});
+  }
+}
+
 void checkServices(const Config& config, std::vector<Issue>& issues) {
   if (config.services.empty()) {
     issues.push_back({"services", "at least one service is required"});
@@ -206,6 +219,7 @@ void checkServices(const Config& config, std::vector<Issue>& issues) {
       const OriginConfig& origin = service.origins[o];
       const std::string origin_path = indexed(path + ".origins", o);
       checkRanges(originDecl(), origin, origin_path, issues);
+      checkOriginTls(origin.tls, origin_path + ".tls", issues);
       if (origin.address.empty()) continue;  // reported as required
       if (auto parsed = parseHostPort(origin.address); !parsed.ok()) {
         issues.push_back(
@@ -283,6 +297,7 @@ void validateInto(const Config& config, std::vector<Issue>& issues) {
     check_unique(checkBindAddress(config.demo.address, "demo.address", issues), "demo.address");
   }
 
+  checkRanges(http2Decl(), config.http2, "http2", issues);
   checkRanges(limitsDecl(), config.limits, "limits", issues);
   if (config.limits.max_field_size > config.limits.max_header_bytes) {
     issues.push_back({"limits.max_field_size", "is larger than limits.max_header_bytes (" +

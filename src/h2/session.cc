@@ -148,6 +148,7 @@ int Session::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* us
       s->block_stream_ = hd->stream_id;
       s->block_continuations_ = 0;
       s->block_bytes_ = 0;
+      s->block_oversized_ = false;
       break;
     case NGHTTP2_CONTINUATION:
       if (++s->block_continuations_ > l.max_continuations) {
@@ -204,7 +205,8 @@ int Session::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_
                       void* user) {
   Session* s = self(user);
   s->block_bytes_ += name_len + value_len + 32;
-  if (s->block_bytes_ > s->limits_.max_header_list_size) {
+  const uint64_t limit = s->limits_.max_header_list_size;
+  if (s->block_bytes_ > limit * SessionLimits::kHpackBombFactor) {
     s->enhanceYourCalm(CalmReason::kHpackBomb);
     return NGHTTP2_ERR_CALLBACK_FAILURE;
   }
@@ -212,6 +214,14 @@ int Session::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_
     return 0;  // trailers: checked for size, otherwise dropped
   }
   auto it = s->pending_headers_.find(frame->hd.stream_id);
+  if (s->block_bytes_ > limit) {
+    // Decoding goes on (the HPACK table must stay in step) but nothing more is kept.
+    if (!s->block_oversized_ && it != s->pending_headers_.end()) {
+      std::vector<HeaderField>().swap(it->second);
+    }
+    s->block_oversized_ = true;
+    return 0;
+  }
   if (it == s->pending_headers_.end()) return 0;
   it->second.push_back(HeaderField{std::string(reinterpret_cast<const char*>(name), name_len),
                                    std::string(reinterpret_cast<const char*>(value), value_len)});
@@ -228,6 +238,11 @@ int Session::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* use
         if (it == s->pending_headers_.end()) return 0;
         std::vector<HeaderField> fields = std::move(it->second);
         s->pending_headers_.erase(it);
+        if (s->block_oversized_) {
+          s->block_oversized_ = false;
+          s->handler_.onRequestHeadersTooLarge(frame->hd.stream_id, end_stream);
+          return 0;
+        }
         s->handler_.onRequestHeaders(frame->hd.stream_id, fields, end_stream);
       } else if (end_stream) {
         s->handler_.onRequestEnd(frame->hd.stream_id);  // after trailers

@@ -2,9 +2,11 @@
 // Session: one HTTP/2 server connection over nghttp2, transport-free (bytes in with
 // receive(), frames out with takeOutput()). It advertises the limits of wikimedia-traffic.md
 // §9 (100 concurrent streams, 64 KiB initial window, 4 KiB header table, the header list
-// size) and enforces per-connection budgets against the floods of http-hardening.md §F 27:
-// rapid reset, CONTINUATION floods, HPACK bombs, PING, SETTINGS, empty DATA and WINDOW_UPDATE
-// floods each end the connection with GOAWAY ENHANCE_YOUR_CALM and are reported once.
+// size; all configurable, `http2:`) and enforces per-connection budgets against the floods of
+// http-hardening.md §F 27: rapid reset, CONTINUATION floods, HPACK bombs, PING, SETTINGS,
+// empty DATA and WINDOW_UPDATE floods each end the connection with GOAWAY ENHANCE_YOUR_CALM
+// and are reported once. A request header list merely over max_header_list_size is reported
+// per stream (the owner answers 431); only kHpackBombFactor times the limit is a bomb.
 
 #include <nghttp2/nghttp2.h>
 
@@ -37,6 +39,8 @@ struct SessionLimits {
   uint32_t initial_window_size = 65535;
   uint32_t header_table_size = 4096;
   uint32_t max_header_list_size = 65536;  // decoded bytes (name + value + 32 per field)
+  // A header block decoding to this many times max_header_list_size is an HPACK bomb.
+  static constexpr uint32_t kHpackBombFactor = 4;
   uint32_t max_continuations = 16;        // CONTINUATION frames in one header block
   // Token buckets: burst, then refill per second.
   uint32_t reset_burst = 200, reset_rate = 100;
@@ -52,6 +56,9 @@ class SessionHandler {
   virtual ~SessionHandler() = default;
   // A request's header block is complete (end_stream: no body follows).
   virtual void onRequestHeaders(int32_t stream, std::vector<HeaderField>& fields, bool end_stream) = 0;
+  // A request's header block decoded to more than max_header_list_size: its fields were
+  // dropped; the stream stays open for an answer (431). Any body that follows is delivered.
+  virtual void onRequestHeadersTooLarge(int32_t stream, bool end_stream) = 0;
   virtual void onRequestData(int32_t stream, std::string_view data) = 0;
   virtual void onRequestEnd(int32_t stream) = 0;
   virtual void onStreamClosed(int32_t stream, uint32_t error_code) = 0;
@@ -120,6 +127,7 @@ class Session {
   int32_t block_stream_ = 0;
   uint32_t block_continuations_ = 0;
   uint64_t block_bytes_ = 0;
+  bool block_oversized_ = false;  // over max_header_list_size: fields dropped, 431 follows
   std::unordered_map<int32_t, std::vector<HeaderField>> pending_headers_;
   Bucket resets_, pings_, settings_, empty_data_, window_updates_;
 };

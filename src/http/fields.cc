@@ -25,7 +25,7 @@ size_t Fields::remove(std::string_view name) {
 
 void Fields::clear() {
   fields_.clear();
-  owned_.clear();
+  if (!owned_.empty()) owned_.clear();  // an empty deque's clear() still walks its map
 }
 
 std::optional<std::string_view> Fields::get(std::string_view name) const {

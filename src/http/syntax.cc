@@ -17,10 +17,18 @@ constexpr std::array<bool, 256> makeTokenTable() {
 }
 constexpr std::array<bool, 256> kTokenTable = makeTokenTable();
 
-bool isRegNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' || c == '.' ||
-         c == '_' || c == '~';
-}
+// reg-name characters we accept (unreserved; RFC 3986 §3.2.2), as a table: every request's
+// Host goes through this once per byte.
+constexpr std::array<bool, 256> kRegNameChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 'a'; c <= 'z'; ++c) table[static_cast<size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<size_t>(c)] = true;
+  for (int c = '0'; c <= '9'; ++c) table[static_cast<size_t>(c)] = true;
+  for (char c : {'-', '.', '_', '~'}) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+
+bool isRegNameChar(char c) { return kRegNameChars[static_cast<unsigned char>(c)]; }
 
 bool isHexDigit(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 

@@ -48,6 +48,22 @@ std::string headWithout(std::string_view head, std::string_view field) {
   return out;
 }
 
+// Where the field line `name` (lowercase) starts in a head being built ("Status line\r\nA:
+// b\r\n..."), or npos. Used only over TLS with HSTS configured.
+size_t findFieldLine(std::string_view out, std::string_view name) {
+  size_t line = out.find('\n');
+  while (line != std::string_view::npos && line + 1 < out.size()) {
+    ++line;
+    const std::string_view rest = out.substr(line);
+    if (rest.size() > name.size() && rest[name.size()] == ':' &&
+        equalsIgnoreCase(rest.substr(0, name.size()), name)) {
+      return line;
+    }
+    line = out.find('\n', line);
+  }
+  return std::string_view::npos;
+}
+
 std::string_view storedContentType(std::string_view head) {
   std::string_view type;
   cache::forEachStoredField(head, [&](std::string_view, std::string_view name, std::string_view value) {
@@ -62,9 +78,19 @@ void Transaction::appendXCacheFields(std::string& out, std::string_view upstream
                                      Disposition disposition) {
   x_cache_disposition_ = disposition;
   x_cache_sent_ = true;
-  // HSTS rides along with X-Cache: every answer over TLS for a service that asks for it.
+  // HSTS rides along with X-Cache: every answer over TLS for a service that asks for it. An
+  // origin's own field (already in `out`, with the head) wins unless the service says ours does.
   if (service_ != nullptr && !service_->hsts_line.empty() && connection_.secure()) {
-    out += service_->hsts_line;
+    size_t line = findFieldLine(out, "strict-transport-security");
+    if (line == std::string::npos) {
+      out += service_->hsts_line;
+    } else if (service_->hsts_replaces_origin) {
+      while (line != std::string::npos) {
+        out.erase(line, out.find('\n', line) + 1 - line);
+        line = findFieldLine(out, "strict-transport-security");
+      }
+      out += service_->hsts_line;
+    }
   }
   if (upstream_x_cache.empty()) {
     // The common case (this node is the first layer): the lines are fixed per node.
@@ -96,8 +122,11 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
   const bool complete = body_->state() == storage::Body::State::kComplete;
   const bool head_only = head_.method == http::Method::kHead;
 
-  std::string out;
-  out.reserve(meta.head.size() + 256);
+  std::string out = connection_.output().takeBuffer();
+  // Room for a small body too: the output queue copies it behind the head (one send).
+  const uint64_t inline_body = complete && body_->available() <= OutputQueue::kInlineBodyBytes
+                                   ? body_->available() : 0;
+  out.reserve(meta.head.size() + 256 + inline_body);
   auto appendCommon = [&](std::string_view stored_head) {
     out += stored_head;
     out += "Age: ";

@@ -82,6 +82,11 @@ void H2Stream::onHeaders(std::vector<h2::HeaderField>& fields, bool end_stream) 
   if (end_stream) startRequest(0);
 }
 
+void H2Stream::onHeadersTooLarge() {
+  started_ = true;  // any body that follows is dropped
+  respondLocal(431, "Request header fields too large.\n");
+}
+
 void H2Stream::onData(std::string_view data) {
   if (started_) return;
   const uint64_t limit = std::min<uint64_t>(connection_.config().limits.max_body_bytes, 64u << 20);
@@ -313,7 +318,7 @@ H2Connection::H2Connection(WorkerContext& worker, net::UniqueFd fd,
       peer_ip_(std::move(peer_ip)),
       on_closed_(std::move(on_closed)),
       config_(worker.shared().config()),
-      session_(*this, h2::SessionLimits{}, [this] {
+      session_(*this, config_->h2_limits, [this] {
         return std::chrono::duration_cast<std::chrono::milliseconds>(
                    worker_.loop().now().time_since_epoch()).count();
       }) {}
@@ -453,6 +458,19 @@ void H2Connection::onRequestHeaders(int32_t stream, std::vector<h2::HeaderField>
   auto [it, inserted] = streams_.emplace(stream, std::make_unique<H2Stream>(*this, stream));
   if (!inserted) return;
   it->second->onHeaders(fields, end_stream);
+}
+
+void H2Connection::onRequestHeadersTooLarge(int32_t stream, bool /*end_stream*/) {
+  worker_.shared().stats().h2_header_lists_too_large.fetch_add(1, std::memory_order_relaxed);
+  if (worker_.shared().draining()) {
+    session_.resetStream(stream, NGHTTP2_REFUSED_STREAM);
+    return;
+  }
+  worker_.shared().stats().h2_streams.fetch_add(1, std::memory_order_relaxed);
+  timer_.cancel();
+  auto [it, inserted] = streams_.emplace(stream, std::make_unique<H2Stream>(*this, stream));
+  if (!inserted) return;
+  it->second->onHeadersTooLarge();
 }
 
 void H2Connection::onRequestData(int32_t stream, std::string_view data) {

@@ -52,6 +52,8 @@ class H2Stream final : public Downstream {
 
   // From the connection.
   void onHeaders(std::vector<h2::HeaderField>& fields, bool end_stream);
+  // The header list was over http2.max_header_list_size: 431, the connection lives on.
+  void onHeadersTooLarge();
   void onData(std::string_view data);
   void onEnd();
   long readBody(uint8_t* buffer, size_t length, bool& eof);
@@ -104,6 +106,7 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
 
   // h2::SessionHandler.
   void onRequestHeaders(int32_t stream, std::vector<h2::HeaderField>& fields, bool end_stream) override;
+  void onRequestHeadersTooLarge(int32_t stream, bool end_stream) override;
   void onRequestData(int32_t stream, std::string_view data) override;
   void onRequestEnd(int32_t stream) override;
   void onStreamClosed(int32_t stream, uint32_t error_code) override;

@@ -8,15 +8,25 @@
 namespace ec::proxy {
 namespace {
 constexpr int kMaxIov = 64;
+constexpr size_t kCoalesceLimit = 16 * 1024;
+constexpr size_t kSpareLimit = 32 * 1024;  // a larger buffer is given back, not kept
+}
+
+std::string* OutputQueue::appendableTail() {
+  if (front_ == segments_.size()) return nullptr;
+  Segment& back = segments_.back();
+  if (back.body || back.bytes.size() >= kCoalesceLimit) return nullptr;
+  return &back.bytes;
 }
 
 void OutputQueue::appendOwned(std::string bytes) {
   if (bytes.empty()) return;
   queued_bytes_ += bytes.size();
-  // Small writes coalesce into the last owned segment: fewer iovecs per writev.
-  if (segments_.size() > front_ + 1 && !segments_.back().body &&
-      segments_.back().bytes.size() + bytes.size() <= 16 * 1024) {
-    segments_.back().bytes += bytes;
+  // Small writes coalesce into the last owned segment: fewer iovecs per send. A partly
+  // written front segment can grow too: its written prefix is skipped by offset.
+  std::string* tail = appendableTail();
+  if (tail != nullptr && tail->size() + bytes.size() <= kCoalesceLimit) {
+    tail->append(bytes);
     return;
   }
   segments_.push_back(Segment{std::move(bytes), nullptr, 0, 0});
@@ -27,6 +37,19 @@ void OutputQueue::appendCopy(std::string_view bytes) { appendOwned(std::string(b
 void OutputQueue::appendBody(std::shared_ptr<storage::Body> body, uint64_t offset, uint64_t length) {
   if (length == 0) return;
   queued_bytes_ += length;
+  if (length <= kInlineBodyBytes) {
+    std::string* tail = appendableTail();
+    if (tail != nullptr) {
+      iovec iov[8];
+      const int count = body->peek(offset, length, iov, 8);
+      size_t copied = 0;
+      for (int i = 0; i < count; ++i) copied += iov[i].iov_len;
+      if (copied == length) {  // always, unless the range spans more than 8 chunks
+        for (int i = 0; i < count; ++i) tail->append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+        return;
+      }
+    }
+  }
   segments_.push_back(Segment{{}, std::move(body), offset, length});
 }
 
@@ -107,6 +130,7 @@ Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_
   iovec iov[kMaxIov];
   int count = 0;
   bool splice_follows = false;
+  bool guarded = false;  // a zero-copy disk body among the bytes (Body::valid() to check after)
   for (size_t i = front_; i < segments_.size() && count < kMaxIov; ++i) {
     const Segment& segment = segments_[i];
     if (i != front_ && spliceCandidate(i, pipes)) {
@@ -114,6 +138,7 @@ Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_
       break;
     }
     if (segment.body) {
+      guarded = guarded || segment.body->fileBacked();
       count += segment.body->peek(segment.offset, segment.length, iov + count, kMaxIov - count);
     } else {
       const size_t skip = (i == front_) ? head_written_ : 0;
@@ -126,8 +151,10 @@ Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_
   const net::IoResult io = transport.writev(iov, count, splice_follows);
   if (io.kind == net::IoResult::Kind::kBlocked) return false;
   // Copied by the kernel now: bytes of a zero-copy disk body reclaimed meanwhile are garbage.
-  for (size_t i = front_; i < segments_.size(); ++i) {
-    if (segments_[i].body && !segments_[i].body->valid()) return staleBody();
+  if (guarded) {
+    for (size_t i = front_; i < segments_.size(); ++i) {
+      if (segments_[i].body && !segments_[i].body->valid()) return staleBody();
+    }
   }
   if (io.kind != net::IoResult::Kind::kBytes) {
     return fail(Error::downstream(ErrorKind::kConnectionReset, "client connection broken"));
@@ -163,6 +190,10 @@ void OutputQueue::popFront() {
   // Release what the segment holds now (an object reference may pin a large body).
   Segment& front = segments_[front_];
   front.body.reset();
+  if (front.bytes.capacity() <= kSpareLimit && front.bytes.capacity() > spare_.capacity()) {
+    front.bytes.clear();
+    spare_.swap(front.bytes);
+  }
   std::string().swap(front.bytes);
   ++front_;
   if (front_ == segments_.size()) {

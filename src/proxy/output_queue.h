@@ -23,11 +23,17 @@ class OutputQueue {
  public:
   void appendOwned(std::string bytes);
   void appendCopy(std::string_view bytes);
+  // An empty string to build the next head in, with the capacity of one already sent: heads
+  // cost no allocation in steady state. Give it back through appendOwned().
+  std::string takeBuffer() { return std::move(spare_); }
   // [offset, offset+length) of body; all of it must already be available.
   void appendBody(std::shared_ptr<storage::Body> body, uint64_t offset, uint64_t length);
 
   // Body ranges at least this long are sent by reference when a pipe pool is given.
   static constexpr uint64_t kSpliceMinBytes = 16u << 10;
+  // Body ranges at most this long are copied behind the head they follow, so a small
+  // response leaves in one contiguous send() (no iovec import, no object reference held).
+  static constexpr uint64_t kInlineBodyBytes = 4u << 10;
 
   // Writes as much as the transport takes. Returns true when everything was written, false
   // when it is blocked (wait for the socket); an error when the peer is gone. `pipes` (the
@@ -43,6 +49,8 @@ class OutputQueue {
 
  private:
   void popFront();
+  // The last segment, when it is owned bytes that more bytes can be appended to.
+  std::string* appendableTail();
   bool pipeHoldsBytes() const { return pipe_ && pipe_->buffered() > 0; }
   bool spliceCandidate(size_t index, const net::SplicePipePool* pipes) const;
   // Moves the front body segment's next bytes into the pipe. False: not possible now (heap
@@ -65,6 +73,7 @@ class OutputQueue {
   uint64_t queued_bytes_ = 0;
   size_t head_written_ = 0;  // bytes of the front owned segment already written
   bool stale_body_ = false;  // loadPipe() found a zero-copy disk body reclaimed
+  std::string spare_;        // a sent head's buffer, cleared, for takeBuffer()
   // Holds body bytes already taken from the front of the queue (counted in queued_bytes_)
   // until the socket accepts them; returned to the pool once empty.
   std::unique_ptr<net::SplicePipe> pipe_;

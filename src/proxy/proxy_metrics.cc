@@ -54,11 +54,14 @@ const MetricDecl kOriginRequests{"edgecache_origin_requests_total",
                                  "Requests sent to origins (attempts, failed ones included).", Type::kCounter,
                                  {"service", "origin"}, {}, ""};
 const MetricDecl kOriginErrors{"edgecache_origin_errors_total",
-                               "Origin failures by kind (refused, reset, timeout, bad_response).",
+                               "Origin failures by kind (refused, reset, timeout, bad_response, tls_verify, tls_handshake).",
                                Type::kCounter, {"service", "origin", "kind"}, {}, ""};
 const MetricDecl kOriginConnections{"edgecache_origin_connections_total",
                                     "Origin connections opened (new) and reused from the pool.",
                                     Type::kCounter, {"service", "origin", "kind"}, {}, ""};
+const MetricDecl kOriginTlsHandshakes{"edgecache_origin_tls_handshakes_total",
+                                     "TLS handshakes with origins: full (new) or resumed.",
+                                     Type::kCounter, {"service", "origin", "session"}, {}, ""};
 const MetricDecl kOriginOpen{"edgecache_origin_connections_open",
                              "Origin connections open now (busy and idle).", Type::kGauge,
                              {"service", "origin"}, {}, ""};
@@ -102,7 +105,8 @@ const MetricDecl kH2Calm{
 const MetricDecl kH2Refused{
     "edgecache_http2_refused_requests_total",
     "HTTP/2 requests reset because they cannot become a canonical HTTP/1.1 request, by reason "
-    "(RFC 9113 §8.2-8.3), plus malformed frames nghttp2 refused (reason=\"frame\").",
+    "(RFC 9113 §8.2-8.3), plus malformed frames nghttp2 refused (reason=\"frame\") and header "
+    "lists over http2.max_header_list_size answered 431 (reason=\"header_list_too_large\").",
     Type::kCounter, {"reason"}, {}, ""};
 
 double load(const std::atomic<uint64_t>& value) {
@@ -118,7 +122,7 @@ const std::vector<const observe::MetricDecl*>& metricDecls() {
         &kClientBytesSpliced,
         &kConnections,     &kConnectionsOpen,   &kConnectionsMax,    &kHeaderTimeouts,
         &kCacheEvents,     &kOriginRequests,    &kOriginErrors,      &kOriginConnections,
-        &kOriginOpen,      &kOriginBytes,       &kOriginUnavailable, &kMemoryBytes,
+        &kOriginTlsHandshakes, &kOriginOpen,      &kOriginBytes,       &kOriginUnavailable, &kMemoryBytes,
         &kMemoryObjects,   &kMemoryEvictions,   &kMemoryInserts,     &kHttpsRedirects,
         &kH2Connections,   &kH2Streams,         &kH2Misdirected,     &kH2Calm,
         &kH2Refused};
@@ -176,6 +180,8 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
                       [&stats, e] { return load(stats.h2_downgrade_errors[e]); });
   }
   registry.callback(kH2Refused, {"frame"}, [&stats] { return load(stats.h2_malformed); });
+  registry.callback(kH2Refused, {"header_list_too_large"},
+                    [&stats] { return load(stats.h2_header_lists_too_large); });
 
   storage::Store& store = shared.memoryTier();
   registry.callback(kMemoryBytes, {}, [&store] { return static_cast<double>(store.stats().bytes); });
@@ -196,6 +202,10 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
       r.callback(kOriginErrors, {s, o, "reset"}, [&origin] { return load(origin.resets); });
       r.callback(kOriginErrors, {s, o, "timeout"}, [&origin] { return load(origin.timeouts); });
       r.callback(kOriginErrors, {s, o, "bad_response"}, [&origin] { return load(origin.bad_responses); });
+      r.callback(kOriginErrors, {s, o, "tls_verify"}, [&origin] { return load(origin.tls_verify_failures); });
+      r.callback(kOriginErrors, {s, o, "tls_handshake"}, [&origin] { return load(origin.tls_handshake_failures); });
+      r.callback(kOriginTlsHandshakes, {s, o, "new"}, [&origin] { return load(origin.tls_handshakes_new); });
+      r.callback(kOriginTlsHandshakes, {s, o, "resumed"}, [&origin] { return load(origin.tls_handshakes_resumed); });
       r.callback(kOriginConnections, {s, o, "new"}, [&origin] { return load(origin.connects); });
       r.callback(kOriginConnections, {s, o, "reused"}, [&origin] { return load(origin.reused); });
       r.callback(kOriginOpen, {s, o}, [&origin] {

@@ -90,6 +90,7 @@ void Transaction::redirectToHttps() {
   }
   std::string location = "https://";
   location += hostOnly(head_.authority);
+  location += service_->https_port_suffix;
   location += head_.path.empty() ? std::string_view("/") : head_.path;
   respondSynthetic(301, "Moved to HTTPS.\n", Disposition::kInt, location);
 }

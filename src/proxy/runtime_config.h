@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cache/policy_config.h"
+#include "h2/session.h"
 #include "http/parse_limits.h"
 #include "upstream/origin_pool.h"
 
@@ -31,6 +32,8 @@ struct ServiceRoute {
   std::vector<upstream::OriginSettings> origins;
   bool https_redirect = false;
   std::string hsts_line;  // "Strict-Transport-Security: max-age=...\r\n", or empty
+  bool hsts_replaces_origin = false;  // the origin's own HSTS field is dropped for ours
+  std::string https_port_suffix;      // ":8443" in https_redirect's Location, or empty
   // Latency histograms (service_metrics.h); null / empty when built without a registry
   // (unit tests). origin_ttfb is indexed like `origins`.
   std::shared_ptr<ServiceMetrics> metrics;
@@ -45,6 +48,7 @@ struct RuntimeConfig {
   uint64_t max_object_bytes = 64ull << 20;
   Millis header_timeout{10000};
   Millis idle_timeout{60000};
+  h2::SessionLimits h2_limits;  // from the `http2` section
   uint32_t max_connections = 10000;
   std::vector<ServiceRoute> services;
   // "X-Cache: <node> <hit|miss|pass|int>\r\nX-Cache-Status: ...\r\n" for each disposition

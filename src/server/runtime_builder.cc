@@ -5,7 +5,9 @@
 
 #include <cstring>
 
+#include "config/address.h"
 #include "net/socket.h"
+#include "tls/client_context.h"
 
 namespace ec::server {
 namespace {
@@ -47,6 +49,23 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
   runtime->limits.max_body_bytes = limits.max_request_body;
   runtime->header_timeout = Millis{limits.header_timeout_ms};
   runtime->idle_timeout = Millis{limits.idle_timeout_ms};
+  const config::Http2Config& http2 = config.http2;
+  h2::SessionLimits& h2 = runtime->h2_limits;
+  h2.max_concurrent_streams = http2.max_concurrent_streams;
+  h2.initial_window_size = static_cast<uint32_t>(http2.initial_window_size);
+  h2.header_table_size = static_cast<uint32_t>(http2.header_table_size);
+  h2.max_header_list_size = static_cast<uint32_t>(http2.max_header_list_size);
+  h2.max_continuations = http2.max_continuations;
+  h2.reset_burst = http2.reset_burst;
+  h2.reset_rate = http2.reset_rate;
+  h2.ping_burst = http2.ping_burst;
+  h2.ping_rate = http2.ping_rate;
+  h2.settings_burst = http2.settings_burst;
+  h2.settings_rate = http2.settings_rate;
+  h2.empty_data_burst = http2.empty_data_burst;
+  h2.empty_data_rate = http2.empty_data_rate;
+  h2.window_update_burst = http2.window_update_burst;
+  h2.window_update_rate = http2.window_update_rate;
   runtime->max_connections = limits.max_connections;
 
   const config::CacheConfig& cache = config.cache;
@@ -88,11 +107,31 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
       settings.max_connections = origin.max_connections;
       settings.limits = runtime->limits;
       settings.limits.max_body_bytes = UINT64_MAX;  // response bodies are bounded by the store
+      if (origin.tls.enabled) {
+        auto host = config::parseHostPort(origin.address);
+        if (!host.ok()) return fail(host.error());
+        auto context = tls::ClientContext::create(origin.tls, host->host);
+        if (!context.ok()) {
+          return fail(Error::internal(ErrorKind::kInvalidArgument,
+                                      "origin " + settings.label + " tls: " + context.error().context));
+        }
+        settings.tls = std::move(*context);
+      }
       settings.makePoolKey();
       if (metrics != nullptr) route.origin_ttfb.push_back(metrics->originTtfb(service.name, settings.label));
       route.origins.push_back(std::move(settings));
     }
     route.https_redirect = service.https_redirect;
+    uint32_t https_port = service.https_port;
+    if (https_port == 0) {
+      for (const config::ListenerConfig& listener : config.listeners) {
+        if (!listener.tls.enabled()) continue;
+        if (auto bound = config::parseHostPort(listener.address); bound.ok()) https_port = bound->port;
+        break;
+      }
+    }
+    if (https_port != 0 && https_port != 443) route.https_port_suffix = ":" + std::to_string(https_port);
+    route.hsts_replaces_origin = service.hsts_source == "config";
     if (service.hsts_max_age_s > 0) {
       route.hsts_line = "Strict-Transport-Security: max-age=" + std::to_string(service.hsts_max_age_s);
       if (service.hsts_include_subdomains) route.hsts_line += "; includeSubDomains";

@@ -30,10 +30,10 @@ void OriginExchange::start(std::string head_bytes, http::Method method, bool has
   pool_.acquire(this);
 }
 
-void OriginExchange::connectionReady(net::UniqueFd fd, bool reused) {
-  fd_ = std::move(fd);
+void OriginExchange::connectionReady(OriginConnection connection, bool reused) {
+  connection_ = std::move(connection);
   reused_connection_ = reused;
-  registered_ = pool_.loop().add(fd_.get(), EPOLLOUT | EPOLLIN | EPOLLRDHUP, this);
+  registered_ = pool_.loop().add(connection_.fd.get(), EPOLLOUT | EPOLLIN | EPOLLRDHUP, this);
   if (!registered_) {
     fail(Error::upstream(ErrorKind::kIo, "cannot watch origin socket"));
     return;
@@ -43,6 +43,70 @@ void OriginExchange::connectionReady(net::UniqueFd fd, bool reused) {
   } else {
     phase_ = Phase::kConnecting;
     armTimer(pool_.settings().connect_timeout, ErrorKind::kTimeout, "connect timeout");
+  }
+}
+
+void OriginExchange::startHandshake() {
+  connection_.tls = pool_.settings().tls->connect(connection_.fd.get());
+  if (!connection_.tls) {
+    pool_.stats().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    fail(Error::upstream(ErrorKind::kIo, "cannot start TLS toward " + pool_.settings().label));
+    return;
+  }
+  phase_ = Phase::kHandshaking;  // the connect timer keeps running: it covers the handshake
+  continueHandshake();
+}
+
+void OriginExchange::continueHandshake() {
+  switch (connection_.tls->handshake()) {
+    case tls::ClientStream::Step::kDone:
+      if (connection_.tls->resumed()) {
+        pool_.stats().tls_handshakes_resumed.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        pool_.stats().tls_handshakes_new.fetch_add(1, std::memory_order_relaxed);
+      }
+      onConnected();
+      return;
+    case tls::ClientStream::Step::kWantRead:
+      pool_.loop().modify(connection_.fd.get(), EPOLLIN | EPOLLRDHUP, this);
+      return;
+    case tls::ClientStream::Step::kWantWrite:
+      pool_.loop().modify(connection_.fd.get(), EPOLLOUT | EPOLLIN | EPOLLRDHUP, this);
+      return;
+    case tls::ClientStream::Step::kFailed:
+      break;
+  }
+  const bool verify = connection_.tls->failure() == tls::ClientStream::Failure::kVerify;
+  (verify ? pool_.stats().tls_verify_failures : pool_.stats().tls_handshake_failures)
+      .fetch_add(1, std::memory_order_relaxed);
+  fail(Error::upstream(ErrorKind::kIo, std::string(verify ? "TLS verification" : "TLS handshake") +
+                                           " with " + pool_.settings().label + " failed: " +
+                                           connection_.tls->failureDetail()));
+}
+
+net::IoResult OriginExchange::readSome(char* buffer, size_t capacity) {
+  if (connection_.tls) return connection_.tls->read(buffer, capacity);
+  for (;;) {
+    const ssize_t n = ::recv(connection_.fd.get(), buffer, capacity, 0);
+    if (n > 0) return net::IoResult::of(static_cast<size_t>(n));
+    if (n == 0) return net::IoResult::eof();
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return net::IoResult::blocked();
+    return net::IoResult::error();
+  }
+}
+
+net::IoResult OriginExchange::writeSome(const char* data, size_t length) {
+  if (connection_.tls) {
+    const iovec segment{const_cast<char*>(data), length};
+    return connection_.tls->writev(&segment, 1);
+  }
+  for (;;) {
+    const ssize_t n = ::send(connection_.fd.get(), data, length, MSG_NOSIGNAL);
+    if (n > 0) return net::IoResult::of(static_cast<size_t>(n));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return net::IoResult::blocked();
+    return net::IoResult::error();
   }
 }
 
@@ -72,17 +136,16 @@ void OriginExchange::finishBody() { request_body_pending_ = false; }
 
 void OriginExchange::flushOutput() {
   while (output_sent_ < output_.size()) {
-    const ssize_t n = ::send(fd_.get(), output_.data() + output_sent_, output_.size() - output_sent_,
-                             MSG_NOSIGNAL);
-    if (n > 0) {
-      output_sent_ += static_cast<size_t>(n);
-      pool_.stats().bytes_out.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    const net::IoResult step = writeSome(output_.data() + output_sent_, output_.size() - output_sent_);
+    if (step.kind == net::IoResult::Kind::kBytes) {
+      output_sent_ += step.bytes;
+      pool_.stats().bytes_out.fetch_add(step.bytes, std::memory_order_relaxed);
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n < 0 && errno == EINTR) continue;
+    if (step.kind == net::IoResult::Kind::kBlocked) break;
+    const char* detail = connection_.tls ? "TLS write failed" : strerror(errno);
     fail(Error::upstream(ErrorKind::kConnectionReset,
-                         "send to " + pool_.settings().label + ": " + strerror(errno),
+                         "send to " + pool_.settings().label + ": " + detail,
                          reused_connection_ && !response_started_));
     return;
   }
@@ -97,11 +160,16 @@ void OriginExchange::flushOutput() {
 }
 
 void OriginExchange::updateInterest() {
-  if (!registered_ || phase_ == Phase::kDone) return;
+  if (!registered_ || phase_ == Phase::kDone || phase_ == Phase::kHandshaking) return;
   uint32_t events = 0;
-  if (!paused_) events |= EPOLLIN | EPOLLRDHUP;
-  if (phase_ == Phase::kConnecting || output_sent_ < output_.size()) events |= EPOLLOUT;
-  pool_.loop().modify(fd_.get(), events, this);
+  // A TLS stream may need input to finish a write, or to send to finish a read.
+  const bool tls_write_waits = connection_.tls && connection_.tls->writeWaitsForReadable();
+  const bool tls_read_waits = connection_.tls && connection_.tls->readWaitsForWritable();
+  if (!paused_ || tls_write_waits) events |= EPOLLIN | EPOLLRDHUP;
+  if (phase_ == Phase::kConnecting || output_sent_ < output_.size() || tls_read_waits) {
+    events |= EPOLLOUT;
+  }
+  pool_.loop().modify(connection_.fd.get(), events, this);
 }
 
 void OriginExchange::pauseReading() {
@@ -123,20 +191,31 @@ void OriginExchange::resumeReading() {
 void OriginExchange::onIo(uint32_t events) {
   if (phase_ == Phase::kConnecting) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
-      const int error = net::connectError(fd_.get());
+      const int error = net::connectError(connection_.fd.get());
       if (error != 0) {
         pool_.stats().refused.fetch_add(1, std::memory_order_relaxed);
         fail(Error::upstream(error == ECONNREFUSED ? ErrorKind::kConnectionRefused : ErrorKind::kIo,
                              "connect to " + pool_.settings().label + ": " + strerror(error), true));
         return;
       }
-      onConnected();
+      if (pool_.settings().tls) startHandshake();
+      else onConnected();
     }
     return;
   }
-  if ((events & EPOLLOUT) && output_sent_ < output_.size()) flushOutput();
+  if (phase_ == Phase::kHandshaking) {
+    continueHandshake();
+    return;
+  }
+  const bool tls_write_waits = connection_.tls && connection_.tls->writeWaitsForReadable();
+  const bool tls_read_waits = connection_.tls && connection_.tls->readWaitsForWritable();
+  if (((events & EPOLLOUT) || (tls_write_waits && (events & EPOLLIN))) &&
+      output_sent_ < output_.size()) {
+    flushOutput();
+  }
   if (phase_ == Phase::kDone) return;
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
+      (tls_read_waits && (events & EPOLLOUT))) {
     if (!paused_) readResponse();
   }
 }
@@ -144,17 +223,18 @@ void OriginExchange::onIo(uint32_t events) {
 void OriginExchange::readResponse() {
   while (phase_ != Phase::kDone && !paused_) {
     char* space = input_.writeSpace(kReadChunk);
-    const ssize_t n = ::recv(fd_.get(), space, input_.writableBytes(), 0);
-    if (n > 0) {
-      input_.commitWrite(static_cast<size_t>(n));
-      pool_.stats().bytes_in.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    const net::IoResult io = readSome(space, input_.writableBytes());
+    if (io.kind == net::IoResult::Kind::kBytes) {
+      const size_t n = io.bytes;
+      input_.commitWrite(n);
+      pool_.stats().bytes_in.fetch_add(n, std::memory_order_relaxed);
       if (phase_ == Phase::kSending) phase_ = Phase::kReceivingHead;  // early response
       armTimer(pool_.settings().between_bytes_timeout, ErrorKind::kTimeout,
                "between bytes timeout");
       processInput();
       continue;
     }
-    if (n == 0) {
+    if (io.kind == net::IoResult::Kind::kEof) {
       // EOF: ends a close-delimited body, anything else is a truncated response.
       if (phase_ == Phase::kReceivingBody) {
         auto step = decoder_.finishAtEof();
@@ -170,11 +250,14 @@ void OriginExchange::readResponse() {
                            reused_connection_ && !response_started_ && input_.readableBytes() == 0));
       return;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-    if (errno == EINTR) continue;
+    if (io.kind == net::IoResult::Kind::kBlocked) {
+      if (connection_.tls && connection_.tls->readWaitsForWritable()) updateInterest();
+      return;
+    }
     pool_.stats().resets.fetch_add(1, std::memory_order_relaxed);
+    const char* detail = connection_.tls ? "TLS read failed" : strerror(errno);
     fail(Error::upstream(ErrorKind::kConnectionReset,
-                         "recv from " + pool_.settings().label + ": " + strerror(errno),
+                         "recv from " + pool_.settings().label + ": " + detail,
                          reused_connection_ && !response_started_));
     return;
   }
@@ -263,24 +346,24 @@ void OriginExchange::fail(Error error) {
     return;
   }
   phase_ = Phase::kDone;
-  if (fd_) releaseConnection(false);
+  if (connection_) releaseConnection(false);
   else pool_.cancel(this);
   EC_LOG_EVERY_SECOND(LogLevel::kWarning, "origin request failed: %s", error.describe().c_str());
   listener_->onExchangeError(error, response_started_);
 }
 
 void OriginExchange::releaseConnection(bool reusable) {
-  if (!fd_) return;
-  if (registered_) pool_.loop().remove(fd_.get());
+  if (!connection_) return;
+  if (registered_) pool_.loop().remove(connection_.fd.get());
   registered_ = false;
-  pool_.release(std::move(fd_), reusable);
+  pool_.release(std::move(connection_), reusable);
 }
 
 void OriginExchange::abort() {
   timer_.cancel();
   if (phase_ != Phase::kDone) {
     phase_ = Phase::kDone;
-    if (fd_) releaseConnection(false);
+    if (connection_) releaseConnection(false);
     else pool_.cancel(this);
   }
 }

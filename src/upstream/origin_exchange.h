@@ -2,7 +2,9 @@
 // OriginExchange: one HTTP/1.1 request/response with an origin over a pooled keep-alive
 // connection: connect (or reuse), send the canonical head and any body, parse the response
 // (skipping 1xx), stream the body to a listener, and hand the connection back to the pool only
-// when the response ended cleanly. Timeouts: connect, first byte, between bytes.
+// when the response ended cleanly. Toward a TLS origin a new connection first runs its
+// handshake (within the connect timeout); bytes then go through the TLS stream. Timeouts:
+// connect, first byte, between bytes.
 
 #include <memory>
 #include <string>
@@ -16,6 +18,7 @@
 #include "net/buffer.h"
 #include "net/event_loop.h"
 #include "net/socket.h"
+#include "upstream/origin_pool.h"
 
 namespace ec::upstream {
 
@@ -59,9 +62,13 @@ class OriginExchange final : public net::IoHandler {
 
  private:
   friend class OriginPool;
-  enum class Phase { kWaitingForConnection, kConnecting, kSending, kReceivingHead, kReceivingBody, kDone };
-  void connectionReady(net::UniqueFd fd, bool reused);
+  enum class Phase { kWaitingForConnection, kConnecting, kHandshaking, kSending, kReceivingHead, kReceivingBody, kDone };
+  void connectionReady(OriginConnection connection, bool reused);
   void onConnected();
+  void startHandshake();
+  void continueHandshake();
+  net::IoResult readSome(char* buffer, size_t capacity);
+  net::IoResult writeSome(const char* data, size_t length);
   void flushOutput();
   void readResponse();
   void processInput();
@@ -73,7 +80,7 @@ class OriginExchange final : public net::IoHandler {
 
   OriginPool& pool_;
   ExchangeListener* listener_;
-  net::UniqueFd fd_;
+  OriginConnection connection_;
   bool reused_connection_ = false;
   bool retried_ = false;
   Phase phase_ = Phase::kWaitingForConnection;

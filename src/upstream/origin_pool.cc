@@ -22,6 +22,7 @@ void OriginSettings::makePoolKey() {
   pool_key = label + "|" + std::to_string(connect_timeout.count()) + "|" +
              std::to_string(first_byte_timeout.count()) + "|" +
              std::to_string(between_bytes_timeout.count()) + "|" + std::to_string(max_connections);
+  if (tls) pool_key += "|" + tls->identity();
 }
 
 OriginPool::OriginPool(net::EventLoop& loop, OriginSettings settings, OriginStats& stats)
@@ -36,9 +37,9 @@ void OriginPool::acquire(OriginExchange* exchange) {
   while (!idle_.empty()) {
     Idle idle = std::move(idle_.back());
     idle_.pop_back();
-    if (now - idle.since < settings_.idle_timeout && stillUsable(idle.fd.get())) {
+    if (now - idle.since < settings_.idle_timeout && stillUsable(idle.connection.fd.get())) {
       stats_.reused.fetch_add(1, std::memory_order_relaxed);
-      exchange->connectionReady(std::move(idle.fd), /*reused=*/true);
+      exchange->connectionReady(std::move(idle.connection), /*reused=*/true);
       return;
     }
     --open_;
@@ -61,7 +62,9 @@ bool OriginPool::startNew(OriginExchange* exchange) {
   ++open_;
   stats_.connects.fetch_add(1, std::memory_order_relaxed);
   stats_.open_connections.fetch_add(1, std::memory_order_relaxed);
-  exchange->connectionReady(std::move(*fd), /*reused=*/false);
+  OriginConnection connection;
+  connection.fd = std::move(*fd);
+  exchange->connectionReady(std::move(connection), /*reused=*/false);
   return true;
 }
 
@@ -69,19 +72,19 @@ void OriginPool::cancel(OriginExchange* exchange) {
   waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), exchange), waiting_.end());
 }
 
-void OriginPool::release(net::UniqueFd fd, bool reusable) {
-  if (reusable && fd) {
+void OriginPool::release(OriginConnection connection, bool reusable) {
+  if (reusable && connection) {
     if (!waiting_.empty()) {
       OriginExchange* next = waiting_.front();
       waiting_.pop_front();
       stats_.reused.fetch_add(1, std::memory_order_relaxed);
-      next->connectionReady(std::move(fd), /*reused=*/true);
+      next->connectionReady(std::move(connection), /*reused=*/true);
       return;
     }
-    idle_.push_back(Idle{std::move(fd), loop_.now()});
+    idle_.push_back(Idle{std::move(connection), loop_.now()});
     return;
   }
-  fd.reset();
+  connection.reset();
   --open_;
   stats_.open_connections.fetch_sub(1, std::memory_order_relaxed);
   if (!waiting_.empty()) {

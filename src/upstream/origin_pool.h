@@ -2,7 +2,8 @@
 // OriginPool: the keep-alive connections of one worker to one origin. Hands a connection
 // (idle and still open, or new) to each exchange, caps open connections at the configured
 // maximum (later exchanges wait in FIFO order), and takes connections back after a clean
-// response. Per worker, so no locks.
+// response. A TLS origin's connections carry their TLS stream with them, so a reused one skips
+// the handshake. Per worker, so no locks.
 
 #include <atomic>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "http/parse_limits.h"
 #include "net/event_loop.h"
 #include "net/socket.h"
+#include "tls/client_context.h"
 
 namespace ec::upstream {
 
@@ -33,6 +35,19 @@ struct OriginSettings {
   uint32_t max_connections = 256;
   Millis idle_timeout{30000};
   http::ParseLimits limits;
+  // Set for an origin spoken to over TLS (shared by every worker's pool).
+  std::shared_ptr<tls::ClientContext> tls;
+};
+
+// One origin connection: the socket and, toward a TLS origin, its TLS stream.
+struct OriginConnection {
+  net::UniqueFd fd;
+  std::unique_ptr<tls::ClientStream> tls;
+  explicit operator bool() const { return static_cast<bool>(fd); }
+  void reset() {
+    tls.reset();
+    fd.reset();
+  }
 };
 
 // Counters read by the metrics collector from any thread.
@@ -45,6 +60,10 @@ struct OriginStats {
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> bad_responses{0};
   std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> tls_verify_failures{0};     // the origin's certificate was refused
+  std::atomic<uint64_t> tls_handshake_failures{0};  // any other failed handshake
+  std::atomic<uint64_t> tls_handshakes_new{0};
+  std::atomic<uint64_t> tls_handshakes_resumed{0};
   std::atomic<int64_t> open_connections{0};
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
@@ -64,11 +83,11 @@ class OriginPool {
   // Removes a queued exchange (it was aborted before it got a connection).
   void cancel(OriginExchange* exchange);
   // Returns a connection; reusable ones go idle, others are closed.
-  void release(net::UniqueFd fd, bool reusable);
+  void release(OriginConnection connection, bool reusable);
 
  private:
   struct Idle {
-    net::UniqueFd fd;
+    OriginConnection connection;
     MonoTime since;
   };
   bool startNew(OriginExchange* exchange);

@@ -222,7 +222,8 @@ def test_issue_5_plain_http_redirect_per_host(tls_node, pki, origin):
     node = tls_node(services=services)
     moved = node.get("/page?x=1", host="Example.Test:%d" % node.port)
     assert moved.status == 301
-    assert moved.header("Location") == "https://example.test/page?x=1"
+    # The TLS listener is not on 443: the Location names its port.
+    assert moved.header("Location") == "https://example.test:%d/page?x=1" % node.tls_port
     head = node.request("HEAD", "/page")
     assert head.status == 301 and head.body == b""
     assert node.request("POST", "/page", body=b"data").status == 403
@@ -233,6 +234,50 @@ def test_issue_5_plain_http_redirect_per_host(tls_node, pki, origin):
     assert origin.request_count("/page") == 2
     assert metric(node, "edgecache_https_redirects_total", status="301") == 2
     assert metric(node, "edgecache_https_redirects_total", status="403") == 1
+
+
+def test_issue_5_redirect_port_follows_https_port(tls_node, pki, origin):
+    services = [
+        {"name": "lb", "hosts": ["example.test"], "origins": [{"address": origin.address}],
+         "https_redirect": True, "https_port": 443},
+        {"name": "alt", "hosts": ["alt.test"], "origins": [{"address": origin.address}],
+         "https_redirect": True, "https_port": 8443},
+        {"name": "rest", "hosts": ["*"], "origins": [{"address": origin.address}]},
+    ]
+    node = tls_node(services=services)
+    assert node.get("/p").header("Location") == "https://example.test/p"  # 443 is left out
+    assert node.get("/p", host="alt.test:%d" % node.port).header("Location") == \
+        "https://alt.test:8443/p"
+
+
+def test_issue_5_hsts_origin_field_wins_unless_config_says_otherwise(tls_node, pki, origin):
+    own = dict(CACHEABLE, **{"Strict-Transport-Security": "max-age=5"})
+    origin.script("/own", Reply(200, own, b"own"))
+    origin.script("/own-pass", Reply(200, {"Cache-Control": "no-store",
+                                           "Strict-Transport-Security": "max-age=6"}, b"p"))
+    origin.script("/none", Reply(200, CACHEABLE, b"none"))
+    services = [
+        {"name": "origin-wins", "hosts": ["example.test"], "origins": [{"address": origin.address}],
+         "hsts_max_age": "1d"},
+        {"name": "config-wins", "hosts": ["*.wiki.test"], "origins": [{"address": origin.address}],
+         "hsts_max_age": "1d", "hsts_source": "config"},
+        {"name": "rest", "hosts": ["*"], "origins": [{"address": origin.address}]},
+    ]
+    node = tls_node(services=services)
+    with TlsClient(node.tls_port, pki.context()) as client:
+        for _ in range(2):  # miss, then hit
+            got = client.get("/own")
+            assert got.headers.get_all("Strict-Transport-Security") == ["max-age=5"]
+        assert client.get("/own-pass").headers.get_all("Strict-Transport-Security") == ["max-age=6"]
+        assert client.get("/none").headers.get_all("Strict-Transport-Security") == ["max-age=86400"]
+        for _ in range(2):
+            got = client.get("/own", host="en.wiki.test")
+            assert got.headers.get_all("Strict-Transport-Security") == ["max-age=86400"]
+        got = client.get("/own-pass", host="en.wiki.test")
+        assert got.headers.get_all("Strict-Transport-Security") == ["max-age=86400"]
+        # Without HSTS configured the origin's field passes through untouched.
+        assert client.get("/own", host="other.test").headers.get_all(
+            "Strict-Transport-Security") == ["max-age=5"]
 
 
 def test_issue_5_plain_http_to_tls_port_and_stalled_handshake_are_counted(start_edgecache, pki):

@@ -2,7 +2,8 @@
 to new handshakes after SIGHUP and after a plain file change while established connections
 keep working; a broken new certificate keeps the old one (logged, counted); session tickets
 resume across two edgecache processes sharing a ticket-key file (openssl s_client
--sess_out/-sess_in), and survive a key rotation while the old key is still listed."""
+-sess_out/-sess_in, TLS 1.2 and 1.3; Python ssl sessions for TLS 1.3), and survive a key
+rotation while the old key is still listed."""
 
 import os
 import re
@@ -136,6 +137,41 @@ def test_issue_5_tickets_resume_across_two_nodes_sharing_the_key_file(start_edge
     assert wait_for(lambda: metric(b, "edgecache_tls_reloads_total", outcome="ok") >= 2)
     assert not resumed(b.tls_port, sess_in=session)
     assert metric(b, "edgecache_tls_handshakes_total", session="reused") >= 2
+
+
+def test_issue_5_tls13_tickets_resume_across_two_nodes_sharing_the_key_file(
+        start_edgecache, tmp_path, pki, origin):
+    import ssl
+    origin.script("/t", Reply(200, CACHEABLE, b"t"))
+    key_file = str(tmp_path / "tickets13.key")
+    ticket_keys(key_file, "k13")
+    files = live_files(tmp_path, pki, "old")
+    a = start_edgecache(config=config_for(files, ticket_key_file=key_file, session_cache_size=0))
+    b = start_edgecache(config=config_for(files, ticket_key_file=key_file, session_cache_size=0))
+    context = pki.context(minimum=ssl.TLSVersion.TLSv1_3)
+    with TlsClient(a.tls_port, context) as first:
+        assert first.get("/t").status == 200  # TLS 1.3 tickets arrive after the handshake
+        assert first.sock.version() == "TLSv1.3"
+        session = first.sock.session
+    assert session is not None and session.has_ticket
+    with TlsClient(b.tls_port, context, session=session) as second:
+        assert second.get("/t").status == 200
+        assert second.sock.session_reused, "node b did not resume node a's TLS 1.3 ticket"
+    assert metric(b, "edgecache_tls_handshakes_total", version="TLSv1.3", session="reused") == 1
+    # A node with other ticket keys cannot: a full handshake.
+    other_key = str(tmp_path / "other.key")
+    ticket_keys(other_key, "zz")
+    c = start_edgecache(config=config_for(files, ticket_key_file=other_key, session_cache_size=0))
+    with TlsClient(c.tls_port, context, session=session) as third:
+        assert third.get("/t").status == 200
+        assert not third.sock.session_reused
+    # And with openssl s_client -sess_out / -sess_in over TLS 1.3 as well.
+    sess = str(tmp_path / "session13.pem")
+    code, out = s_client(a.tls_port, "-tls1_3", "-ign_eof", "-sess_out", sess,
+                         input_bytes=b"GET /t HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n")
+    assert "TLSv1.3" in out, out
+    code, out = s_client(b.tls_port, "-tls1_3", "-sess_in", sess, input_bytes=b"")
+    assert "Reused, TLSv1.3" in out, out
 
 
 def test_issue_5_a_bad_ticket_key_file_refuses_start(tmp_path, pki):

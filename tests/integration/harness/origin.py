@@ -66,8 +66,19 @@ def _reason(status):
 
 
 class Origin:
-    def __init__(self, clock=None):
+    def __init__(self, clock=None, tls_context=None):
+        """tls_context: an ssl.SSLContext in the server role; the origin then speaks HTTPS and
+        counts handshakes (tls_handshakes, tls_resumed) and failed ones (tls_failures)."""
         self.clock = clock or TestClock()
+        self.tls_context = tls_context
+        self.tls_handshakes = 0
+        self.tls_resumed = 0
+        self.tls_failures = 0
+        self.tls_versions = []
+        self.tls_server_names = []
+        self._tls_local = threading.local()  # the SNI name seen by this thread's handshake
+        if tls_context is not None:
+            tls_context.sni_callback = lambda _s, name, _c: setattr(self._tls_local, "sni", name)
         self.requests = []
         self.heads_seen = 0  # request heads read, counted before any body arrives
         self.connections = 0
@@ -160,8 +171,27 @@ class Origin:
             thread.start()
 
     def _serve(self, sock):
-        reader = SocketReader(sock)
         sock.settimeout(60)
+        if self.tls_context is not None:
+            self._tls_local.sni = None
+            try:
+                plain = sock
+                sock = self.tls_context.wrap_socket(plain, server_side=True)
+            except (OSError, ValueError):
+                with self._lock:
+                    self.tls_failures += 1
+                    if plain in self._socks:
+                        self._socks.remove(plain)
+                plain.close()
+                return
+            with self._lock:
+                self.tls_handshakes += 1
+                self.tls_resumed += 1 if sock.session_reused else 0
+                self.tls_versions.append(sock.version())
+                self.tls_server_names.append(self._tls_local.sni)
+                self._socks.remove(plain)
+                self._socks.append(sock)
+        reader = SocketReader(sock)
         try:
             while not self._stopping:
                 request = self._read_request(reader)

@@ -21,6 +21,16 @@ TEST(PrimaryKey, RemovesDefaultPortAndTrailingDot) {
   EXPECT_EQ(primaryKey("http", "[::1]", "/"), "http://[::1]/");
 }
 
+TEST(PrimaryKey, FindsThePortAfterUserinfoAndIpv6Literals) {
+  EXPECT_EQ(primaryKey("http", "[::1]:8080", "/"), "http://[::1]:8080/");
+  EXPECT_EQ(primaryKey("http", "u:p@[::1]:8080", "/"), "http://[::1]:8080/");
+  EXPECT_EQ(primaryKey("http", "u:p@[::1]", "/"), "http://[::1]/");
+  EXPECT_EQ(primaryKey("http", "u@p@Host:81", "/"), "http://host:81/");
+  EXPECT_EQ(primaryKey("https", "u:p@host:0443", "/"), "https://host/");
+  EXPECT_EQ(primaryKey("http", "host:08080", "/"), "http://host:8080/");
+  EXPECT_EQ(primaryKey("http", "host:x1", "/"), "http://host:x1/");
+}
+
 TEST(PrimaryKey, NormalisesPercentEscapes) {
   EXPECT_EQ(primaryKey("http", "h", "/a%2fb%7e%41"), "http://h/a%2Fb~A");
   EXPECT_EQ(primaryKey("http", "h", "/%e2%82%ac"), "http://h/%E2%82%AC");

@@ -403,3 +403,83 @@ services:
 
 }  // namespace
 }  // namespace ec::config
+
+namespace ec::config {
+namespace {
+
+TEST(ConfigLoaderIssue5Test, OriginTlsSectionIsReadAndChecked) {
+  LoadResult result = loadConfigString(R"(listeners:
+  - address: 127.0.0.1:8080
+services:
+  - name: www
+    hosts: [www.example.org]
+    origins:
+      - address: 10.0.0.1:443
+        tls: {enabled: true, ca_file: /etc/ca.pem, sni: app.example.org, verify: false,
+              min_version: TLSv1.3}
+      - address: 10.0.0.2:80
+)", "t.yaml");
+  ASSERT_TRUE(result.config.has_value()) << joined(formatted(result));
+  const OriginTlsConfig& tls = result.config->services[0].origins[0].tls;
+  EXPECT_TRUE(tls.enabled);
+  EXPECT_EQ(tls.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(tls.sni, "app.example.org");
+  EXPECT_FALSE(tls.verify);
+  EXPECT_EQ(tls.min_version, "TLSv1.3");
+  EXPECT_EQ(tls.max_version, "TLSv1.3");
+  EXPECT_FALSE(result.config->services[0].origins[1].tls.enabled);
+
+  const std::string errors = joined(errorsOf(R"(listeners:
+  - address: 127.0.0.1:8080
+services:
+  - name: www
+    hosts: [www.example.org]
+    origins:
+      - address: 10.0.0.1:443
+        tls: {enabled: true, min_version: TLSv1.3, max_version: TLSv1.2, key: /k.pem}
+)"));
+  EXPECT_NE(errors.find("services[0].origins[0].tls.min_version: is newer than max_version"),
+            std::string::npos) << errors;
+  EXPECT_NE(errors.find("services[0].origins[0].tls.cert: a client certificate needs both"),
+            std::string::npos) << errors;
+  const std::string typo = joined(errorsOf(R"(listeners:
+  - address: 127.0.0.1:8080
+services:
+  - name: www
+    hosts: [www.example.org]
+    origins:
+      - address: 10.0.0.1:443
+        tls: {enabled: true, min_verison: TLSv1.2}
+)"));
+  EXPECT_NE(typo.find("min_verison"), std::string::npos) << typo;
+  EXPECT_NE(typo.find("min_version"), std::string::npos) << typo;
+}
+
+TEST(ConfigLoaderIssue5Test, Http2SectionAndHstsKeys) {
+  std::string yaml(kMinimal);
+  yaml += R"(http2:
+  max_concurrent_streams: 50
+  initial_window_size: 1MiB
+  max_header_list_size: 32KiB
+  reset_burst: 10
+)";
+  LoadResult result = loadConfigString(yaml, "t.yaml");
+  ASSERT_TRUE(result.config.has_value()) << joined(formatted(result));
+  EXPECT_EQ(result.config->http2.max_concurrent_streams, 50u);
+  EXPECT_EQ(result.config->http2.initial_window_size, uint64_t{1} << 20);
+  EXPECT_EQ(result.config->http2.max_header_list_size, 32u * 1024);
+  EXPECT_EQ(result.config->http2.reset_burst, 10u);
+  EXPECT_EQ(result.config->http2.header_table_size, 4096u);
+  EXPECT_EQ(result.config->services[0].hsts_source, "origin");
+  EXPECT_EQ(result.config->services[0].https_port, 0u);
+
+  std::string bad(kMinimal);
+  bad += "http2:\n  max_concurrent_streams: 0\n  initial_window_size: 4GiB\n";
+  const std::string errors = joined(errorsOf(bad));
+  EXPECT_NE(errors.find("http2.max_concurrent_streams: 0 is below the minimum 1"), std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("http2.initial_window_size"), std::string::npos) << errors;
+}
+
+}  // namespace
+}  // namespace ec::config

@@ -52,9 +52,11 @@ struct Recorder : SessionHandler {
   std::map<int32_t, std::string> bodies;  // response bodies to serve
   int closed = 0;
   int malformed = 0;
+  std::vector<int32_t> too_large;
   void onRequestHeaders(int32_t, std::vector<HeaderField>& fields, bool) override {
     requests.push_back(fields);
   }
+  void onRequestHeadersTooLarge(int32_t stream, bool) override { too_large.push_back(stream); }
   void onRequestData(int32_t, std::string_view) override {}
   void onRequestEnd(int32_t) override {}
   void onStreamClosed(int32_t, uint32_t) override { ++closed; }
@@ -153,6 +155,90 @@ TEST_F(SessionTest, HpackBombEndsInEnhanceYourCalm) {
   ASSERT_EQ(recorder_.calms.size(), 1u);
   EXPECT_EQ(recorder_.calms[0], CalmReason::kHpackBomb);
   EXPECT_TRUE(sentCalmGoaway());
+}
+
+// A literal field with incremental indexing: name `name`, a `size`-byte value.
+std::string indexedLiteral(std::string_view name, size_t size, char fill) {
+  std::string out;
+  out.push_back(0x40);
+  out.push_back(static_cast<char>(name.size()));
+  out += name;
+  if (size < 127) {
+    out.push_back(static_cast<char>(size));
+  } else {
+    out.push_back(static_cast<char>(0x7f));
+    size_t rest = size - 127;
+    while (rest >= 128) {
+      out.push_back(static_cast<char>(0x80 | (rest & 0x7f)));
+      rest >>= 7;
+    }
+    out.push_back(static_cast<char>(rest));
+  }
+  out += std::string(size, fill);
+  return out;
+}
+
+TEST(SessionLimitsTest, HeaderListOverTheLimitIsReportedPerStreamAndTheConnectionLivesOn) {
+  Recorder recorder;
+  SessionLimits limits;
+  limits.max_header_list_size = 2048;
+  int64_t now = 1000;
+  Session session(recorder, limits, [&now] { return now; });
+  ASSERT_TRUE(session.start());
+  std::string first = requestBlock() + indexedLiteral("x-big", 3000, 'b');
+  std::string all(kPreface);
+  all += frame(kSettings, 0, 0, "");
+  all += frame(kHeaders, kEndStream | kEndHeaders, 1, first);
+  // The next request on the same connection is decoded and delivered.
+  std::string second = requestBlock() + indexedLiteral("x-ok", 10, 'o');
+  all += frame(kHeaders, kEndStream | kEndHeaders, 3, second);
+  EXPECT_TRUE(session.receive(all));
+  EXPECT_TRUE(recorder.calms.empty());
+  ASSERT_EQ(recorder.too_large, std::vector<int32_t>{1});
+  ASSERT_EQ(recorder.requests.size(), 1u);
+  EXPECT_EQ(recorder.requests[0].back().name, "x-ok");
+  // Four times the limit in one block is a bomb.
+  std::string bomb = requestBlock() + indexedLiteral("x-a", 1500, 'a');
+  for (int i = 0; i < 6; ++i) bomb.push_back(static_cast<char>(0x80 | 62));
+  EXPECT_FALSE(session.receive(frame(kHeaders, kEndStream | kEndHeaders, 5, bomb)));
+  ASSERT_EQ(recorder.calms.size(), 1u);
+  EXPECT_EQ(recorder.calms[0], CalmReason::kHpackBomb);
+}
+
+TEST(SessionLimitsTest, ConfiguredLimitsAreAdvertisedAndEnforced) {
+  Recorder recorder;
+  SessionLimits limits;
+  limits.max_concurrent_streams = 7;
+  limits.initial_window_size = 131072;
+  limits.header_table_size = 8192;
+  limits.max_header_list_size = 4096;
+  limits.ping_burst = 3;
+  limits.ping_rate = 1;
+  int64_t now = 1000;
+  Session session(recorder, limits, [&now] { return now; });
+  ASSERT_TRUE(session.start());
+  std::string out;
+  session.takeOutput(out, 1 << 16);
+  ASSERT_GE(out.size(), 9u);
+  ASSERT_EQ(out[3], static_cast<char>(kSettings));
+  std::map<int, uint32_t> settings;
+  const size_t length = (static_cast<uint8_t>(out[1]) << 8) | static_cast<uint8_t>(out[2]);
+  for (size_t at = 9; at + 6 <= 9 + length; at += 6) {
+    const int id = (static_cast<uint8_t>(out[at]) << 8) | static_cast<uint8_t>(out[at + 1]);
+    uint32_t value = 0;
+    for (int b = 2; b < 6; ++b) value = (value << 8) | static_cast<uint8_t>(out[at + b]);
+    settings[id] = value;
+  }
+  EXPECT_EQ(settings[1], 8192u);    // HEADER_TABLE_SIZE
+  EXPECT_EQ(settings[3], 7u);       // MAX_CONCURRENT_STREAMS
+  EXPECT_EQ(settings[4], 131072u);  // INITIAL_WINDOW_SIZE
+  EXPECT_EQ(settings[6], 4096u);    // MAX_HEADER_LIST_SIZE
+  std::string all(kPreface);
+  all += frame(kSettings, 0, 0, "");
+  for (int i = 0; i < 4; ++i) all += frame(kPing, 0, 0, "12345678");
+  EXPECT_FALSE(session.receive(all));
+  ASSERT_EQ(recorder.calms.size(), 1u);
+  EXPECT_EQ(recorder.calms[0], CalmReason::kPingFlood);
 }
 
 TEST_F(SessionTest, RapidResetEndsInEnhanceYourCalm) {

@@ -45,6 +45,60 @@ TEST(OutputQueue, WritesOwnedBytesAndBodyRangesInOrder) {
   close(fds[1]);
 }
 
+TEST(OutputQueue, CopiesSmallBodiesBehindTheHeadAndDropsTheObjectReference) {
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  net::PlainTransport transport(fds[0]);
+  auto body = std::make_shared<storage::Body>(0);
+  body->append(std::string(OutputQueue::kInlineBodyBytes, 'b'));
+  body->finish();
+  OutputQueue queue;
+  queue.appendCopy("head|");
+  queue.appendBody(body, 0, OutputQueue::kInlineBodyBytes);
+  EXPECT_EQ(body.use_count(), 1) << "a small range is copied, not referenced";
+  queue.appendBody(body, 0, OutputQueue::kInlineBodyBytes);  // coalesces too
+  uint64_t written = 0;
+  auto result = queue.flush(transport, written);
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(*result);
+  EXPECT_EQ(drain(fds[1]), "head|" + std::string(2 * OutputQueue::kInlineBodyBytes, 'b'));
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST(OutputQueue, LargerBodiesStayReferencedUntilWritten) {
+  auto body = std::make_shared<storage::Body>(0);
+  body->append(std::string(OutputQueue::kInlineBodyBytes + 1, 'x'));
+  body->finish();
+  OutputQueue queue;
+  queue.appendCopy("head|");
+  queue.appendBody(body, 0, OutputQueue::kInlineBodyBytes + 1);
+  EXPECT_EQ(body.use_count(), 2);
+  queue.clear();
+  EXPECT_EQ(body.use_count(), 1);
+}
+
+TEST(OutputQueue, HandsBackASentHeadBufferForTheNextHead) {
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  net::PlainTransport transport(fds[0]);
+  OutputQueue queue;
+  std::string head = queue.takeBuffer();
+  EXPECT_TRUE(head.empty());
+  head.reserve(600);
+  head += "HTTP/1.1 200 OK\r\n\r\n";
+  queue.appendOwned(std::move(head));
+  uint64_t written = 0;
+  ASSERT_TRUE(queue.flush(transport, written).ok());
+  std::string next = queue.takeBuffer();
+  EXPECT_TRUE(next.empty()) << "the buffer comes back cleared";
+  EXPECT_GE(next.capacity(), 600u) << "with its capacity, so the next head allocates nothing";
+  EXPECT_TRUE(queue.takeBuffer().empty());
+  EXPECT_EQ(drain(fds[1]), "HTTP/1.1 200 OK\r\n\r\n");
+  close(fds[0]);
+  close(fds[1]);
+}
+
 TEST(OutputQueue, ResumesAPartialWriteWhereItStopped) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
