@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,7 +45,7 @@ struct ConvertedRequest {
 // `body_length`: the DATA total when the stream already ended (nullopt while unknown; then a
 // content-length, if present, is used, else the caller must buffer the body to know it).
 // Returns DowngradeError::kNone on success.
-DowngradeError convertRequest(const std::vector<HeaderField>& fields,
+DowngradeError convertRequest(std::span<const HeaderField> fields,
                               std::optional<uint64_t> body_length, ConvertedRequest& out);
 
 }  // namespace ec::h2
