@@ -181,3 +181,21 @@ def test_issue_5_h2_get_with_end_stream_on_empty_data_stays_cacheable(start_edge
             status, headers, body = h2.response(stream)
             assert status == 200 and body == b"cached"
     assert origin.request_count("/g") == 1
+
+
+def test_issue_5_slow_upload_is_not_an_origin_timeout(start_edgecache, pki, origin):
+    # first_byte_timeout counts from the end of the request: a client that takes 2.4 s to send
+    # its body to a 1 s first-byte origin still gets its answer.
+    origin.script("/slow", lambda request: Reply(200, {"Cache-Control": "no-store"}, request.body))
+    config = tls_config(pki, services=[{"name": "s", "hosts": ["*"], "origins": [
+        {"address": origin.address, "first_byte_timeout": "1s"}]}])
+    node = start_edgecache(config=config)
+    with H2Raw(node.tls_port, pki.context()) as h2:
+        h2.send(frame(HEADERS, END_HEADERS, 1, h2.block(h2.request_headers(path="/slow", method="POST"))))
+        for piece in (b"one ", b"two ", b"three"):
+            time.sleep(0.8)
+            h2.send(frame(DATA, 0, 1, piece))
+        h2.send(frame(DATA, END_STREAM, 1, b""))
+        status, _, body = h2.response(1)
+    assert status == 200 and body == b"one two three"
+    assert metric(node, "edgecache_origin_errors_total", kind="timeout") == 0
