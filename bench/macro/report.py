@@ -62,9 +62,9 @@ def _fmtRps(v):
     return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
 
 
-def consoleTable(cells, workloads, order):
+def consoleTable(cells, workloads, order, loadgen="wrk"):
     rows = [("workload", "peer", "req/s", "p50 ms", "p99 ms", "CPU us/req", "origin req",
-             "server%", "wrk%", "cpu0 other%", "cpu1 other%", "flags")]
+             "server%", f"{loadgen}%", "cpu0 other%", "cpu1 other%", "flags")]
     for w in workloads:
         for name in order:
             c = cells.get(name, {}).get(w)
@@ -88,7 +88,7 @@ def consoleTable(cells, workloads, order):
     return "\n".join(lines)
 
 
-def markdownTable(cells, workloads, order):
+def markdownTable(cells, workloads, order, loadgen="wrk"):
     """Peers as columns, one row per (workload, metric), in the shape of docs/performance.md."""
     names = [n for n in order if n in cells]
     out = ["| 1 core, all from one run | " + " | ".join(names) + " |",
@@ -96,7 +96,7 @@ def markdownTable(cells, workloads, order):
     for w in workloads:
         for label, key, fmt in (("req/s", "rps", _fmtRps),
                                 ("p50 / p99 ms", None, None),
-                                ("server / wrk core busy", "busy", None),
+                                (f"server / {loadgen} core busy", "busy", None),
                                 ("server CPU per request", "cpu_us_per_req",
                                  lambda v: f"{v:.1f} µs")):
             vals = []

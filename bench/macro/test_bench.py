@@ -11,8 +11,10 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import disk_vs_ats  # noqa: E402
+import h2load_run  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
+import tls_peers  # noqa: E402
 import wrk_run  # noqa: E402
 
 # Verbatim wrk 4.1 output (Debian 12), one with errors and a slow tail.
@@ -73,6 +75,84 @@ def _pass(rps, cpu, p99=1.0, origin=0, flags=()):
             "origin_requests": origin, "requests": int(rps * 10), "cpu0_other_pct": 1.0,
             "cpu1_other_pct": 2.0, "flags": list(flags), "server_cpu_s": 9.9, "wrk_cpu_s": 5.0,
             "wall_s": 10.0}
+
+
+# Verbatim h2load (nghttp2 1.52.0, Debian 12) output.
+H2LOAD_OK = """starting benchmark...
+spawning thread #0: 2 total client(s). 20 total requests
+Application protocol: http/1.1
+progress: 100% done
+
+finished in 71.64ms, 279.19 req/s, 2.20MB/s
+requests: 20 total, 20 started, 20 done, 18 succeeded, 2 failed, 0 errored, 0 timeout
+status codes: 17 2xx, 0 3xx, 1 4xx, 0 5xx
+traffic: 161.07KB (164932) total, 2.36KB (2420) headers (space savings 0.00%), 172.62KB (176760) data
+                     min         max         mean         sd        +/- sd
+time for request:     1.18ms     18.01ms      6.31ms      5.58ms    80.00%
+time for connect:      141us       166us       153us        17us   100.00%
+time to 1st byte:     1.34ms      2.58ms      1.96ms       875us   100.00%
+req/s           :     150.77      155.46      153.11        3.32   100.00%
+"""
+
+
+class H2loadParseTest(unittest.TestCase):
+    def testCountsRateErrorsAndMeans(self):
+        r = h2load_run.parse(H2LOAD_OK, list(range(1, 101)))
+        self.assertEqual(r.requests, 18)
+        self.assertAlmostEqual(r.seconds, 0.07164)
+        self.assertAlmostEqual(r.rps, 18 / 0.07164)
+        self.assertEqual(r.non2xx, 1)
+        self.assertEqual(r.socket_errors, 2)
+        self.assertAlmostEqual(r.connect_mean_ms, 0.153)
+        self.assertAlmostEqual(r.ttfb_mean_ms, 1.96)
+        # Percentiles from the per-request log, in microseconds -> ms.
+        self.assertAlmostEqual(r.p50_ms, 0.0505, places=4)
+        self.assertAlmostEqual(r.p99_ms, 0.09901, places=4)
+
+    def testLogSkipsFailedStreams(self):
+        with tempfile.NamedTemporaryFile("w", delete=False) as f:
+            f.write("1700000000000000\t200\t120\n1700000000000100\t-1\t5\n"
+                    "1700000000000200\t200\t80\n")
+        try:
+            self.assertEqual(h2load_run.readLog(f.name), [120, 80])
+        finally:
+            os.unlink(f.name)
+
+    def testMissingSummaryIsAnError(self):
+        with self.assertRaises(ValueError):
+            h2load_run.parse("starting benchmark...\n")
+
+    def testHandshakeRunIsOneRequestPerConnectionAtTheRate(self):
+        opts = h2load_run.handshakeOptions(5, 2000)
+        self.assertEqual(opts[opts.index("-c") + 1], "10000")
+        self.assertEqual(opts[opts.index("-n") + 1], "10000")
+        self.assertEqual(opts[opts.index("-r") + 1], "200")
+        self.assertIn("--h1", opts)
+
+
+class TlsPeersTest(unittest.TestCase):
+    def testEveryPeerTurnsResumptionOff(self):
+        with tempfile.TemporaryDirectory() as root:
+            cert = tuple(os.path.join(root, n) for n in ("c.pem", "k.pem", "b.pem"))
+            for name, make in tls_peers.PEERS.items():
+                sub = os.path.join(root, name)
+                os.makedirs(sub)
+                if name == "ats" and not os.path.isdir("/etc/trafficserver"):
+                    continue
+                make(sub, 1, 2, *cert)
+            tls_peers.edgecachePeer(os.path.join(root, "nginx"), 1, 2, *cert, "/bin/true")
+            with open(os.path.join(root, "nginx", "nginx.conf")) as f:
+                text = f.read()
+            self.assertIn("ssl_session_cache off;", text)
+            self.assertIn("ssl_session_tickets off;", text)
+            with open(os.path.join(root, "haproxy", "haproxy.cfg")) as f:
+                text = f.read()
+            self.assertIn("tune.ssl.cachesize 0", text)
+            self.assertIn("no-tls-tickets", text)
+            with open(os.path.join(root, "nginx", "edgecache.yaml")) as f:
+                text = f.read()
+            self.assertIn("session_cache_size: 0", text)
+            self.assertIn("session_tickets: false", text)
 
 
 class ReportTest(unittest.TestCase):

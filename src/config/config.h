@@ -38,6 +38,9 @@ struct TlsConfig {
   std::vector<std::string> alpn = {"h2", "http/1.1"};
   uint32_t session_cache_size = 20480;
   uint64_t session_lifetime_s = 86400;
+  // false: no session tickets at all (TLS 1.2 or 1.3). With session_cache_size 0 as well,
+  // every handshake is a full one and none pays for encrypting a ticket nobody will use.
+  bool session_tickets = true;
   // Session-ticket keys shared by a cluster: 80-byte keys back to back (16 name, 32 HMAC,
   // 32 AES, as nginx's ssl_session_ticket_key); the first encrypts, all decrypt. Empty: keys
   // are random per process.

@@ -80,6 +80,10 @@ const SectionDecl<TlsConfig>& tlsDecl() {
            10000000},
           {"session_lifetime", FieldType::kDurationS, &T::session_lifetime_s, R,
            "How long a session may be resumed.", 1, 7 * kDayS},
+          {"session_tickets", FieldType::kBool, &T::session_tickets, R,
+           "Issue session tickets (TLS 1.2 and 1.3). false: none are sent, so TLS 1.3 never "
+           "resumes and TLS 1.2 resumes only by session ID; with `session_cache_size: 0` too, "
+           "resumption is off and handshakes skip the ticket work."},
           {"ticket_key_file", FieldType::kString, &T::ticket_key_file, R,
            "Session-ticket keys shared by every node of a cluster: 80-byte keys back to back "
            "(16 name, 32 HMAC, 32 AES); the first encrypts, all decrypt, so a rotation writes "

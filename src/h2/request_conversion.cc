@@ -98,7 +98,7 @@ const char* downgradeErrorName(DowngradeError error) {
   return "unknown";
 }
 
-DowngradeError convertRequest(const std::vector<HeaderField>& fields,
+DowngradeError convertRequest(std::span<const HeaderField> fields,
                               std::optional<uint64_t> body_length, ConvertedRequest& out,
                               bool body_follows) {
   const std::string* method = nullptr;

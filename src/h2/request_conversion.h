@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,7 +46,7 @@ struct ConvertedRequest {
 // content-length, if present, is used). `body_follows`: with the length unknown, the body
 // streams as it arrives, so the head says `Transfer-Encoding: chunked` (HTTP/2 trailers are
 // not forwarded). Returns DowngradeError::kNone on success.
-DowngradeError convertRequest(const std::vector<HeaderField>& fields,
+DowngradeError convertRequest(std::span<const HeaderField> fields,
                               std::optional<uint64_t> body_length, ConvertedRequest& out,
                               bool body_follows = false);
 

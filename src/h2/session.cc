@@ -122,10 +122,13 @@ bool Session::submitResponse(int32_t stream, const std::vector<HeaderField>& hea
                              reinterpret_cast<uint8_t*>(const_cast<char*>(field.value.data())),
                              field.name.size(), field.value.size(), NGHTTP2_NV_FLAG_NONE});
   }
+  return submitResponse(stream, nva.data(), nva.size(), has_body);
+}
+
+bool Session::submitResponse(int32_t stream, const nghttp2_nv* nva, size_t count, bool has_body) {
   nghttp2_data_provider provider{};
   provider.read_callback = &Session::readBody;
-  return nghttp2_submit_response(session_, stream, nva.data(), nva.size(),
-                                 has_body ? &provider : nullptr) == 0;
+  return nghttp2_submit_response(session_, stream, nva, count, has_body ? &provider : nullptr) == 0;
 }
 
 void Session::resumeData(int32_t stream) { nghttp2_session_resume_data(session_, stream); }
@@ -200,9 +203,9 @@ int Session::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* us
 
 int Session::onBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  auto& fields = self(user)->pending_headers_[frame->hd.stream_id];
-  fields.clear();
-  fields.reserve(16);
+  Session* s = self(user);
+  s->fields_stream_ = frame->hd.stream_id;
+  s->field_count_ = 0;
   return 0;
 }
 
@@ -219,18 +222,17 @@ int Session::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
     return 0;  // trailers: checked for size, otherwise dropped
   }
-  auto it = s->pending_headers_.find(frame->hd.stream_id);
+  if (frame->hd.stream_id != s->fields_stream_) return 0;
   if (s->block_bytes_ > limit) {
     // Decoding goes on (the HPACK table must stay in step) but nothing more is kept.
-    if (!s->block_oversized_ && it != s->pending_headers_.end()) {
-      std::vector<HeaderField>().swap(it->second);
-    }
+    s->field_count_ = 0;
     s->block_oversized_ = true;
     return 0;
   }
-  if (it == s->pending_headers_.end()) return 0;
-  it->second.push_back(HeaderField{std::string(reinterpret_cast<const char*>(name), name_len),
-                                   std::string(reinterpret_cast<const char*>(value), value_len)});
+  if (s->field_count_ == s->fields_.size()) s->fields_.emplace_back();
+  HeaderField& field = s->fields_[s->field_count_++];
+  field.name.assign(reinterpret_cast<const char*>(name), name_len);  // reuses its capacity
+  field.value.assign(reinterpret_cast<const char*>(value), value_len);
   return 0;
 }
 
@@ -240,16 +242,16 @@ int Session::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* use
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        auto it = s->pending_headers_.find(frame->hd.stream_id);
-        if (it == s->pending_headers_.end()) return 0;
-        std::vector<HeaderField> fields = std::move(it->second);
-        s->pending_headers_.erase(it);
+        if (frame->hd.stream_id != s->fields_stream_) return 0;
+        s->fields_stream_ = 0;
         if (s->block_oversized_) {
           s->block_oversized_ = false;
           s->handler_.onRequestHeadersTooLarge(frame->hd.stream_id, end_stream);
           return 0;
         }
-        s->handler_.onRequestHeaders(frame->hd.stream_id, fields, end_stream);
+        s->handler_.onRequestHeaders(frame->hd.stream_id,
+                                     std::span<const HeaderField>(s->fields_.data(), s->field_count_),
+                                     end_stream);
       } else if (end_stream) {
         s->handler_.onRequestEnd(frame->hd.stream_id);  // after trailers
       }
@@ -272,7 +274,7 @@ int Session::onDataChunk(nghttp2_session*, uint8_t, int32_t stream, const uint8_
 
 int Session::onStreamClose(nghttp2_session*, int32_t stream, uint32_t error_code, void* user) {
   Session* s = self(user);
-  s->pending_headers_.erase(stream);
+  if (s->fields_stream_ == stream) s->fields_stream_ = 0;
   s->handler_.onStreamClosed(stream, error_code);
   return 0;
 }

@@ -13,9 +13,9 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "h2/request_conversion.h"
@@ -54,8 +54,10 @@ struct SessionLimits {
 class SessionHandler {
  public:
   virtual ~SessionHandler() = default;
-  // A request's header block is complete (end_stream: no body follows).
-  virtual void onRequestHeaders(int32_t stream, std::vector<HeaderField>& fields, bool end_stream) = 0;
+  // A request's header block is complete (end_stream: no body follows). `fields` live in the
+  // session's reused block buffer: valid during the call only.
+  virtual void onRequestHeaders(int32_t stream, std::span<const HeaderField> fields,
+                                bool end_stream) = 0;
   // A request's header block decoded to more than max_header_list_size: its fields were
   // dropped; the stream stays open for an answer (431). Any body that follows is delivered.
   virtual void onRequestHeadersTooLarge(int32_t stream, bool end_stream) = 0;
@@ -92,6 +94,9 @@ class Session {
 
   // Responses.
   bool submitResponse(int32_t stream, const std::vector<HeaderField>& headers, bool has_body);
+  // The same from name/value pairs in the caller's memory (nghttp2 copies them before
+  // returning): the hot path builds them without an allocation per field.
+  bool submitResponse(int32_t stream, const nghttp2_nv* nva, size_t count, bool has_body);
   void resumeData(int32_t stream);
   // Request body bytes the owner has passed on (or dropped): reopens the stream's and the
   // connection's flow-control windows. The session never reopens them by itself, so a body
@@ -133,7 +138,12 @@ class Session {
   uint32_t block_continuations_ = 0;
   uint64_t block_bytes_ = 0;
   bool block_oversized_ = false;  // over max_header_list_size: fields dropped, 431 follows
-  std::unordered_map<int32_t, std::vector<HeaderField>> pending_headers_;
+  // The request header block being received. HTTP/2 never interleaves header blocks
+  // (RFC 9113 §4.3), so one buffer serves every stream; its strings keep their capacity from
+  // one request to the next.
+  int32_t fields_stream_ = 0;
+  size_t field_count_ = 0;
+  std::vector<HeaderField> fields_;
   Bucket resets_, pings_, settings_, empty_data_, window_updates_;
 };
 

@@ -50,14 +50,6 @@ bool isConnectionSpecific(std::string_view name) {
   return false;
 }
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 }  // namespace
 
 // --- H2Stream ---------------------------------------------------------------------------
@@ -77,20 +69,23 @@ const tls::TlsInfo* H2Stream::tlsInfo() const {
   return connection_.tls() != nullptr ? &connection_.tls()->info() : nullptr;
 }
 
-void H2Stream::onHeaders(std::vector<h2::HeaderField>& fields, bool end_stream) {
-  fields_ = std::move(fields);
+void H2Stream::onHeaders(std::span<const h2::HeaderField> fields, bool end_stream) {
   if (end_stream) {
-    startRequest(0);
+    startRequest(0, fields);  // the common case: straight from the session's buffer
     return;
   }
   // A body follows. Other methods start at once and stream it to the origin as it arrives;
-  // a GET or HEAD keeps the old path (buffered, bounded, sent with a Content-Length) so that
-  // a client sending END_STREAM on an empty DATA frame still gets a cacheable request.
-  for (const h2::HeaderField& field : fields_) {
+  // a GET or HEAD keeps the buffered path (bounded, sent with a Content-Length) so that a
+  // client sending END_STREAM on an empty DATA frame still gets a cacheable request.
+  for (const h2::HeaderField& field : fields) {
     if (field.name != ":method") continue;
-    if (field.value != "GET" && field.value != "HEAD") startRequest(std::nullopt);
+    if (field.value != "GET" && field.value != "HEAD") {
+      startRequest(std::nullopt, fields);
+      return;
+    }
     break;
   }
+  fields_.assign(fields.begin(), fields.end());  // kept until the body has arrived
 }
 
 void H2Stream::onHeadersTooLarge() {
@@ -135,7 +130,7 @@ void H2Stream::onData(std::string_view data) {
 
 void H2Stream::onEnd() {
   if (!started_) {
-    startRequest(body_.size());
+    startRequest(body_.size(), fields_);
     return;
   }
   if (!streaming_ || !transaction_) return;
@@ -176,12 +171,13 @@ void H2Stream::refuseBody(bool too_large) {
   }
 }
 
-void H2Stream::startRequest(std::optional<uint64_t> body_length) {
+void H2Stream::startRequest(std::optional<uint64_t> body_length,
+                            std::span<const h2::HeaderField> fields) {
   started_ = true;
   SharedState& shared = connection_.worker().shared();
   h2::ConvertedRequest converted;
   const h2::DowngradeError error =
-      h2::convertRequest(fields_, body_length, converted, /*body_follows=*/!body_length);
+      h2::convertRequest(fields, body_length, converted, /*body_follows=*/!body_length);
   fields_.clear();
   if (error != h2::DowngradeError::kNone) {
     shared.stats().h2_downgrade_errors[static_cast<size_t>(error)].fetch_add(1, std::memory_order_relaxed);
@@ -278,12 +274,35 @@ bool H2Stream::submitHead() {
     parser.reset();
     response_head_.clear();
   }
-  std::vector<h2::HeaderField> headers;
-  headers.reserve(response_head_.fields.all().size() + 1);
-  headers.push_back({":status", std::to_string(response_head_.status)});
-  for (const http::Field& field : response_head_.fields.all()) {
+  // HEADERS straight from the parsed head: values point into response_, lower-cased names
+  // into the connection's scratch (sized first, so the pointers stay put); nghttp2 copies
+  // both before submitResponse returns.
+  const auto& all = response_head_.fields.all();
+  size_t name_bytes = 0;
+  for (const http::Field& field : all) name_bytes += field.name.size();
+  std::string& names = connection_.headNames();
+  names.resize(name_bytes);
+  std::vector<nghttp2_nv>& pairs = connection_.headPairs();
+  pairs.clear();
+  const int code = response_head_.status;
+  char status[3] = {static_cast<char>('0' + code / 100 % 10), static_cast<char>('0' + code / 10 % 10),
+                    static_cast<char>('0' + code % 10)};
+  static constexpr char kStatus[] = ":status";
+  pairs.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus)),
+                   reinterpret_cast<uint8_t*>(status), sizeof kStatus - 1, sizeof status,
+                   NGHTTP2_NV_FLAG_NONE});
+  size_t at = 0;
+  for (const http::Field& field : all) {
     if (isConnectionSpecific(field.name)) continue;
-    headers.push_back({lowercase(field.name), std::string(field.value)});
+    char* name = names.data() + at;
+    for (size_t i = 0; i < field.name.size(); ++i) {
+      const char c = field.name[i];
+      name[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    at += field.name.size();
+    pairs.push_back({reinterpret_cast<uint8_t*>(name),
+                     reinterpret_cast<uint8_t*>(const_cast<char*>(field.value.data())),
+                     field.name.size(), field.value.size(), NGHTTP2_NV_FLAG_NONE});
   }
   switch (response_head_.framing) {
     case http::BodyFraming::kChunked:
@@ -302,9 +321,9 @@ bool H2Stream::submitHead() {
       break;
   }
   if (!has_body_) body_done_ = true;
-  response_.erase(0, parser.headBytes());
   head_submitted_ = true;
-  if (!detached_) connection_.session().submitResponse(id_, headers, has_body_);
+  if (!detached_) connection_.session().submitResponse(id_, pairs.data(), pairs.size(), has_body_);
+  response_.erase(0, parser.headBytes());  // after: the values pointed into it
   return true;
 }
 
@@ -407,6 +426,7 @@ H2Connection::H2Connection(WorkerContext& worker, net::UniqueFd fd,
       }) {}
 
 H2Connection::~H2Connection() {
+  retired_.clear();
   streams_.clear();
   if (fd_) worker_.loop().remove(fd_.get());
 }
@@ -418,6 +438,11 @@ void H2Connection::start(std::string_view already_read) {
   worker_.loop().add(fd_.get(), interest_, this);
   if (!already_read.empty() && !session_.receive(already_read)) closing_ = true;
   armIdleTimer();
+  // TLS read-ahead may already hold the client's next records: no socket event announces them.
+  if (!closing_ && transport_->hasBufferedInput()) {
+    readInput();  // ends with writeOutput()
+    return;
+  }
   writeOutput();
 }
 
@@ -456,11 +481,24 @@ void H2Connection::readInput() {
     if (io.kind == net::IoResult::Kind::kBytes) {
       worker_.shared().stats().client_bytes_in.fetch_add(io.bytes, std::memory_order_relaxed);
       if (!session_.receive(std::string_view(buffer, io.bytes))) closing_ = true;
+      // A short read drained the socket (and TLS holds nothing more): skip the read that
+      // would only say EAGAIN; level-triggered epoll reports what arrives later.
+      if (io.bytes < sizeof buffer && !transport_->hasBufferedInput()) break;
       continue;
     }
     if (io.kind == net::IoResult::Kind::kBlocked) break;
     finishClose();  // EOF or error: an HTTP/2 client that leaves has nothing more to receive
     return;
+  }
+  if (!closed_ && !closing_ && transport_->hasBufferedInput() && !read_scheduled_) {
+    // The round limit left decrypted or read-ahead records behind, which no socket event
+    // will announce: read them after this event, once the output below is on its way.
+    read_scheduled_ = true;
+    worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
+      if (alive.expired()) return;
+      read_scheduled_ = false;
+      readInput();
+    });
   }
   writeOutput();
 }
@@ -530,7 +568,8 @@ void H2Connection::finishClose() {
   on_closed_(this);
 }
 
-void H2Connection::onRequestHeaders(int32_t stream, std::vector<h2::HeaderField>& fields, bool end_stream) {
+void H2Connection::onRequestHeaders(int32_t stream, std::span<const h2::HeaderField> fields,
+                                    bool end_stream) {
   if (worker_.shared().draining()) {
     session_.resetStream(stream, NGHTTP2_REFUSED_STREAM);
     return;
@@ -570,8 +609,16 @@ void H2Connection::onStreamClosed(int32_t stream, uint32_t /*error_code*/) {
   if (it == streams_.end()) return;
   it->second->detach();
   // Deleted after this event: the stream may be on the stack (a callback inside mem_send).
-  worker_.loop().defer([doomed = std::shared_ptr<H2Stream>(std::move(it->second))] {});
+  retired_.push_back(std::move(it->second));
   streams_.erase(it);
+  if (!reap_scheduled_) {
+    reap_scheduled_ = true;
+    worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
+      if (alive.expired()) return;  // closed: the destructor deletes them
+      reap_scheduled_ = false;
+      retired_.clear();  // keeps its capacity for the next batch
+    });
+  }
   if (streams_.empty()) {
     if (worker_.shared().draining()) closing_ = true;
     armIdleTimer();

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "h2/session.h"
@@ -52,7 +53,7 @@ class H2Stream final : public Downstream {
   const tls::TlsInfo* tlsInfo() const override;
 
   // From the connection.
-  void onHeaders(std::vector<h2::HeaderField>& fields, bool end_stream);
+  void onHeaders(std::span<const h2::HeaderField> fields, bool end_stream);
   // The header list was over http2.max_header_list_size: 431, the connection lives on.
   void onHeadersTooLarge();
   void onData(std::string_view data);
@@ -63,7 +64,7 @@ class H2Stream final : public Downstream {
  private:
   // GET and HEAD bodies are buffered whole (rare; kept for cacheability), at most this much.
   static constexpr uint64_t kBufferedBodyLimit = uint64_t{1} << 20;
-  void startRequest(std::optional<uint64_t> body_length);
+  void startRequest(std::optional<uint64_t> body_length, std::span<const h2::HeaderField> fields);
   // DATA over content-length or over limits.max_request_body after the request started: reset.
   void refuseBody(bool too_large);
   void respondLocal(int status, std::string_view body);
@@ -116,7 +117,8 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   void drain();
 
   // h2::SessionHandler.
-  void onRequestHeaders(int32_t stream, std::vector<h2::HeaderField>& fields, bool end_stream) override;
+  void onRequestHeaders(int32_t stream, std::span<const h2::HeaderField> fields,
+                        bool end_stream) override;
   void onRequestHeadersTooLarge(int32_t stream, bool end_stream) override;
   void onRequestData(int32_t stream, std::string_view data) override;
   void onRequestEnd(int32_t stream) override;
@@ -136,6 +138,10 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   bool certificateCovers(std::string_view host) const;
   bool closing() const { return closing_; }
   void writeSoon();  // frames are ready: write after this event
+  // Scratch for a response's HEADERS (lower-cased names, name/value pairs): one per
+  // connection, reused by every stream, so submitting a head allocates nothing here.
+  std::string& headNames() { return head_names_; }
+  std::vector<nghttp2_nv>& headPairs() { return head_pairs_; }
 
  private:
   void readInput();
@@ -153,10 +159,17 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   RuntimeConfigPtr config_;
   h2::Session session_;
   std::map<int32_t, std::unique_ptr<H2Stream>> streams_;
+  // Closed streams, deleted together after the current event (one may be on the stack): one
+  // deferred task per batch instead of a task and a shared_ptr per stream.
+  std::vector<std::unique_ptr<H2Stream>> retired_;
+  bool reap_scheduled_ = false;
+  std::string head_names_;
+  std::vector<nghttp2_nv> head_pairs_;
   std::string out_;  // serialised frames not yet written
   bool closing_ = false;
   bool closed_ = false;
   bool write_scheduled_ = false;
+  bool read_scheduled_ = false;
   uint32_t interest_ = 0;
   net::Timer timer_;
   std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);

@@ -126,8 +126,14 @@ Status ServerContext::configureContext(SSL_CTX* ctx) {
   SSL_CTX_set_max_proto_version(ctx, versionNumber(config_.max_version));
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
+  // No SSL_MODE_RELEASE_BUFFERS: it frees the 17 KiB read and write buffers whenever they
+  // empty and allocates them again for the next record, a malloc/free pair per record on a
+  // busy keep-alive or HTTP/2 connection (docs/design/tls-buffers.md). Read-ahead fills the
+  // read buffer with whatever the socket holds, so several records (or a record's header and
+  // body) cost one read(2) instead of two per record; TlsTransport::hasBufferedInput() then
+  // reports what sits in that buffer.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_read_ahead(ctx, 1);
   if (SSL_CTX_set_cipher_list(ctx, config_.ciphers.c_str()) != 1) {
     return fail(configError("tls.ciphers \"" + config_.ciphers + "\": no usable cipher (" +
                             drainOpenSslErrors() + ")"));
@@ -141,7 +147,13 @@ Status ServerContext::configureContext(SSL_CTX* ctx) {
                             drainOpenSslErrors() + ")"));
   }
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
-  SSL_CTX_set_num_tickets(ctx, 1);
+  if (config_.session_tickets) {
+    SSL_CTX_set_num_tickets(ctx, 1);
+  } else {
+    // TLS 1.2: no ticket extension; TLS 1.3: no NewSessionTicket after the handshake.
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+  }
   SSL_CTX_set_tlsext_servername_callback(ctx, &ServerContext::onServerName);
   SSL_CTX_set_tlsext_servername_arg(ctx, this);
   SSL_CTX_set_alpn_select_cb(ctx, &ServerContext::onAlpn, this);

@@ -171,7 +171,9 @@ net::IoResult TlsTransport::writev(const iovec* iov, int count, bool /*more*/) {
   }
 }
 
-bool TlsTransport::hasBufferedInput() const { return handshake_done_ && SSL_pending(ssl_) > 0; }
+// SSL_has_pending, not SSL_pending: with read-ahead, whole records may wait undecrypted in
+// OpenSSL's buffer, where no socket event will announce them.
+bool TlsTransport::hasBufferedInput() const { return handshake_done_ && SSL_has_pending(ssl_) == 1; }
 
 void TlsTransport::shutdown() {
   if (!handshake_done_ || shut_down_) return;

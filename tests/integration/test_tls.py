@@ -178,6 +178,22 @@ def test_issue_5_session_resumption(tls_node, pki, origin):
     assert metric(node, "edgecache_tls_handshakes_total", session="reused", version="TLSv1.2") == 1
 
 
+def test_issue_5_resumption_off_without_session_cache_and_tickets(tls_node, pki, origin):
+    origin.script("/r", Reply(200, CACHEABLE, b"r"))
+    node = tls_node(session_cache_size=0, session_tickets=False)
+    for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+        ctx = pki.context(minimum=version, maximum=version)
+        with TlsClient(node.tls_port, ctx) as first:
+            assert first.get("/r").status == 200
+            session = first.sock.session
+            assert not session.has_ticket
+        with TlsClient(node.tls_port, ctx, session=session) as second:
+            assert not second.sock.session_reused  # a full handshake again
+            assert second.get("/r").status == 200
+    assert metric(node, "edgecache_tls_handshakes_total", session="reused") == 0
+    assert metric(node, "edgecache_tls_handshakes_total", session="new") == 4
+
+
 def test_issue_5_forwarded_proto_and_cache_key_per_scheme(tls_node, pki, origin):
     origin.script("/p", Reply(200, CACHEABLE, b"p"))
     origin.script("/pass", Reply(200, {"Cache-Control": "no-store"}, b"q"))

@@ -350,6 +350,7 @@ TEST(ConfigLoaderTest, TlsListenerIsReadWithItsCertificatesAndDefaults) {
         - cert: /etc/ec/b.pem
           key: /etc/ec/b.key
       min_version: TLSv1.3
+      session_tickets: false
 services:
   - name: www
     hosts: [www.example.org]
@@ -365,6 +366,8 @@ services:
   EXPECT_EQ(tls.min_version, "TLSv1.3");
   EXPECT_EQ(tls.max_version, "TLSv1.3");
   EXPECT_EQ(tls.groups, "X25519:P-256");
+  EXPECT_FALSE(tls.session_tickets);
+  EXPECT_TRUE(TlsConfig{}.session_tickets);
   EXPECT_TRUE(tls.enabled());
   EXPECT_TRUE(result.config->services[0].https_redirect);
   EXPECT_EQ(result.config->services[0].hsts_max_age_s, 365u * 86400u);

@@ -53,8 +53,8 @@ struct Recorder : SessionHandler {
   int closed = 0;
   int malformed = 0;
   std::vector<int32_t> too_large;
-  void onRequestHeaders(int32_t, std::vector<HeaderField>& fields, bool) override {
-    requests.push_back(fields);
+  void onRequestHeaders(int32_t, std::span<const HeaderField> fields, bool) override {
+    requests.emplace_back(fields.begin(), fields.end());
   }
   void onRequestHeadersTooLarge(int32_t stream, bool) override { too_large.push_back(stream); }
   void onRequestData(int32_t, std::string_view) override {}
@@ -101,6 +101,22 @@ class SessionTest : public ::testing::Test {
   int64_t now_ms_ = 1000;
   Session session_;
 };
+
+// Header blocks share one reused buffer: a shorter block after a longer one carries only its
+// own fields.
+TEST_F(SessionTest, EachRequestGetsExactlyItsOwnFields) {
+  std::string longer = requestBlock();
+  longer += std::string("\x00\x07x-extra\x03one", 13);  // literal, not indexed
+  ASSERT_TRUE(feed(frame(kHeaders, kEndStream | kEndHeaders, 1, longer) +
+                   frame(kHeaders, kEndStream | kEndHeaders, 3, requestBlock())));
+  ASSERT_EQ(recorder_.requests.size(), 2u);
+  ASSERT_EQ(recorder_.requests[0].size(), 5u);
+  EXPECT_EQ(recorder_.requests[0][4].name, "x-extra");
+  EXPECT_EQ(recorder_.requests[0][4].value, "one");
+  ASSERT_EQ(recorder_.requests[1].size(), 4u);
+  EXPECT_EQ(recorder_.requests[1][3].name, ":authority");
+  EXPECT_EQ(recorder_.requests[1][3].value, "en.wiki.test");
+}
 
 TEST_F(SessionTest, PingFloodEndsInEnhanceYourCalm) {
   std::string frames;

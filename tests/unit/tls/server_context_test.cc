@@ -250,5 +250,47 @@ TEST_F(ServerContextTest, HandshakeAndDataBothWaysOverANonBlockingSocketPair) {
                              [static_cast<size_t>(KeyType::kRsa)][0].load(), 1u);
 }
 
+// session_tickets: false sends no NewSessionTicket (TLS 1.3), so a client holds nothing to
+// resume with; true sends one. With the session cache off too, resumption is off.
+TEST_F(ServerContextTest, SessionTicketsCanBeTurnedOff) {
+  config_.alpn = {"http/1.1"};
+  config_.session_cache_size = 0;
+  for (const bool tickets : {true, false}) {
+    config_.session_tickets = tickets;
+    auto context = ServerContext::create(config_, stats_);
+    ASSERT_TRUE(context.ok()) << context.error().context;
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    auto server = (*context)->accept(fds[0]);
+    SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
+    SSL* client = SSL_new(client_ctx);
+    SSL_set_fd(client, fds[1]);
+    SSL_set_connect_state(client);
+    static const unsigned char kAlpn[] = "\x08http/1.1";
+    SSL_set_alpn_protos(client, kAlpn, sizeof kAlpn - 1);
+    std::string received;
+    bool sent = false;
+    pump(client, *server, received, [&] {
+      if (!sent && SSL_is_init_finished(client)) sent = SSL_write(client, "x", 1) > 0;
+      return !received.empty();
+    });
+    ASSERT_EQ(received, "x");
+    // The answer comes after any ticket, so reading it has processed the ticket too.
+    const iovec iov{const_cast<char*>("ok"), 2};
+    ASSERT_EQ(server->writev(&iov, 1).kind, net::IoResult::Kind::kBytes);
+    char buffer[16];
+    int n = 0;
+    for (int round = 0; round < 100 && n <= 0; ++round) n = SSL_read(client, buffer, sizeof buffer);
+    ASSERT_EQ(n, 2);
+    EXPECT_EQ(SSL_SESSION_has_ticket(SSL_get0_session(client)) == 1, tickets) << tickets;
+    EXPECT_EQ(server->info().sess, "new");
+    SSL_free(client);
+    SSL_CTX_free(client_ctx);
+    server.reset();
+    close(fds[0]);
+    close(fds[1]);
+  }
+}
+
 }  // namespace
 }  // namespace ec::tls
