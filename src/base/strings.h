@@ -12,7 +12,15 @@ namespace ec {
 constexpr char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 constexpr bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// Inline: header lookups compare every field name of a request with it, and most differ in
+// length or first byte.
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (asciiLower(a[i]) != asciiLower(b[i])) return false;
+  }
+  return true;
+}
 bool startsWithIgnoreCase(std::string_view text, std::string_view prefix);
 void toLowerInPlace(std::string& text);
 std::string toLower(std::string_view text);

@@ -54,7 +54,13 @@ Directive splitDirective(std::string_view element) {
   }
   d.name = trimOws(element.substr(0, eq));
   d.has_argument = true;
-  d.argument = unquote(trimOws(element.substr(eq + 1)));
+  // The grammar has no whitespace around '=' (RFC 9111 §5.2): "max-age =60" or "max-age= 60"
+  // is a malformed argument, not a lifetime.
+  const std::string_view before = element.substr(0, eq);
+  const std::string_view after = element.substr(eq + 1);
+  const bool spaced = (!before.empty() && (before.back() == ' ' || before.back() == '\t')) ||
+                      (!after.empty() && (after.front() == ' ' || after.front() == '\t'));
+  if (!spaced) d.argument = unquote(after);
   return d;
 }
 
@@ -116,6 +122,8 @@ CacheControl parseCacheControl(const http::Fields& fields) {
       cc.no_transform = true;
     } else if (name == "immutable") {
       cc.immutable = true;
+    } else if (name == "must-understand") {
+      cc.must_understand = true;
     }
   });
   return cc;

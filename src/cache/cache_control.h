@@ -28,6 +28,7 @@ struct CacheControl {
   bool only_if_cached = false;
   bool no_transform = false;
   bool immutable = false;
+  bool must_understand = false;  // RFC 9111 §5.2.2.3
 };
 
 // RFC 9111 §1.2.2: a delta-seconds too large to represent is taken as 2^31.
@@ -36,8 +37,9 @@ inline constexpr int64_t kMaxDeltaSeconds = 2147483648;
 // Parses every Cache-Control line of `fields`. Never fails: unknown directives and junk are
 // skipped. Names are case-insensitive; arguments may be tokens or quoted-strings. When a
 // directive repeats, the first occurrence wins. An invalid max-age or s-maxage argument
-// ("max-age=-1", "max-age=abc", "max-age") makes the response stale (value 0), as RFC 9111
-// §4.2.1 encourages; other invalid numeric arguments are ignored.
+// ("max-age=-1", "max-age=abc", "max-age", "max-age =60": no whitespace around '=') makes the
+// response stale (value 0), as RFC 9111 §4.2.1 encourages; other invalid numeric arguments
+// are ignored.
 CacheControl parseCacheControl(const http::Fields& fields);
 
 }  // namespace ec::cache

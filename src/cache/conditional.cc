@@ -59,7 +59,11 @@ bool strongEtagMatch(std::string_view a, std::string_view b) {
 bool weakEtagMatch(std::string_view a, std::string_view b) {
   auto x = parseEtag(a);
   auto y = parseEtag(b);
-  return x && y && x->opaque == y->opaque;
+  if (x && y) return x->opaque == y->opaque;
+  // A malformed validator (unquoted "abcdef", lowercase "w/", ...) still identifies the stored
+  // representation when the client echoes it byte for byte, as it does with what it was sent.
+  const std::string_view raw_a = trimOws(a);
+  return !x && !y && !raw_a.empty() && raw_a == trimOws(b);
 }
 
 ConditionalResult evaluateConditional(const http::RequestHead& request, const ObjectMeta& meta) {

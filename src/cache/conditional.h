@@ -25,7 +25,9 @@ void appendValidators(http::Fields& out_fields, const ObjectMeta& meta);
 // when it is a date equal to the stored Last-Modified. A weak ETag never matches.
 bool ifRangeMatches(const http::RequestHead& request, const ObjectMeta& meta);
 
-// Entity-tag comparison (RFC 9110 §8.8.3.2). Malformed tags never match.
+// Entity-tag comparison (RFC 9110 §8.8.3.2). For the strong comparison malformed tags never
+// match; the weak comparison (If-None-Match) also matches two malformed tags that are
+// byte-for-byte equal, since the client echoes what the cache sent.
 bool strongEtagMatch(std::string_view a, std::string_view b);
 bool weakEtagMatch(std::string_view a, std::string_view b);
 

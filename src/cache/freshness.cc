@@ -24,12 +24,17 @@ int64_t secondsBetween(WallTime from, WallTime to) {
   return std::chrono::duration_cast<Seconds>(to - from).count();
 }
 
-// Age field: the first line's delta-seconds; too large clamps to 2^31 (RFC 9111 §1.2.2), and
-// a malformed Age is ignored (treated as 0).
+// Age field (RFC 9111 §5.1): a singleton, so only the first value counts, whether a second
+// one follows on the same line ("7200, 0") or on another line; parameters after ';' are
+// ignored. The value is delta-seconds; too large clamps to 2^31 (§1.2.2), and anything else
+// ("abc", "-1", "7200.0") is ignored (treated as 0).
 int64_t ageValue(const http::Fields& fields) {
   auto age = fields.get("age");
   if (!age) return 0;
-  const std::string_view digits = trimOws(*age);
+  std::string_view first = *age;
+  first = first.substr(0, first.find(','));
+  first = first.substr(0, first.find(';'));
+  const std::string_view digits = trimOws(first);
   if (digits.empty() || !std::all_of(digits.begin(), digits.end(), isDigit)) return 0;
   auto value = parseDecimal(digits);
   if (!value || *value > static_cast<uint64_t>(kMaxDeltaSeconds)) return kMaxDeltaSeconds;

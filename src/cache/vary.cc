@@ -29,6 +29,8 @@ std::optional<std::string> secondaryKey(const std::vector<std::string>& vary_nam
     }
     key.push_back('=');
     bool first = true;
+    // Language tags and content codings are case-insensitive (RFC 9110 §8.5.1, §8.4.1).
+    const bool fold_case = name == "accept-language" || name == "accept-encoding";
     request.forEachListElement(name, [&](std::string_view element) {
       if (!first) key.push_back(',');
       first = false;
@@ -40,7 +42,7 @@ std::optional<std::string> secondaryKey(const std::vector<std::string>& vary_nam
         }
         if (in_space) key.push_back(' ');
         in_space = false;
-        key.push_back(c);
+        key.push_back(fold_case ? asciiLower(c) : c);
       }
     });
     key.push_back('\n');

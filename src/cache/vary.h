@@ -20,8 +20,9 @@ std::vector<std::string> parseVary(const http::Fields& response);
 //  - otherwise, for each name in order, "name=value\n" when the request has the field and
 //    "name\n" when it does not (absent differs from empty, RFC 9111 §4.1). The value is every
 //    line of the field combined, each list element OWS-trimmed, inner runs of whitespace
-//    collapsed to one SP, and the elements joined with ",". Semantics beyond that (case of
-//    tokens, element order) are not normalised: only the origin knows them.
+//    collapsed to one SP, and the elements joined with ",". Accept-Language and
+//    Accept-Encoding values are lowercased (their tokens are case-insensitive); semantics
+//    beyond that (element order, q-values) are not normalised: only the origin knows them.
 std::optional<std::string> secondaryKey(const std::vector<std::string>& vary_names,
                                         const http::Fields& request);
 

@@ -26,6 +26,13 @@ class Cursor {
     text_.remove_prefix(expected.size());
     return true;
   }
+  // The zone name: "GMT" in the grammar, accepted in any case like the day and month names
+  // (cache-tests freshness-expires-wrong-case-tz); "UTC" or an offset still fail.
+  bool zone() {
+    if (!startsWithIgnoreCase(text_, " GMT")) return false;
+    text_.remove_prefix(4);
+    return true;
+  }
   // Exactly `count` digits.
   std::optional<int> digits(size_t count) {
     if (text_.size() < count) return std::nullopt;
@@ -93,7 +100,7 @@ std::optional<WallTime> parseImfFixdate(std::string_view text) {
   auto month = c.name(kMonthNames);
   if (!month || !c.literal(" ")) return std::nullopt;
   auto year = c.digits(4);
-  if (!year || !c.literal(" ") || !readTimeOfDay(c, p) || !c.literal(" GMT") || !c.done()) {
+  if (!year || !c.literal(" ") || !readTimeOfDay(c, p) || !c.zone() || !c.done()) {
     return std::nullopt;
   }
   p.day = *day;
@@ -112,7 +119,7 @@ std::optional<WallTime> parseRfc850(std::string_view text) {
   auto month = c.name(kMonthNames);
   if (!month || !c.literal("-")) return std::nullopt;
   auto year = c.digits(2);
-  if (!year || !c.literal(" ") || !readTimeOfDay(c, p) || !c.literal(" GMT") || !c.done()) {
+  if (!year || !c.literal(" ") || !readTimeOfDay(c, p) || !c.zone() || !c.done()) {
     return std::nullopt;
   }
   p.day = *day;

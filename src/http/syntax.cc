@@ -7,16 +7,6 @@
 namespace ec::http {
 namespace {
 
-constexpr std::array<bool, 256> makeTokenTable() {
-  std::array<bool, 256> table{};
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
-  return table;
-}
-constexpr std::array<bool, 256> kTokenTable = makeTokenTable();
-
 // reg-name characters we accept (unreserved; RFC 3986 §3.2.2), as a table: every request's
 // Host goes through this once per byte.
 constexpr std::array<bool, 256> kRegNameChars = [] {
@@ -73,7 +63,6 @@ bool isKnownCoding(std::string_view coding) {
 
 }  // namespace
 
-bool isTokenChar(unsigned char c) { return kTokenTable[c]; }
 
 bool isToken(std::string_view text) {
   if (text.empty()) return false;

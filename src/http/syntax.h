@@ -3,6 +3,7 @@
 // Host validation, and the strict readings of the two framing fields (Content-Length and
 // Transfer-Encoding). Everything here is pure and locale-free.
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -11,8 +12,21 @@
 
 namespace ec::http {
 
-// tchar (RFC 9110 §5.6.2): the bytes of a token such as a method or a field name.
-bool isTokenChar(unsigned char c);
+namespace detail {
+constexpr std::array<bool, 256> makeTokenTable() {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[static_cast<size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[static_cast<size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<size_t>(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}
+inline constexpr std::array<bool, 256> kTokenTable = makeTokenTable();
+}  // namespace detail
+
+// tchar (RFC 9110 §5.6.2): the bytes of a token such as a method or a field name. Inline: the
+// parsers call it for every byte of every field name.
+inline bool isTokenChar(unsigned char c) { return detail::kTokenTable[c]; }
 bool isToken(std::string_view text);
 // A byte allowed in a field value: HTAB, SP, VCHAR or obs-text. CR, LF, NUL and other
 // controls are not.

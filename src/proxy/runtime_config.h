@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "cache/policy_config.h"
@@ -58,7 +59,24 @@ struct RuntimeConfig {
   void fillXCacheLines();
 
   // The service for a request authority (host[:port], any case); nullptr when none matches.
+  // An exact host first, then the longest "*." suffix, then "*"; on equal matches the service
+  // listed first. With indexHosts() done this is a few hash lookups however many services and
+  // hosts there are (a large site serves hundreds of domains), else a scan.
   const ServiceRoute* routeFor(std::string_view authority) const;
+  // Builds the host index from `services`; call once they are final.
+  void indexHosts();
+
+ private:
+  struct HostHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  using HostIndex = std::unordered_map<std::string, size_t, HostHash, std::equal_to<>>;
+  bool hosts_indexed_ = false;
+  HostIndex exact_index_;   // host -> index in services
+  HostIndex suffix_index_;  // ".wiki.test" -> index in services
+  size_t match_all_index_ = SIZE_MAX;
+  const ServiceRoute* scanFor(std::string_view host) const;
 };
 
 using RuntimeConfigPtr = std::shared_ptr<const RuntimeConfig>;

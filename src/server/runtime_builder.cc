@@ -141,6 +141,7 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
     if (metrics != nullptr) route.metrics = metrics->forService(service.name);
     runtime->services.push_back(std::move(route));
   }
+  runtime->indexHosts();
   runtime->fillXCacheLines();
   return proxy::RuntimeConfigPtr(std::move(runtime));
 }

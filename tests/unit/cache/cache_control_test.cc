@@ -64,6 +64,24 @@ TEST(CacheControl, InvalidFreshnessMeansStale) {
   EXPECT_EQ(s.s_maxage, 0);
 }
 
+TEST(CacheControl, WhitespaceAroundEqualsIsMalformed) {
+  // cache-tests freshness-max-age-space-before-equals / -after-equals.
+  for (const char* value : {"max-age =3600", "max-age= 3600", "max-age\t=3600"}) {
+    const CacheControl cc = parseCacheControl(makeFields({{"Cache-Control", value}}));
+    EXPECT_EQ(cc.max_age, 0) << value;
+  }
+  const CacheControl ok = parseCacheControl(makeFields({{"Cache-Control", " max-age=3600 "}}));
+  EXPECT_EQ(ok.max_age, 3600);
+}
+
+TEST(CacheControl, MustUnderstand) {
+  const CacheControl cc = parseCacheControl(
+      makeFields({{"Cache-Control", "max-age=3600, no-store, Must-Understand"}}));
+  EXPECT_TRUE(cc.must_understand);
+  EXPECT_TRUE(cc.no_store);
+  EXPECT_FALSE(parseCacheControl(makeFields({{"Cache-Control", "no-store"}})).must_understand);
+}
+
 TEST(CacheControl, InvalidOtherNumbersAreIgnored) {
   const CacheControl cc = parseCacheControl(
       makeFields({{"Cache-Control", "stale-while-revalidate=-5, min-fresh=x, stale-if-error"}}));

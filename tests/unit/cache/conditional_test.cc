@@ -39,6 +39,22 @@ TEST(Conditional, IfNoneMatchWeakComparison) {
             ConditionalResult::kNotModified);
 }
 
+TEST(Conditional, IfNoneMatchEchoOfAMalformedEtag) {
+  // cache-tests conditional-etag-strong-respond-unquote and the weak-flag variants: a tag
+  // that is not a valid entity-tag matches only its exact echo.
+  for (const char* tag : {"abcdef", "w/\"abcdef\"", "W\\\"abcdef\"", "W\"abcdef\""}) {
+    EXPECT_EQ(evaluate({{"If-None-Match", tag}}, http::Method::kGet, stored(tag)),
+              ConditionalResult::kNotModified)
+        << tag;
+  }
+  EXPECT_EQ(evaluate({{"If-None-Match", "abcdeg"}}, http::Method::kGet, stored("abcdef")),
+            ConditionalResult::kNone);
+  // One malformed side never matches a valid one, and strong comparison stays strict.
+  EXPECT_EQ(evaluate({{"If-None-Match", "abcdef"}}, http::Method::kGet, stored("\"abcdef\"")),
+            ConditionalResult::kNone);
+  EXPECT_FALSE(strongEtagMatch("abcdef", "abcdef"));
+}
+
 TEST(Conditional, IfNoneMatchWinsOverIfModifiedSince) {
   EXPECT_EQ(evaluate({{"If-None-Match", "\"v2\""}, {"If-Modified-Since", kLastModified}}),
             ConditionalResult::kNone);

@@ -35,6 +35,14 @@ TEST(HttpDate, RejectsJunk) {
   }
 }
 
+TEST(HttpDate, ZoneNameInAnyCase) {
+  // Day and month names are matched case-insensitively; the zone name is too.
+  EXPECT_EQ(parseHttpDate("Sun, 06 Nov 1994 08:49:37 gMT"), kRfcExample);
+  EXPECT_EQ(parseHttpDate("sunday, 06-nov-94 08:49:37 gmt"), kRfcExample);
+  EXPECT_FALSE(parseHttpDate("Sun, 06 Nov 1994 08:49:37 AEST"));
+  EXPECT_FALSE(parseHttpDate("Sun, 06 Nov 1994 08:49:37 utc"));
+}
+
 TEST(HttpDate, AcceptsLeapDayAndLeapSecond) {
   EXPECT_TRUE(parseHttpDate("Thu, 29 Feb 2024 12:00:00 GMT"));
   EXPECT_FALSE(parseHttpDate("Thu, 29 Feb 2023 12:00:00 GMT"));

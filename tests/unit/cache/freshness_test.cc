@@ -108,6 +108,22 @@ TEST(Freshness, CorrectedInitialAge) {
             0);
 }
 
+TEST(Freshness, AgeIsASingletonAndOnlyItsFirstValueCounts) {
+  // cache-tests age-parse-*: "old, 0" is old, "0, old" is 0, parameters are ignored, a float
+  // or negative value is ignored, and only the first Age line counts.
+  auto ageOf = [](std::initializer_list<testing::Header> headers) {
+    return metaFor(makeResponse(200, headers)).corrected_initial_age;
+  };
+  EXPECT_EQ(ageOf({{"Date", dateAt(0)}, {"Age", "7200, 0"}}), 7200);
+  EXPECT_EQ(ageOf({{"Date", dateAt(0)}, {"Age", "0, 7200"}}), 0);
+  EXPECT_EQ(ageOf({{"Date", dateAt(0)}, {"Age", "7200;foo=bar"}}), 7200);
+  EXPECT_EQ(ageOf({{"Date", dateAt(0)}, {"Age", "7200"}, {"Age", "0"}}), 7200);
+  EXPECT_EQ(ageOf({{"Date", dateAt(0)}, {"Age", "0"}, {"Age", "7200"}}), 0);
+  EXPECT_EQ(ageOf({{"Date", dateAt(0)}, {"Age", "7200.0"}}), 0);
+  EXPECT_EQ(ageOf({{"Date", dateAt(0)}, {"Age", "abc"}}), 0);
+  EXPECT_EQ(ageOf({{"Date", dateAt(0)}, {"Age", ", 5"}}), 0);
+}
+
 TEST(Freshness, FillsDirectivesValidatorsVaryAndHead) {
   auto response = makeResponse(
       200, {{"Date", dateAt(0)},

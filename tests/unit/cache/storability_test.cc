@@ -32,6 +32,24 @@ TEST(Storability, StoresExplicitAndHeuristic) {
   EXPECT_EQ(decideGet(404, {{"Expires", "0"}}), StoreVerdict::kStore);
 }
 
+TEST(Storability, MustUnderstandOverridesNoStoreForKnownStatuses) {
+  // RFC 9111 §5.2.2.3 (cache-tests status-200-must-understand, status-599-must-understand).
+  const char* cc = "max-age=3600, no-store, must-understand";
+  EXPECT_EQ(decideGet(200, {{"Cache-Control", cc}}), StoreVerdict::kStore);
+  EXPECT_EQ(decideGet(404, {{"Cache-Control", cc}}), StoreVerdict::kStore);
+  EXPECT_EQ(decideGet(599, {{"Cache-Control", cc}}), StoreVerdict::kNoStoreDirective);
+  EXPECT_EQ(decideGet(299, {{"Cache-Control", "max-age=60, must-understand"}}),
+            StoreVerdict::kNoStoreDirective);
+  // The request's no-store still wins, and private still applies.
+  EXPECT_EQ(decideGet(200, {{"Cache-Control", cc}}, {{"Cache-Control", "no-store"}}),
+            StoreVerdict::kNoStoreDirective);
+  EXPECT_EQ(decideGet(200, {{"Cache-Control", "private, no-store, must-understand"}}),
+            StoreVerdict::kPrivate);
+  EXPECT_TRUE(isUnderstoodStatus(308));
+  EXPECT_FALSE(isUnderstoodStatus(206));
+  EXPECT_FALSE(isUnderstoodStatus(599));
+}
+
 TEST(Storability, Methods) {
   // HEAD responses have no body; the proxy fetches HEAD misses with GET.
   EXPECT_EQ(decide(makeRequest(http::Method::kHead, "/"),

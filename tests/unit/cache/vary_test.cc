@@ -37,6 +37,24 @@ TEST(Vary, EncodesValuesCanonically) {
   EXPECT_EQ(*c, "user-agent=A b c\n");
 }
 
+TEST(Vary, LanguageAndCodingTokensIgnoreCase) {
+  // cache-tests vary-normalise-lang-case: language tags and codings are case-insensitive.
+  const std::vector<std::string> names{"accept-language", "accept-encoding"};
+  auto lower = secondaryKey(
+      names, makeFields({{"Accept-Language", "en, de"}, {"Accept-Encoding", "GZIP"}}));
+  auto mixed = secondaryKey(
+      names, makeFields({{"Accept-Language", "eN,  De"}, {"Accept-Encoding", "gzip"}}));
+  ASSERT_TRUE(lower);
+  EXPECT_EQ(*lower, "accept-language=en,de\naccept-encoding=gzip\n");
+  EXPECT_EQ(lower, mixed);
+  // Other fields keep their case: only the origin knows whether it matters.
+  EXPECT_NE(secondaryKey({"x-a"}, makeFields({{"X-A", "a"}})),
+            secondaryKey({"x-a"}, makeFields({{"X-A", "A"}})));
+  // Order still matters.
+  EXPECT_NE(secondaryKey(names, makeFields({{"Accept-Language", "en, de"}})),
+            secondaryKey(names, makeFields({{"Accept-Language", "de, en"}})));
+}
+
 TEST(Vary, AbsentDiffersFromEmptyAndFromOtherValues) {
   const std::vector<std::string> names{"accept-encoding"};
   auto absent = secondaryKey(names, makeFields({}));

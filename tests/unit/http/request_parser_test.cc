@@ -524,3 +524,44 @@ TEST(RequestParser, ErrorNamesAreSnakeCase) {
 
 }  // namespace
 }  // namespace ec::http
+
+namespace ec::http {
+namespace {
+
+// Field lines are checked for control bytes sixteen at a time: a bad byte is found wherever it
+// sits (first block, middle, the overlapping last block, a short line) and named the same way
+// as by the byte-by-byte reading.
+TEST(RequestParser, ControlBytesAreFoundAtEveryPositionOfLongAndShortFieldLines) {
+  for (size_t length : {1u, 7u, 15u, 16u, 17u, 31u, 32u, 33u, 100u}) {
+    for (size_t at = 0; at < length; ++at) {
+      for (char bad : {'\x01', '\x7f', '\x00', '\r'}) {
+        std::string value(length, 'v');
+        value[at] = bad;
+        const std::string raw = "GET / HTTP/1.1\r\nHost: h\r\nX-Test: " + value + "\r\n\r\n";
+        RequestHead head;
+        const Outcome outcome = parseAll(raw, head);
+        ASSERT_EQ(outcome.status, RequestParser::Status::kError) << length << " at " << at;
+        EXPECT_EQ(outcome.kind, bad == '\r' ? K::kBadLineEnding : K::kBadFieldValue)
+            << length << " at " << at << " byte " << int(bad);
+      }
+      std::string with_tab(length, 'v');
+      with_tab[at] = '\t';
+      RequestHead head;
+      const std::string raw = "GET / HTTP/1.1\r\nHost: h\r\nX-Test: a" + with_tab + "\r\n\r\n";
+      EXPECT_EQ(parseAll(raw, head).status, RequestParser::Status::kDone) << "HTAB is allowed";
+    }
+  }
+  // In the name, a control byte is a bad name; a CR anywhere is a bad line ending.
+  RequestHead head;
+  EXPECT_EQ(parseAll("GET / HTTP/1.1\r\nHost: h\r\nX-Long-Field\x01Name-Here: v\r\n\r\n", head).kind,
+            K::kBadFieldName);
+  EXPECT_EQ(parseAll("GET / HTTP/1.1\r\nHost: h\r\n X-Folded\r: v\r\n\r\n", head).kind,
+            K::kBadLineEnding);
+  // Obs-text (bytes 0x80-0xFF) stays allowed in values.
+  EXPECT_EQ(parseAll("GET / HTTP/1.1\r\nHost: h\r\nX-Name: caf\xc3\xa9 and more bytes here\r\n\r\n", head)
+                .status,
+            RequestParser::Status::kDone);
+}
+
+}  // namespace
+}  // namespace ec::http
