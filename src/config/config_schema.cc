@@ -306,11 +306,13 @@ const SectionDecl<OriginConfig>& originDecl() {
           {"address", FieldType::kString, &O::address, R,
            "`host:port` of the origin; a host name is resolved at start-up.", 0, kNoMax, true},
           {"connect_timeout", FieldType::kDurationMs, &O::connect_timeout_ms, R,
-           "Time to establish a connection to the origin.", 1, 10 * kMinute},
+           "Time to establish a connection to the origin (and its TLS handshake).", 1, 10 * kMinute},
           {"first_byte_timeout", FieldType::kDurationMs, &O::first_byte_timeout_ms, R,
-           "Time from sending the request to the first byte of the response.", 1, 1 * kHour},
+           "Time from the end of the request (a request body included) to the first byte of the "
+           "response.", 1, 1 * kHour},
           {"between_bytes_timeout", FieldType::kDurationMs, &O::between_bytes_timeout_ms, R,
-           "Longest silence while a response body is arriving.", 1, 1 * kHour},
+           "Longest silence while a response body is arriving, and longest stall while the origin "
+           "takes the request (a slow client's upload is not counted).", 1, 1 * kHour},
           {"max_connections", FieldType::kCount, &O::max_connections, R,
            "Most connections open to this origin at once; further requests queue.", 1, 100000},
       },
