@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "base/strings.h"
+#include "cache/freshness.h"
 #include "http/date.h"
 
 namespace ec::cache {
@@ -41,6 +42,21 @@ bool listMatches(const http::Fields& fields, std::string_view name, const Object
     if (element == "*" || compare(element, meta.etag)) matched = true;
   });
   return matched;
+}
+
+// The time If-Modified-Since is compared with (RFC 9111 §4.3.2): the stored Last-Modified;
+// without one the stored Date; without either, when the response arrived.
+std::optional<WallTime> modificationTimeForIms(const ObjectMeta& meta) {
+  if (!meta.last_modified.empty()) return http::parseHttpDate(meta.last_modified);
+  std::optional<WallTime> date;
+  forEachStoredField(meta.head,
+                     [&](std::string_view, std::string_view name, std::string_view value) {
+                       if (!date && equalsIgnoreCase(name, "date")) {
+                         date = http::parseHttpDate(value);
+                       }
+                     });
+  if (date) return date;
+  return meta.response_time;
 }
 
 std::optional<WallTime> storedLastModified(const ObjectMeta& meta) {
@@ -90,7 +106,7 @@ ConditionalResult evaluateConditional(const http::RequestHead& request, const Ob
   if (isGetOrHead(request)) {
     if (auto ims = fields.get("if-modified-since")) {
       auto date = http::parseHttpDate(*ims);
-      auto modified = storedLastModified(meta);
+      auto modified = modificationTimeForIms(meta);
       if (date && modified && *modified <= *date) return ConditionalResult::kNotModified;
     }
   }

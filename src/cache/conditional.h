@@ -13,7 +13,9 @@ enum class ConditionalResult { kNone, kNotModified, kPreconditionFailed };
 // Evaluates the request's preconditions in RFC 9110 §13.2.2 order against the stored object:
 // If-Match (strong comparison, "*" matches), else If-Unmodified-Since; then If-None-Match
 // (weak comparison, "*" matches) - a match gives 304 for GET/HEAD, 412 otherwise; else, for
-// GET/HEAD only, If-Modified-Since (304 when Last-Modified <= the date). Preconditions apply
+// GET/HEAD only, If-Modified-Since (304 when Last-Modified <= the date; without a stored
+// Last-Modified the stored Date, without that the arrival time, RFC 9111 §4.3.2).
+// Preconditions apply
 // only when the stored status is 2xx (RFC 9110 §13.2.1); invalid dates are ignored.
 ConditionalResult evaluateConditional(const http::RequestHead& request, const ObjectMeta& meta);
 

@@ -65,8 +65,12 @@ bool mayServeStaleOnError(const ObjectMeta& meta, const CacheControl& request_cc
   if (meta.must_revalidate || meta.no_cache) return false;
   const int64_t staleness = currentAge(meta, now) - meta.freshness_lifetime;
   if (staleness < 0) return true;
-  const int64_t window =
-      std::max({meta.stale_if_error, request_cc.stale_if_error.value_or(0), config.grace});
+  // An explicit stale-if-error (response or request) is the window the origin or client asked
+  // for, and past it the stale object must not be served (RFC 5861 §4); the operator's grace
+  // covers only objects without one.
+  const int64_t explicit_window =
+      std::max(meta.stale_if_error, request_cc.stale_if_error.value_or(0));
+  const int64_t window = explicit_window > 0 ? explicit_window : config.grace;
   return window > 0 && staleness <= window;
 }
 

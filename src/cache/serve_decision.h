@@ -42,8 +42,9 @@ ServeDecision decideServe(const ObjectMeta& meta, const CacheControl& request_cc
                           const PolicyConfig& config);
 
 // When the origin failed (refused, timed out, 5xx) during a revalidation: may the stale
-// object be served instead of the error? Yes while fresh; when stale, within the largest of
-// the response's stale-if-error, the request's stale-if-error and the configured grace.
+// object be served instead of the error? Yes while fresh; when stale, within the larger of
+// the response's and the request's stale-if-error, or, when neither has one, within the
+// configured grace (an explicit stale-if-error is never extended by grace).
 // Never for must-revalidate (incl. proxy-revalidate, s-maxage) or no-cache objects: those
 // promised the origin that nothing unvalidated is served (RFC 9111 §4.2.4, RFC 5861 §4).
 bool mayServeStaleOnError(const ObjectMeta& meta, const CacheControl& request_cc, WallTime now,

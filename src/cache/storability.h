@@ -28,9 +28,9 @@ bool isUnderstoodStatus(int status);
 
 // Checks in this order: method, status, no-store (ignored for an understood status when the
 // response has must-understand; an unknown status with must-understand is never stored),
-// private, Authorization, Set-Cookie, Vary: *, freshness information. A response with no explicit freshness, no heuristic freshness and no
-// validator would be revalidated by a full fetch on every use, so it is stored only when
-// default_ttl gives it a lifetime.
+// private, Authorization, Set-Cookie, Vary: *, freshness information. A response with no
+// explicit freshness, no heuristic freshness and no validator would be revalidated by a full
+// fetch on every use, so it is stored only when default_ttl gives it a lifetime.
 StoreVerdict decideStore(const http::RequestHead& request, const http::ResponseHead& response,
                          const CacheControl& request_cc, const CacheControl& response_cc,
                          const PolicyConfig& config);

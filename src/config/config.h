@@ -100,6 +100,7 @@ struct CacheConfig {
   std::vector<DiskConfig> disk;
   uint64_t disk_max_object_size = uint64_t{1} << 30;
   uint64_t disk_sync_interval_ms = 5000;
+  bool disk_zero_copy = true;
   std::string memory_admission = "exponential";  // or "all"
   uint64_t memory_admission_scale = uint64_t{1} << 20;
   bool operator==(const CacheConfig&) const = default;

@@ -196,8 +196,9 @@ const SectionDecl<CacheConfig>& cacheDecl() {
            "to the origin.",
            0, 1 * kDayS},
           {"grace", FieldType::kDurationS, &C::grace_s, R,
-           "How long past expiry a stale object may be served when the origin fails, beyond "
-           "any stale-if-error.",
+           "How long past expiry a stale object may be served when the origin fails, for "
+           "objects without stale-if-error (an explicit stale-if-error window is never "
+           "extended).",
            0, 7 * kDayS},
           {"eviction",
            FieldType::kChoice,
@@ -218,6 +219,11 @@ const SectionDecl<CacheConfig>& cacheDecl() {
            "How often the disk tier's writer calls fdatasync while it writes: what a power "
            "loss can lose at most (kill -9 loses only objects not yet written). 0: never.",
            0, 1 * kHour},
+          {"disk_zero_copy", FieldType::kBool, &C::disk_zero_copy, kRestart,
+           "Serve disk hits not headed for memory straight from the store file's pages (mapped, "
+           "checked in place, spliced to the socket: no copy); the writer then punches each "
+           "segment out of the file before rewriting it. Off, or where the file system cannot "
+           "punch holes, a disk hit is read into memory first. Used only with `disk`."},
           {"memory_admission",
            FieldType::kChoice,
            &C::memory_admission,
@@ -301,11 +307,13 @@ const SectionDecl<OriginConfig>& originDecl() {
           {"address", FieldType::kString, &O::address, R,
            "`host:port` of the origin; a host name is resolved at start-up.", 0, kNoMax, true},
           {"connect_timeout", FieldType::kDurationMs, &O::connect_timeout_ms, R,
-           "Time to establish a connection to the origin.", 1, 10 * kMinute},
+           "Time to establish a connection to the origin (and its TLS handshake).", 1, 10 * kMinute},
           {"first_byte_timeout", FieldType::kDurationMs, &O::first_byte_timeout_ms, R,
-           "Time from sending the request to the first byte of the response.", 1, 1 * kHour},
+           "Time from the end of the request (a request body included) to the first byte of the "
+           "response.", 1, 1 * kHour},
           {"between_bytes_timeout", FieldType::kDurationMs, &O::between_bytes_timeout_ms, R,
-           "Longest silence while a response body is arriving.", 1, 1 * kHour},
+           "Longest silence while a response body is arriving, and longest stall while the origin "
+           "takes the request (a slow client's upload is not counted).", 1, 1 * kHour},
           {"max_connections", FieldType::kCount, &O::max_connections, R,
            "Most connections open to this origin at once; further requests queue.", 1, 100000},
       },

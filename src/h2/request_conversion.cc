@@ -99,7 +99,8 @@ const char* downgradeErrorName(DowngradeError error) {
 }
 
 DowngradeError convertRequest(std::span<const HeaderField> fields,
-                              std::optional<uint64_t> body_length, ConvertedRequest& out) {
+                              std::optional<uint64_t> body_length, ConvertedRequest& out,
+                              bool body_follows) {
   const std::string* method = nullptr;
   const std::string* scheme = nullptr;
   const std::string* path = nullptr;
@@ -158,7 +159,7 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
   const std::optional<uint64_t> length = body_length ? body_length : declared;
 
   out.method = *method;
-  out.has_body = length.value_or(0) > 0;
+  out.has_body = length ? *length > 0 : body_follows;
   std::string& head = out.head;
   head.clear();
   head.reserve(256);
@@ -196,6 +197,8 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
     head += "Content-Length: ";
     head += std::to_string(*length);
     head += "\r\n";
+  } else if (body_follows) {
+    head += "Transfer-Encoding: chunked\r\n";
   }
   head += "\r\n";
   return DowngradeError::kNone;

@@ -43,9 +43,11 @@ struct ConvertedRequest {
 };
 
 // `body_length`: the DATA total when the stream already ended (nullopt while unknown; then a
-// content-length, if present, is used, else the caller must buffer the body to know it).
-// Returns DowngradeError::kNone on success.
+// content-length, if present, is used). `body_follows`: with the length unknown, the body
+// streams as it arrives, so the head says `Transfer-Encoding: chunked` (HTTP/2 trailers are
+// not forwarded). Returns DowngradeError::kNone on success.
 DowngradeError convertRequest(std::span<const HeaderField> fields,
-                              std::optional<uint64_t> body_length, ConvertedRequest& out);
+                              std::optional<uint64_t> body_length, ConvertedRequest& out,
+                              bool body_follows = false);
 
 }  // namespace ec::h2

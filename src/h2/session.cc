@@ -42,6 +42,8 @@ Session::Session(SessionHandler& handler, const SessionLimits& limits,
   nghttp2_option_set_max_continuations(option, limits_.max_continuations * 4);
   nghttp2_option_set_max_settings(option, 64);
   nghttp2_option_set_max_outbound_ack(option, 1000);
+  // Windows reopen as the owner consumes request bodies (consume()), not on receipt.
+  nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_session_server_new2(&session_, callbacks, this, option);
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
@@ -130,6 +132,10 @@ bool Session::submitResponse(int32_t stream, const nghttp2_nv* nva, size_t count
 }
 
 void Session::resumeData(int32_t stream) { nghttp2_session_resume_data(session_, stream); }
+
+void Session::consume(int32_t stream, size_t bytes) {
+  if (bytes > 0) nghttp2_session_consume(session_, stream, bytes);
+}
 
 void Session::resetStream(int32_t stream, uint32_t error_code) {
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream, error_code);

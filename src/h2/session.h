@@ -61,6 +61,7 @@ class SessionHandler {
   // A request's header block decoded to more than max_header_list_size: its fields were
   // dropped; the stream stays open for an answer (431). Any body that follows is delivered.
   virtual void onRequestHeadersTooLarge(int32_t stream, bool end_stream) = 0;
+  // Body bytes of a request; the owner calls Session::consume() once it has passed them on.
   virtual void onRequestData(int32_t stream, std::string_view data) = 0;
   virtual void onRequestEnd(int32_t stream) = 0;
   virtual void onStreamClosed(int32_t stream, uint32_t error_code) = 0;
@@ -97,6 +98,10 @@ class Session {
   // returning): the hot path builds them without an allocation per field.
   bool submitResponse(int32_t stream, const nghttp2_nv* nva, size_t count, bool has_body);
   void resumeData(int32_t stream);
+  // Request body bytes the owner has passed on (or dropped): reopens the stream's and the
+  // connection's flow-control windows. The session never reopens them by itself, so a body
+  // arrives only as fast as the origin takes it (a slow origin holds the client back).
+  void consume(int32_t stream, size_t bytes);
   void resetStream(int32_t stream, uint32_t error_code);
   // Graceful: GOAWAY NO_ERROR with the last stream seen; streams in flight finish.
   void shutdown();

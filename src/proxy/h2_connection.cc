@@ -74,6 +74,17 @@ void H2Stream::onHeaders(std::span<const h2::HeaderField> fields, bool end_strea
     startRequest(0, fields);  // the common case: straight from the session's buffer
     return;
   }
+  // A body follows. Other methods start at once and stream it to the origin as it arrives;
+  // a GET or HEAD keeps the buffered path (bounded, sent with a Content-Length) so that a
+  // client sending END_STREAM on an empty DATA frame still gets a cacheable request.
+  for (const h2::HeaderField& field : fields) {
+    if (field.name != ":method") continue;
+    if (field.value != "GET" && field.value != "HEAD") {
+      startRequest(std::nullopt, fields);
+      return;
+    }
+    break;
+  }
   fields_.assign(fields.begin(), fields.end());  // kept until the body has arrived
 }
 
@@ -83,17 +94,81 @@ void H2Stream::onHeadersTooLarge() {
 }
 
 void H2Stream::onData(std::string_view data) {
-  if (started_) return;
-  const uint64_t limit = std::min<uint64_t>(connection_.config().limits.max_body_bytes, 64u << 20);
-  if (body_.size() + data.size() > limit) {
-    body_too_large_ = true;
+  h2::Session& session = connection_.session();
+  received_ += data.size();
+  if (!started_) {  // a GET or HEAD body: buffered up to kBufferedBodyLimit
+    session.consume(id_, data.size());
+    const uint64_t limit =
+        std::min<uint64_t>(connection_.config().limits.max_body_bytes, kBufferedBodyLimit);
+    if (body_.size() + data.size() > limit) {
+      body_too_large_ = true;
+      return;
+    }
+    body_.append(data);
     return;
   }
-  body_.append(data);
+  if (!streaming_ || !transaction_) {  // already answered (413, 421, 431...): dropped
+    session.consume(id_, data.size());
+    return;
+  }
+  if (declared_length_ && received_ > *declared_length_) {
+    session.consume(id_, data.size());
+    refuseBody(false);
+    return;
+  }
+  if (received_ > connection_.config().limits.max_body_bytes) {
+    session.consume(id_, data.size());
+    refuseBody(true);
+    return;
+  }
+  transaction_->onRequestBody(data);
+  // While the origin is behind, the window stays shut: the client can send at most one more
+  // window's worth.
+  if (body_paused_) unconsumed_ += data.size();
+  else session.consume(id_, data.size());
 }
 
 void H2Stream::onEnd() {
-  if (!started_) startRequest(body_.size(), fields_);
+  if (!started_) {
+    startRequest(body_.size(), fields_);
+    return;
+  }
+  if (!streaming_ || !transaction_) return;
+  streaming_ = false;
+  if (declared_length_ && received_ != *declared_length_) {
+    refuseBody(false);
+    return;
+  }
+  transaction_->onRequestBodyEnd();
+}
+
+void H2Stream::pauseBody(bool paused) {
+  body_paused_ = paused;
+  if (paused || unconsumed_ == 0 || detached_) return;
+  connection_.session().consume(id_, unconsumed_);
+  unconsumed_ = 0;
+  connection_.writeSoon();  // the WINDOW_UPDATE
+}
+
+void H2Stream::refuseBody(bool too_large) {
+  SharedState& shared = connection_.worker().shared();
+  if (too_large) {
+    shared.stats().h2_bodies_too_large.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    // RFC 9113 §8.1.1: DATA disagreeing with content-length makes the request malformed.
+    shared.stats()
+        .h2_downgrade_errors[static_cast<size_t>(h2::DowngradeError::kBadContentLength)]
+        .fetch_add(1, std::memory_order_relaxed);
+  }
+  streaming_ = false;
+  output_.clear();
+  finished_ = true;
+  connection_.session().resetStream(id_, too_large ? NGHTTP2_REFUSED_STREAM : NGHTTP2_PROTOCOL_ERROR);
+  connection_.writeSoon();
+  if (transaction_) {
+    // The origin got part of a body: the exchange is dropped with the transaction.
+    connection_.worker().loop().defer([doomed = std::shared_ptr<Transaction>(std::move(transaction_))] {});
+  }
 }
 
 void H2Stream::startRequest(std::optional<uint64_t> body_length,
@@ -101,7 +176,8 @@ void H2Stream::startRequest(std::optional<uint64_t> body_length,
   started_ = true;
   SharedState& shared = connection_.worker().shared();
   h2::ConvertedRequest converted;
-  const h2::DowngradeError error = h2::convertRequest(fields, body_length, converted);
+  const h2::DowngradeError error =
+      h2::convertRequest(fields, body_length, converted, /*body_follows=*/!body_length);
   fields_.clear();
   if (error != h2::DowngradeError::kNone) {
     shared.stats().h2_downgrade_errors[static_cast<size_t>(error)].fetch_add(1, std::memory_order_relaxed);
@@ -125,6 +201,10 @@ void H2Stream::startRequest(std::optional<uint64_t> body_length,
     shared.stats().h2_misdirected.fetch_add(1, std::memory_order_relaxed);
     respondLocal(421, "This connection's certificate does not cover that host.\n");
     return;
+  }
+  if (!body_length) {
+    streaming_ = true;
+    if (head_.framing == http::BodyFraming::kContentLength) declared_length_ = head_.content_length;
   }
   transaction_ = std::make_unique<Transaction>(connection_.worker(), *this, connection_.configPtr(), head_);
   transaction_->start();
@@ -171,6 +251,9 @@ void H2Stream::abortNow() {
 
 void H2Stream::detach() {
   detached_ = true;
+  // Bytes held back from the window still count against the connection's.
+  connection_.session().consume(id_, unconsumed_);
+  unconsumed_ = 0;
   if (transaction_) {
     transaction_->clientClosed();  // the access log still gets its line
     connection_.worker().loop().defer([doomed = std::shared_ptr<Transaction>(std::move(transaction_))] {});
@@ -514,6 +597,7 @@ void H2Connection::onRequestHeadersTooLarge(int32_t stream, bool /*end_stream*/)
 
 void H2Connection::onRequestData(int32_t stream, std::string_view data) {
   if (auto it = streams_.find(stream); it != streams_.end()) it->second->onData(data);
+  else session_.consume(stream, data.size());  // a stream refused or gone: dropped
 }
 
 void H2Connection::onRequestEnd(int32_t stream) {

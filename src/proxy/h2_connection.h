@@ -43,7 +43,8 @@ class H2Stream final : public Downstream {
   OutputQueue& output() override { return output_; }
   void flush() override;
   void transactionFinished(bool keep_alive) override;
-  void pauseBody(bool) override {}
+  // The origin is behind (or caught up): hold back (or reopen) the stream's window.
+  void pauseBody(bool paused) override;
   const std::string& peerIp() const override;
   std::string_view rawHead() const override { return head_bytes_; }
   bool closing() const override;
@@ -61,7 +62,11 @@ class H2Stream final : public Downstream {
   void detach();  // the stream closed: no more frames, the transaction is dropped
 
  private:
+  // GET and HEAD bodies are buffered whole (rare; kept for cacheability), at most this much.
+  static constexpr uint64_t kBufferedBodyLimit = uint64_t{1} << 20;
   void startRequest(std::optional<uint64_t> body_length, std::span<const h2::HeaderField> fields);
+  // DATA over content-length or over limits.max_request_body after the request started: reset.
+  void refuseBody(bool too_large);
   void respondLocal(int status, std::string_view body);
   void pullResponse();
   bool submitHead();
@@ -74,6 +79,12 @@ class H2Stream final : public Downstream {
   std::string body_;
   bool body_too_large_ = false;
   bool started_ = false;
+  // Streaming request body (methods other than GET/HEAD): the transaction started at HEADERS.
+  bool streaming_ = false;
+  bool body_paused_ = false;
+  uint64_t received_ = 0;    // DATA bytes so far
+  uint64_t unconsumed_ = 0;  // passed on while paused, window not yet reopened
+  std::optional<uint64_t> declared_length_;
   std::unique_ptr<Transaction> transaction_;
   std::unique_ptr<Transaction> retired_;
   OutputQueue output_;

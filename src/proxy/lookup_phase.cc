@@ -1,5 +1,7 @@
 // Lookup phase: the memory tier, then the disk tier (read off the loop, the transaction resumes
 // when the head and first fragment are in), the freshness verdict, coalescing, hit-for-pass.
+#include "cache/conditional.h"
+#include "cache/range.h"
 #include "cache/serve_decision.h"
 #include "cache/vary.h"
 #include "proxy/client_connection.h"
@@ -38,7 +40,7 @@ void Transaction::lookup() {
           continueLookup(std::move(found), Disposition::kHitLocal);
         });
       },
-      &pending, &tier);
+      &pending, &tier, /*allow_views=*/!whole_lookup_);
   if (pending) return;  // resumed by the disk read
   continueLookup(std::move(object), Disposition::kHit);
 }
@@ -50,6 +52,19 @@ void Transaction::continueLookup(storage::ObjectRef object, Disposition hit) {
   if (object) {
     const cache::ServeDecision decision =
         cache::decideServe(object->meta(), request_cc_, now, config_->policy);
+    // A disk hit read for one range answers only that range, only as is; a zero-copy one
+    // (bytes mapped from the store file) only as is. Anything else (a revalidation or refresh,
+    // which would store the body again; another range plan) reads the whole object privately
+    // again. Rare.
+    const storage::Body& body = *object->body();
+    const bool as_is = decision.verdict == cache::ServeVerdict::kFresh ||
+                       decision.verdict == cache::ServeVerdict::kStaleAllowed;
+    if ((body.partial() && !(as_is && partialBodyServes(*object))) ||
+        (body.fileBacked() && !as_is)) {
+      whole_lookup_ = true;
+      lookup();
+      return;
+    }
     switch (decision.verdict) {
       case cache::ServeVerdict::kFresh:
         countResult(CacheResult::kHit);
@@ -88,6 +103,23 @@ void Transaction::continueLookup(storage::ObjectRef object, Disposition hit) {
     return;
   }
   startMissFetch(nullptr);
+}
+
+bool Transaction::partialBodyServes(const storage::CachedObject& object) const {
+  const cache::ObjectMeta& meta = object.meta();
+  const storage::Body& body = *object.body();
+  if (meta.status != 200 || meta.content_length < 0) return false;
+  // The same checks, in the same order, as deliverObject(): conditionals answer without a body.
+  if (cache::evaluateConditional(head_, meta) != cache::ConditionalResult::kNone) return true;
+  const std::optional<std::string_view> range = head_.fields.get("range");
+  if (!range || head_.method != http::Method::kGet || !cache::ifRangeMatches(head_, meta)) {
+    return false;
+  }
+  const cache::RangePlan plan = cache::planRanges(
+      *range, static_cast<uint64_t>(meta.content_length), config_->policy.max_ranges);
+  if (plan.kind == cache::RangePlan::kUnsatisfiable) return true;
+  return plan.kind == cache::RangePlan::kSingle && plan.ranges.front().first >= body.base() &&
+         plan.ranges.front().last < body.end();
 }
 
 Fetch::Params Transaction::fetchParams(storage::ObjectRef stale) {

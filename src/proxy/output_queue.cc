@@ -53,6 +53,14 @@ void OutputQueue::appendBody(std::shared_ptr<storage::Body> body, uint64_t offse
   segments_.push_back(Segment{{}, std::move(body), offset, length});
 }
 
+// A zero-copy disk body whose bytes the store reclaimed while we sent them: what went out may
+// be wrong, so the connection must end before the response looks complete.
+Result<bool> OutputQueue::staleBody() {
+  stale_body_ = false;
+  return fail(Error::downstream(ErrorKind::kConnectionReset,
+                                "disk body reclaimed by the store while it was sent"));
+}
+
 void OutputQueue::clear() {
   segments_.clear();
   front_ = 0;
@@ -75,6 +83,12 @@ bool OutputQueue::loadPipe(net::SplicePipePool* pipes) {
   if (!pipe_) return false;
   Result<size_t> loaded = pipe_->load(iov, count);
   if (!loaded || *loaded == 0) return false;
+  // A zero-copy disk body: its pages are referenced now; if the store's log reclaimed them
+  // meanwhile they may hold other bytes (docs/design/disk-store.md "Zero-copy disk hits").
+  if (!front.body->valid()) {
+    stale_body_ = true;
+    return false;
+  }
   front.offset += *loaded;
   front.length -= *loaded;
   if (front.length == 0) popFront();
@@ -98,6 +112,7 @@ Result<bool> OutputQueue::flush(net::Transport& transport, uint64_t& bytes_writt
     }
     if (front_ == segments_.size()) break;
     if (spliceCandidate(front_, pipes) && loadPipe(pipes)) continue;
+    if (stale_body_) return staleBody();
     Result<bool> sent = sendCopies(transport, bytes_written, pipes);
     if (!sent) return sent;
     if (!*sent) return false;
@@ -115,6 +130,7 @@ Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_
   iovec iov[kMaxIov];
   int count = 0;
   bool splice_follows = false;
+  bool guarded = false;  // a zero-copy disk body among the bytes (Body::valid() to check after)
   for (size_t i = front_; i < segments_.size() && count < kMaxIov; ++i) {
     const Segment& segment = segments_[i];
     if (i != front_ && spliceCandidate(i, pipes)) {
@@ -122,6 +138,7 @@ Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_
       break;
     }
     if (segment.body) {
+      guarded = guarded || segment.body->fileBacked();
       count += segment.body->peek(segment.offset, segment.length, iov + count, kMaxIov - count);
     } else {
       const size_t skip = (i == front_) ? head_written_ : 0;
@@ -133,6 +150,12 @@ Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_
   // MSG_MORE before a spliced body: the head and the first body bytes share TCP segments.
   const net::IoResult io = transport.writev(iov, count, splice_follows);
   if (io.kind == net::IoResult::Kind::kBlocked) return false;
+  // Copied by the kernel now: bytes of a zero-copy disk body reclaimed meanwhile are garbage.
+  if (guarded) {
+    for (size_t i = front_; i < segments_.size(); ++i) {
+      if (segments_[i].body && !segments_[i].body->valid()) return staleBody();
+    }
+  }
   if (io.kind != net::IoResult::Kind::kBytes) {
     return fail(Error::downstream(ErrorKind::kConnectionReset, "client connection broken"));
   }

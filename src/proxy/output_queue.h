@@ -56,6 +56,7 @@ class OutputQueue {
   // Moves the front body segment's next bytes into the pipe. False: not possible now (heap
   // chunk, no pipe, vmsplice refused): the caller copies instead.
   bool loadPipe(net::SplicePipePool* pipes);
+  Result<bool> staleBody();
   Result<bool> sendCopies(net::Transport& transport, uint64_t& bytes_written,
                           net::SplicePipePool* pipes);
 
@@ -71,6 +72,7 @@ class OutputQueue {
   size_t front_ = 0;
   uint64_t queued_bytes_ = 0;
   size_t head_written_ = 0;  // bytes of the front owned segment already written
+  bool stale_body_ = false;  // loadPipe() found a zero-copy disk body reclaimed
   std::string spare_;        // a sent head's buffer, cleared, for takeBuffer()
   // Holds body bytes already taken from the front of the queue (counted in queued_bytes_)
   // until the socket accepts them; returned to the pool once empty.

@@ -106,7 +106,8 @@ const MetricDecl kH2Refused{
     "edgecache_http2_refused_requests_total",
     "HTTP/2 requests reset because they cannot become a canonical HTTP/1.1 request, by reason "
     "(RFC 9113 §8.2-8.3), plus malformed frames nghttp2 refused (reason=\"frame\") and header "
-    "lists over http2.max_header_list_size answered 431 (reason=\"header_list_too_large\").",
+    "lists over http2.max_header_list_size answered 431 (reason=\"header_list_too_large\") and "
+    "streamed bodies past limits.max_request_body, reset (reason=\"body_too_large\").",
     Type::kCounter, {"reason"}, {}, ""};
 
 double load(const std::atomic<uint64_t>& value) {
@@ -182,6 +183,8 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   registry.callback(kH2Refused, {"frame"}, [&stats] { return load(stats.h2_malformed); });
   registry.callback(kH2Refused, {"header_list_too_large"},
                     [&stats] { return load(stats.h2_header_lists_too_large); });
+  registry.callback(kH2Refused, {"body_too_large"},
+                    [&stats] { return load(stats.h2_bodies_too_large); });
 
   storage::Store& store = shared.memoryTier();
   registry.callback(kMemoryBytes, {}, [&store] { return static_cast<double>(store.stats().bytes); });

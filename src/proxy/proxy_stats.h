@@ -39,6 +39,7 @@ struct ProxyStats {
   std::atomic<uint64_t> h2_misdirected{0};  // 421: host not covered by the certificate
   std::atomic<uint64_t> h2_malformed{0};    // frames or header blocks nghttp2 refused
   std::atomic<uint64_t> h2_header_lists_too_large{0};  // answered 431 on their stream
+  std::atomic<uint64_t> h2_bodies_too_large{0};        // streamed past max_request_body: reset
   std::array<std::atomic<uint64_t>, static_cast<size_t>(h2::CalmReason::kCount)> h2_calm{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(h2::DowngradeError::kCount)> h2_downgrade_errors{};  // fetched bodies not stored: purged meanwhile
 

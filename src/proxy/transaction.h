@@ -81,6 +81,8 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   // After the tiers answered: freshness verdict, coalescing, hit-for-pass. `hit` is the
   // disposition a hit gets (kHit from memory, kHitLocal from disk).
   void continueLookup(storage::ObjectRef object, Disposition hit);
+  // Can a disk hit read for one range (a partial() Body) answer this request as it stands?
+  bool partialBodyServes(const storage::CachedObject& object) const;
   void startMissFetch(storage::ObjectRef stale);
   Fetch::Params fetchParams(storage::ObjectRef stale);
   static void startBackgroundRefresh(WorkerContext& worker, Fetch::Params params);
@@ -137,6 +139,7 @@ class Transaction final : public storage::BodyObserver, public upstream::Exchang
   bool chunked_out_ = false;
   bool close_delimited_out_ = false;
   bool subscribed_ = false;
+  bool whole_lookup_ = false;  // a partial disk hit could not serve: look up the whole object
   std::shared_ptr<std::atomic<bool>> wake_pending_;  // set before subscribing to a body
 
   // Pass-through.

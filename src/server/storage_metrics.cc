@@ -47,6 +47,19 @@ const MetricDecl kDiskDropped{"edgecache_disk_dropped_writes_total",
 const MetricDecl kDiskRebuild{"edgecache_disk_rebuild_seconds",
                               "Time the last start took to rebuild a disk store's index.",
                               Type::kGauge, {"path"}, {}, "seconds"};
+const MetricDecl kDiskRangeReads{"edgecache_disk_range_reads_total",
+                                 "Disk hits for one byte range that read only the fragments the "
+                                 "range touches (not the object before or after it).",
+                                 Type::kCounter, {"path"}, {}, ""};
+const MetricDecl kDiskMappedReads{"edgecache_disk_mapped_reads_total",
+                                  "Fragments a disk store served zero-copy: mapped from the "
+                                  "file, checked in place, spliced to the client "
+                                  "(cache.disk_zero_copy).",
+                                  Type::kCounter, {"path"}, {}, ""};
+const MetricDecl kDiskPunched{"edgecache_disk_punched_segments_total",
+                              "Segments punched out of a store file before their rewrite (so "
+                              "zero-copy bytes still in flight keep their content).",
+                              Type::kCounter, {"path"}, {}, ""};
 const MetricDecl kTierHits{"edgecache_tier_hits_total",
                            "Store lookups answered by each tier (memory = hit-front, disk = "
                            "hit-local) and by none (miss).",
@@ -70,8 +83,9 @@ const std::vector<const observe::MetricDecl*>& storageMetricDecls() {
   static const std::vector<const MetricDecl*> decls = {
       &kDiskUp,       &kDiskBytes,   &kDiskCapacity, &kDiskObjects,  &kDiskIndexBytes,
       &kDiskEvictions, &kDiskReclaims, &kDiskOps,    &kDiskIoBytes,  &kDiskErrors,
-      &kDiskCorrupt,  &kDiskDropped, &kDiskRebuild,  &kTierHits,     &kPromotions,
-      &kAdmissionRejects};
+      &kDiskCorrupt,  &kDiskDropped, &kDiskRebuild,  &kDiskRangeReads, &kDiskMappedReads,
+      &kDiskPunched,  &kTierHits,
+      &kPromotions,   &kAdmissionRejects};
   return decls;
 }
 
@@ -95,6 +109,9 @@ void registerStorageMetrics(observe::Registry& registry, storage::TieredStore& t
     registry.callback(kDiskErrors, {path}, [&m] { return load(m.errors); });
     registry.callback(kDiskCorrupt, {path}, [&m] { return load(m.corrupt); });
     registry.callback(kDiskDropped, {path}, [&m] { return load(m.dropped_writes); });
+    registry.callback(kDiskRangeReads, {path}, [&m] { return load(m.range_reads); });
+    registry.callback(kDiskMappedReads, {path}, [&m] { return load(m.mapped_reads); });
+    registry.callback(kDiskPunched, {path}, [&m] { return load(m.punched_segments); });
     registry.callback(kDiskRebuild, {path}, [&m] { return static_cast<double>(m.rebuild_ms.load()) / 1000.0; });
   }
   registry.callback(kTierHits, {"memory"}, [&tiered] { return static_cast<double>(tiered.memoryHits()); });

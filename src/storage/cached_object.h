@@ -24,6 +24,12 @@ class CachedObject {
   const cache::ObjectMeta& meta() const { return meta_; }
   const std::shared_ptr<Body>& body() const { return body_; }
 
+  // The memory tier's admission verdict when a disk read already drew it (set before the
+  // object is handed out; TieredStore::promoteFromDisk then does not draw again).
+  enum class Admission : uint8_t { kUndecided, kAdmit, kReject };
+  Admission admission() const { return admission_; }
+  void setAdmission(Admission admission) { admission_ = admission; }
+
   // Meta (head, validators, vary names) + body + index overhead. Grows while the body fills.
   size_t chargedBytes() const { return meta_bytes_ + body_->chargedBytes(); }
 
@@ -31,6 +37,7 @@ class CachedObject {
   cache::ObjectMeta meta_;
   std::shared_ptr<Body> body_;
   size_t meta_bytes_;  // fixed: meta never changes
+  Admission admission_ = Admission::kUndecided;
 };
 
 using ObjectRef = std::shared_ptr<CachedObject>;

@@ -44,20 +44,83 @@ uint32_t crcSoftware(uint32_t crc, const unsigned char* p, size_t n) {
   return crc;
 }
 
+// The CRC register is linear: crc(s, A || B) = crc(s, A) * x^(8|B|) xor crc(0, B) (mod P, no
+// pre/post inversion). So one buffer can be checksummed as three independent streams, which
+// keeps the crc32 instruction's pipeline full (latency 3, throughput 1 per cycle: ~3x one
+// chain), then combined with two multiplications mod P.
+constexpr uint32_t kCrc32cReflected = 0x82f63b78;
+
+// a * b mod P, reflected bit order (bit 31 is the x^0 coefficient).
+uint32_t crcMultiply(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (uint32_t bit = 1u << 31; bit != 0; bit >>= 1) {
+    if (a & bit) product ^= b;
+    b = (b & 1) ? (b >> 1) ^ kCrc32cReflected : b >> 1;
+  }
+  return product;
+}
+
+// x^(8 * bytes) mod P.
+uint32_t crcShiftFactor(uint64_t bytes) {
+  uint32_t result = 1u << 31;  // x^0
+  uint32_t power = 1u << 23;   // x^8
+  for (; bytes != 0; bytes >>= 1) {
+    if (bytes & 1) result = crcMultiply(result, power);
+    power = crcMultiply(power, power);
+  }
+  return result;
+}
+
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t crcHardware(uint32_t crc, const unsigned char* p,
-                                                       size_t n) {
-  uint64_t c = crc;
-  while (n >= 8) {
+__attribute__((target("sse4.2"))) uint64_t crcChain(uint64_t c, const unsigned char* p,
+                                                    size_t n) {
+  for (; n >= 8; p += 8, n -= 8) {
     uint64_t word;
     std::memcpy(&word, p, 8);
     c = _mm_crc32_u64(c, word);
-    p += 8;
-    n -= 8;
   }
   uint32_t c32 = static_cast<uint32_t>(c);
   while (n--) c32 = _mm_crc32_u8(c32, *p++);
   return c32;
+}
+
+// Three streams of `lane` bytes each (a multiple of 8), combined.
+__attribute__((target("sse4.2"))) uint32_t crcThreeLanes(uint32_t crc, const unsigned char* p,
+                                                         size_t lane, uint32_t shift_lane,
+                                                         uint32_t shift_two_lanes) {
+  uint64_t a = crc, b = 0, c = 0;
+  const unsigned char* pb = p + lane;
+  const unsigned char* pc = p + 2 * lane;
+  for (size_t i = 0; i < lane; i += 8) {
+    uint64_t wa, wb, wc;
+    std::memcpy(&wa, p + i, 8);
+    std::memcpy(&wb, pb + i, 8);
+    std::memcpy(&wc, pc + i, 8);
+    a = _mm_crc32_u64(a, wa);
+    b = _mm_crc32_u64(b, wb);
+    c = _mm_crc32_u64(c, wc);
+  }
+  return crcMultiply(static_cast<uint32_t>(a), shift_two_lanes) ^
+         crcMultiply(static_cast<uint32_t>(b), shift_lane) ^ static_cast<uint32_t>(c);
+}
+
+uint32_t crcHardware(uint32_t crc, const unsigned char* p, size_t n) {
+  struct Level {
+    size_t lane;
+    uint32_t shift_lane;
+    uint32_t shift_two_lanes;
+  };
+  static const Level levels[] = {
+      {32768, crcShiftFactor(32768), crcShiftFactor(65536)},
+      {4096, crcShiftFactor(4096), crcShiftFactor(8192)},
+      {512, crcShiftFactor(512), crcShiftFactor(1024)},
+  };
+  for (const Level& level : levels) {
+    for (; n >= 3 * level.lane; p += 3 * level.lane, n -= 3 * level.lane) {
+      crc = crcThreeLanes(crc, p, level.lane, level.shift_lane, level.shift_two_lanes);
+    }
+  }
+  return static_cast<uint32_t>(crcChain(crc, p, n));
 }
 bool haveSse42() {
   static const bool have = __builtin_cpu_supports("sse4.2");
@@ -226,6 +289,20 @@ bool verifyRecord(const RecordHeader& header, std::string_view record_bytes) {
   uint32_t crc = crc32c(0, head, kRecordHeaderBytes);
   crc = crc32c(crc, record_bytes.data() + kRecordHeaderBytes, header.payload_bytes);
   return crc == header.crc;
+}
+
+bool verifyRecordParts(const RecordHeader& header, const char* header_bytes,
+                       const struct iovec* payload, int count) {
+  char head[kRecordHeaderBytes];
+  std::memcpy(head, header_bytes, kRecordHeaderBytes);
+  put32(head + 36, 0);
+  uint32_t crc = crc32c(0, head, kRecordHeaderBytes);
+  uint64_t covered = 0;
+  for (int i = 0; i < count; ++i) {
+    crc = crc32c(crc, payload[i].iov_base, payload[i].iov_len);
+    covered += payload[i].iov_len;
+  }
+  return covered == header.payload_bytes && crc == header.crc;
 }
 
 std::string encodeHead(const HeadPayload& head) {

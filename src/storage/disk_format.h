@@ -5,6 +5,8 @@
 // their encoders and strict decoders. Decoders never trust a length: every malformed input is a
 // value (nullopt / Error), never a crash; tests/fuzz/disk_record_fuzz.cc holds them to that.
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -71,6 +73,10 @@ void sealRecord(RecordHeader header, char* out);
 // Does not check the crc (verifyRecord does, over header + payload).
 std::optional<RecordHeader> decodeRecordHeader(std::string_view bytes);
 bool verifyRecord(const RecordHeader& header, std::string_view record_bytes);
+// Same, for a record read in pieces: the 40 header bytes, then the payload in `count` spans
+// (a disk hit reads the payload straight into the body's chunks).
+bool verifyRecordParts(const RecordHeader& header, const char* header_bytes,
+                       const struct iovec* payload, int count);
 
 // ---- Head payload. ----
 struct FragmentRef {

@@ -1,7 +1,9 @@
 #include "storage/disk_store.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <random>
 
 #include "base/log.h"
+#include "cache/range.h"
 #include "cache/vary.h"
 #include "storage/fault_points.h"
 
@@ -37,6 +40,28 @@ bool preadAll(int fd, char* out, uint64_t bytes, uint64_t offset) {
     out += n;
     bytes -= static_cast<uint64_t>(n);
     offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// Reads into `iov` (modified: consumed as bytes arrive) at `offset`; false on error or EOF.
+bool preadvAll(int fd, struct iovec* iov, int count, uint64_t offset) {
+  if (faultFires("edgecache/disk/read")) return false;
+  while (count > 0) {
+    const ssize_t n = ::preadv(fd, iov, std::min(count, IOV_MAX), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    offset += static_cast<uint64_t>(n);
+    size_t left = static_cast<size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
   }
   return true;
 }
@@ -100,11 +125,21 @@ DiskStore::DiskStore(const DiskStoreOptions& options)
           options.size_bytes / std::max<uint64_t>(options.average_object_bytes, 512) + 16)) {
   if (!options_.clock) options_.clock = &SystemTimeSource::instance();
   uint64_t segment = options_.segment_bytes;
-  const uint64_t usable = options_.size_bytes > disk::kFileHeaderBytes
-                              ? options_.size_bytes - disk::kFileHeaderBytes
-                              : 0;
-  if (segment == 0) segment = std::clamp<uint64_t>(usable / 16, 1 << 20, 64 << 20);
-  segment = std::max<uint64_t>(segment & ~(disk::kRecordAlign - 1), 64 << 10);
+  // Stores of 128 MiB or more start their log at 2 MiB and, unless told otherwise, use
+  // segments of whole 2 MiB: the page cache holds a file in folios of up to 2 MiB, naturally
+  // aligned, and a punched segment must cover whole folios (a folio cut in two by a punch has
+  // its part zeroed in place when it cannot be split: bytes in flight would change; see
+  // punchSegment). Smaller stores keep the 4 KiB header and serve hits by copy.
+  log_start_ = options_.size_bytes >= kFolioAlignBytes * 64 ? kFolioAlignBytes
+                                                             : disk::kFileHeaderBytes;
+  const uint64_t usable = options_.size_bytes > log_start_ ? options_.size_bytes - log_start_ : 0;
+  if (segment == 0) {
+    segment = std::clamp<uint64_t>(usable / 16, 1 << 20, 64 << 20);
+    if (log_start_ == kFolioAlignBytes) {
+      segment = std::max(segment & ~(kFolioAlignBytes - 1), kFolioAlignBytes);
+    }
+  }
+  segment = std::max<uint64_t>(segment & ~uint64_t{4095}, 64 << 10);
   segment_bytes_ = segment;
   data_bytes_ = usable / segment * segment;
   buffer_bytes_ = std::min<uint64_t>(segment_bytes_, 4 << 20);
@@ -146,6 +181,25 @@ Result<bool> DiskStore::openFile() {
       return fail(Error::internal(ErrorKind::kIo, errnoText("preallocating the store")));
     }
   }
+  // Zero-copy hits need the writer to punch a segment before rewriting it (so pages still in
+  // flight to a client keep their bytes); probe that the file system can, past the end.
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  zero_copy_ = options_.zero_copy && S_ISREG(st.st_mode) && page <= kFolioAlignBytes &&
+               segment_bytes_ % kFolioAlignBytes == 0 && log_start_ % kFolioAlignBytes == 0 &&
+               ::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                           static_cast<off_t>(options_.size_bytes), static_cast<off_t>(page)) == 0;
+  if (zero_copy_) {
+    // One read-only mapping of the whole file for the store's life: a hit costs no mmap.
+    void* map = ::mmap(nullptr, static_cast<size_t>(options_.size_bytes), PROT_READ, MAP_SHARED,
+                       fd_, 0);
+    if (map == MAP_FAILED) {
+      zero_copy_ = false;
+    } else {
+      view_->map = static_cast<char*>(map);
+      view_->map_bytes = static_cast<size_t>(options_.size_bytes);
+    }
+  }
+  punch_ = zero_copy_.load();
   char header_bytes[disk::kFileHeaderBytes];
   if (!preadAll(fd_, header_bytes, sizeof header_bytes, 0)) {
     return fail(Error::internal(ErrorKind::kIo, errnoText("reading the store header")));
@@ -194,7 +248,7 @@ void DiskStore::rebuild() {
   std::unique_ptr<char[]> segment(new char[segment_bytes_]);
   const uint64_t segments = data_bytes_ / segment_bytes_;
   for (uint64_t s = 0; s < segments; ++s) {
-    const uint64_t seg_physical = disk::kFileHeaderBytes + s * segment_bytes_;
+    const uint64_t seg_physical = log_start_ + s * segment_bytes_;
     if (!preadAll(fd_, segment.get(), segment_bytes_, seg_physical)) {
       markFailed(errnoText("reading the store"));
       return;
@@ -233,9 +287,10 @@ void DiskStore::rebuild() {
   std::sort(events.begin(), events.end(),
             [](const Event& a, const Event& b) { return a.logical < b.logical; });
   std::lock_guard lock(mu_);
-  floor_.store(floor);
+  floor_->store(floor);
   written_.store(end);
   buffer_logical_ = end;
+  punched_until_ = seg_end;  // the segment the writer resumes in holds live records
   for (const Event& event : events) {
     if (event.logical < floor) continue;
     if (event.type == RecordType::kTombstone) {
@@ -317,8 +372,8 @@ size_t DiskStore::indexMemoryBytes() const {
 // ---- index side ----
 
 void DiskStore::reclaimUpTo(uint64_t floor) {
-  if (floor <= floor_.load(std::memory_order_relaxed)) return;
-  floor_.store(floor, std::memory_order_release);
+  if (floor <= floor_->load(std::memory_order_relaxed)) return;
+  floor_->store(floor, std::memory_order_release);
   metrics_.reclaimed_segments.fetch_add(1, std::memory_order_relaxed);
   const uint64_t near = written_.load(std::memory_order_acquire);
   const size_t removed = index_.removeAllIf(
@@ -338,7 +393,7 @@ bool DiskStore::makeRoom(uint64_t charge) {
   if (charge > data_bytes_) return false;
   while (live_bytes_ + inflight_bytes_ + charge > data_bytes_) {
     // Reclaim ahead of the writer, one segment at a time, up to what has been written.
-    const uint64_t floor = floor_.load(std::memory_order_relaxed);
+    const uint64_t floor = floor_->load(std::memory_order_relaxed);
     const uint64_t next = (floor / segment_bytes_ + 1) * segment_bytes_;
     const uint64_t written = written_.load(std::memory_order_acquire);
     if (live_bytes_ == 0 || floor >= written) return false;
@@ -552,7 +607,9 @@ Result<std::string> DiskStore::readRecord(uint64_t logical, uint64_t bytes, Reco
 }
 
 ObjectRef DiskStore::loadObject(std::string_view primary, const http::Fields& request,
-                                const std::vector<Candidate>& found, bool rest_async) {
+                                const std::vector<Candidate>& found, bool rest_async,
+                                bool allow_views,
+                                const std::function<bool(uint64_t)>* keep_private) {
   for (const Candidate& candidate : found) {
     RecordHeader header;
     Result<std::string> record = readRecord(candidate.head, candidate.entry.headBytes(),
@@ -583,31 +640,65 @@ ObjectRef DiskStore::loadObject(std::string_view primary, const http::Fields& re
     bool all_live = true;
     for (const FragmentRef& f : head.fragments) all_live = all_live && stillLive(f.logical);
     if (!all_live) continue;
-    auto body = std::make_shared<Body>(head.body_bytes);
-    if (!head.fragments.empty()) {
-      const FragmentRef& first = head.fragments.front();
-      Result<std::string> fragment =
-          readRecord(first.logical, disk::recordBytes(first.length), RecordType::kFragment,
-                     candidate.entry.key, nullptr);
-      if (!fragment.ok()) continue;  // counted; a miss
-      body->append(std::string_view(fragment.value()).substr(disk::kRecordHeaderBytes, first.length));
+    // Which fragments to read: all, or for a single satisfiable range only those it touches
+    // (the Body then holds [base, end) and is never stored; see Body::base()).
+    size_t first_fragment = 0;
+    size_t end_fragment = head.fragments.size();
+    uint64_t base = 0;
+    uint64_t end = head.body_bytes;
+    if (allow_views) {
+      if (const auto range = rangeHint(request, head); range.first < range.second) {
+        uint64_t offset = 0;
+        for (size_t i = 0; i < head.fragments.size(); ++i) {
+          const uint64_t fragment_end = offset + head.fragments[i].length;
+          if (fragment_end <= range.first) first_fragment = i + 1, base = fragment_end;
+          if (offset >= range.second) {
+            end_fragment = i;
+            end = offset;
+            break;
+          }
+          offset = fragment_end;
+        }
+      }
+    }
+    auto body = std::make_shared<Body>(head.body_bytes, base, end);
+    // Zero copy unless the caller wants this object in memory (a private copy it can keep).
+    const bool whole = base == 0 && end == head.body_bytes;
+    auto admission = CachedObject::Admission::kUndecided;
+    if (whole && keep_private != nullptr && *keep_private) {
+      admission = (*keep_private)(head.body_bytes) ? CachedObject::Admission::kAdmit
+                                                   : CachedObject::Admission::kReject;
+    }
+    const bool may_map = allow_views && zero_copy_.load(std::memory_order_relaxed) &&
+                         admission != CachedObject::Admission::kAdmit;
+    if (first_fragment < end_fragment) {
+      const ReadStatus status = readFragmentInto(*body, head.fragments[first_fragment],
+                                                 candidate.entry.key, may_map);
+      if (status != ReadStatus::kOk) continue;  // counted; a miss
     }
     auto object = std::make_shared<CachedObject>(std::move(head.meta), body);
+    object->setAdmission(admission);
     {
       std::lock_guard lock(mu_);
       rememberHandle(object, candidate.entry.key, candidate.head);
       ++hits_;
     }
-    if (head.fragments.size() <= 1) {
-      body->finish();
-    } else if (rest_async) {
-      auto fragments = std::make_shared<std::vector<FragmentRef>>(std::move(head.fragments));
-      const uint64_t key = candidate.entry.key;
-      if (!readers_->submit([this, body, fragments, key] { readRest(body, *fragments, key, 1); })) {
-        body->fail();
-      }
+    if (body->partial()) metrics_.range_reads.fetch_add(1, std::memory_order_relaxed);
+    if (first_fragment + 1 >= end_fragment) {
+      if (end == head.body_bytes) body->finish();  // a partial Body ending early stays open
     } else {
-      readRest(body, std::move(head.fragments), candidate.entry.key, 1);
+      head.fragments.resize(end_fragment);
+      if (rest_async) {
+        auto fragments = std::make_shared<std::vector<FragmentRef>>(std::move(head.fragments));
+        const uint64_t key = candidate.entry.key;
+        const size_t from = first_fragment + 1;
+        if (!readers_->submit(
+                [this, body, fragments, key, from] { readRest(body, *fragments, key, from); })) {
+          body->fail();
+        }
+      } else {
+        readRest(body, std::move(head.fragments), candidate.entry.key, first_fragment + 1);
+      }
     }
     return object;
   }
@@ -616,19 +707,128 @@ ObjectRef DiskStore::loadObject(std::string_view primary, const http::Fields& re
   return nullptr;
 }
 
+// The byte range [first, end) a request needs from `head`'s body when it asks for one
+// satisfiable range of a 200 response without If-Range; {0, 0} otherwise (read everything).
+std::pair<uint64_t, uint64_t> DiskStore::rangeHint(const http::Fields& request,
+                                                   const disk::HeadPayload& head) {
+  const std::optional<std::string_view> range = request.get("range");
+  if (!range || request.get("if-range") || head.meta.status != 200 ||
+      head.meta.content_length != static_cast<int64_t>(head.body_bytes) || head.body_bytes == 0) {
+    return {0, 0};
+  }
+  const cache::RangePlan plan = cache::planRanges(*range, head.body_bytes, 1);
+  if (plan.kind != cache::RangePlan::kSingle) return {0, 0};
+  return {plan.ranges.front().first, plan.ranges.front().last + 1};
+}
+
+// Reads one fragment record straight into the body's chunks (no staging buffer, no copy but
+// the kernel's), checks it, and only then publishes its bytes.
+DiskStore::ReadStatus DiskStore::readFragmentInto(Body& body, const FragmentRef& fragment,
+                                                  uint64_t key, bool may_map) {
+  constexpr int kMaxSpans = 8;
+  if (!stillLive(fragment.logical)) return ReadStatus::kGone;
+  if (may_map && zero_copy_.load(std::memory_order_relaxed) &&
+      fragment.length >= Body::kMappedChunkMinBytes) {
+    const ReadStatus mapped = mapFragment(body, fragment, key);
+    if (mapped != ReadStatus::kNotMapped) return mapped;
+  }
+  char header_bytes[disk::kRecordHeaderBytes];
+  struct iovec iov[kMaxSpans + 1];
+  iov[0] = {header_bytes, sizeof header_bytes};
+  const int spans = body.reserve(fragment.length, iov + 1, kMaxSpans);
+  uint64_t covered = 0;
+  for (int i = 1; i <= spans; ++i) covered += iov[i].iov_len;
+  if (covered != fragment.length) return ReadStatus::kCorrupt;  // cannot happen: 8 MiB chunks
+  const uint64_t bytes = disk::kRecordHeaderBytes + fragment.length;
+  if (!preadvAll(fd_, iov, spans + 1, physical(fragment.logical))) {
+    markFailed(errnoText("reading a record"));
+    return ReadStatus::kIoError;
+  }
+  iov[0] = {header_bytes, sizeof header_bytes};  // preadvAll consumed the iovecs
+  body.reserve(fragment.length, iov + 1, kMaxSpans);
+  metrics_.reads.fetch_add(1, std::memory_order_relaxed);
+  metrics_.read_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  if (!stillLive(fragment.logical)) return ReadStatus::kGone;  // overwritten while read
+  const auto header = disk::decodeRecordHeader(std::string_view(header_bytes, sizeof header_bytes));
+  if (!header || header->store_id != store_id_ || header->logical != fragment.logical ||
+      header->type != RecordType::kFragment || header->key != key ||
+      header->payload_bytes != fragment.length ||
+      !disk::verifyRecordParts(*header, header_bytes, iov + 1, spans)) {
+    metrics_.corrupt.fetch_add(1, std::memory_order_relaxed);
+    return ReadStatus::kCorrupt;
+  }
+  body.commit(fragment.length);
+  return ReadStatus::kOk;
+}
+
+// Zero copy: maps the fragment record read-only from the store file, checks it there (the
+// CRC reads the page cache in place) and appends the payload to the body as a mapped chunk,
+// which the send path splices to the socket. The body's guard (the store floor) makes any
+// reader that finds the floor moved past this fragment drop the connection; the writer punches
+// a segment out of the file before rewriting it, so pages already handed to the kernel keep
+// their bytes (docs/design/disk-store.md "Zero-copy disk hits").
+DiskStore::ReadStatus DiskStore::mapFragment(Body& body, const FragmentRef& fragment,
+                                             uint64_t key) {
+#ifndef MADV_POPULATE_READ
+  constexpr int MADV_POPULATE_READ = 22;  // Linux 5.14
+#endif
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t record = physical(fragment.logical);
+  const uint64_t first_page = record & ~(page - 1);
+  const uint64_t end_page =
+      (record + disk::kRecordHeaderBytes + fragment.length + page - 1) & ~(page - 1);
+  // Fault the pages in now, on this thread, where a read error is an error and not a SIGBUS.
+  if (faultFires("edgecache/disk/read") ||
+      ::madvise(view_->map + first_page, static_cast<size_t>(end_page - first_page),
+                MADV_POPULATE_READ) != 0) {
+    if (errno == EINVAL) {
+      zero_copy_.store(false);  // the kernel cannot populate: copy from now on
+      return ReadStatus::kNotMapped;
+    }
+    markFailed(errnoText("reading a record"));
+    return ReadStatus::kIoError;
+  }
+  const char* bytes = view_->map + record;
+  metrics_.reads.fetch_add(1, std::memory_order_relaxed);
+  metrics_.read_bytes.fetch_add(disk::kRecordHeaderBytes + fragment.length,
+                                std::memory_order_relaxed);
+  const auto header = disk::decodeRecordHeader(std::string_view(bytes, disk::kRecordHeaderBytes));
+  struct iovec payload = {const_cast<char*>(bytes + disk::kRecordHeaderBytes), fragment.length};
+  const bool good = header && header->store_id == store_id_ &&
+                    header->logical == fragment.logical &&
+                    header->type == RecordType::kFragment && header->key == key &&
+                    header->payload_bytes == fragment.length &&
+                    disk::verifyRecordParts(*header, bytes, &payload, 1);
+  // Checked, and still live after the check: the floor had not passed it while we read, so the
+  // writer had not touched it (it moves the floor first). The fence orders our reads of the
+  // bytes before the read of the floor.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!stillLive(fragment.logical)) return ReadStatus::kGone;
+  if (!good) {
+    metrics_.corrupt.fetch_add(1, std::memory_order_relaxed);
+    return ReadStatus::kCorrupt;
+  }
+  body.setGuard(floor_, fragment.logical);  // also keeps view_ (the mapping) alive
+  body.appendMapping(bytes + disk::kRecordHeaderBytes, fragment.length, nullptr, 0);
+  metrics_.mapped_reads.fetch_add(1, std::memory_order_relaxed);
+  return ReadStatus::kOk;
+}
+
+DiskStore::View::~View() {
+  if (map != nullptr) ::munmap(map, map_bytes);
+}
+
 void DiskStore::readRest(std::shared_ptr<Body> body, std::vector<FragmentRef> fragments,
                          uint64_t key, size_t from) {
   for (size_t i = from; i < fragments.size(); ++i) {
-    const FragmentRef& f = fragments[i];
-    Result<std::string> fragment =
-        readRecord(f.logical, disk::recordBytes(f.length), RecordType::kFragment, key, nullptr);
-    if (!fragment.ok()) {
+    // Later fragments map only into a body already guarded (its guard was set before anyone
+    // could read it).
+    if (readFragmentInto(*body, fragments[i], key, body->fileBacked()) != ReadStatus::kOk) {
       body->fail();  // the reader closes its connection: a truncated body never looks complete
       return;
     }
-    body->append(std::string_view(fragment.value()).substr(disk::kRecordHeaderBytes, f.length));
   }
-  body->finish();
+  if (body->available() == body->expectedSize()) body->finish();  // a partial one stays open
 }
 
 ObjectRef DiskStore::find(std::string_view primary, const http::Fields& request) {
@@ -646,7 +846,7 @@ ObjectRef DiskStore::find(std::string_view primary, const http::Fields& request)
       return nullptr;
     }
   }
-  return loadObject(primary, request, found, false);
+  return loadObject(primary, request, found, false, false, nullptr);
 }
 
 // Under mu_: the variant of `primary` matching `request` among objects still being written
@@ -665,7 +865,9 @@ ObjectRef DiskStore::pendingMatchLocked(std::string_view primary, const http::Fi
 }
 
 ObjectRef DiskStore::findAsync(std::string_view primary, const http::Fields& request,
-                               std::function<void(ObjectRef)> done, bool* pending_out) {
+                               std::function<void(ObjectRef)> done, bool* pending_out,
+                               bool allow_views,
+                               std::function<bool(uint64_t)> keep_private) {
   *pending_out = false;
   std::vector<Candidate> found;
   {
@@ -684,7 +886,8 @@ ObjectRef DiskStore::findAsync(std::string_view primary, const http::Fields& req
   for (const http::Field& field : request.all()) fields->addOwned(field.name, field.value);
   const bool queued = readers_->submit(
       [this, primary = std::string(primary), fields, found = std::move(found),
-       done = std::move(done)] { done(loadObject(primary, *fields, found, true)); });
+       done = std::move(done), allow_views, keep_private = std::move(keep_private)] { done(loadObject(primary, *fields, found, true, allow_views, &keep_private));
+      });
   if (!queued) {
     metrics_.lookups_queue_full.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
@@ -853,7 +1056,9 @@ uint64_t DiskStore::appendRecord(RecordType type, uint64_t key, uint32_t aux,
   const uint64_t bytes = disk::recordBytes(payload_bytes);
   uint64_t position = buffer_logical_ + buffer_used_;
   const uint64_t seg_end = (position / segment_bytes_ + 1) * segment_bytes_;
-  if (position + bytes > seg_end || buffer_used_ + bytes > buffer_bytes_) {
+  // A buffer never spans the end of the log area (one pwrite, one physical range).
+  const bool at_wrap = position % data_bytes_ == 0 && buffer_used_ > 0;
+  if (position + bytes > seg_end || buffer_used_ + bytes > buffer_bytes_ || at_wrap) {
     if (buffer_used_ > 0) flushBuffer();
     if (failed_.load()) return 0;
     if (position + bytes > seg_end) {
@@ -865,8 +1070,12 @@ uint64_t DiskStore::appendRecord(RecordType type, uint64_t key, uint32_t aux,
   // Entering a segment: what the log held there one lap ago goes.
   const uint64_t target_end = (position / segment_bytes_ + 1) * segment_bytes_;
   if (target_end > data_bytes_) {
-    std::lock_guard lock(mu_);
-    reclaimUpTo(target_end - data_bytes_);
+    {
+      std::lock_guard lock(mu_);
+      reclaimUpTo(target_end - data_bytes_);
+    }
+    // The floor has passed the old lap's bytes: now they may go (before the first write here).
+    if (punch_ && target_end > punched_until_) punchSegment(target_end - segment_bytes_);
   }
   char* out = buffer_.get() + buffer_used_;
   fill(out + disk::kRecordHeaderBytes);
@@ -880,6 +1089,23 @@ uint64_t DiskStore::appendRecord(RecordType type, uint64_t key, uint32_t aux,
   disk::sealRecord(header, out);
   buffer_used_ += bytes;
   return position;
+}
+
+// Drops the page-cache pages of a segment about to be rewritten (a zero-copy body's pages
+// already in a pipe or socket keep their bytes: they leave the file, they are not overwritten)
+// and reserves its blocks again so the rewrite cannot hit ENOSPC. Writer thread, after the
+// floor moved past the segment's old lap.
+void DiskStore::punchSegment(uint64_t segment_start) {
+  punched_until_ = segment_start + segment_bytes_;
+  const auto offset = static_cast<off_t>(physical(segment_start));
+  const auto length = static_cast<off_t>(segment_bytes_);
+  if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) != 0 ||
+      ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, offset, length) != 0) {
+    // Bytes still in flight may be rewritten: no safe way on; the node serves without us.
+    markFailed(errnoText("punching a segment before its rewrite"));
+    return;
+  }
+  metrics_.punched_segments.fetch_add(1, std::memory_order_relaxed);
 }
 
 void DiskStore::flushBuffer() {
@@ -898,7 +1124,7 @@ void DiskStore::flushBuffer() {
 
 void DiskStore::publishFlushed() {
   std::lock_guard lock(mu_);
-  const uint64_t floor = floor_.load();
+  const uint64_t floor = floor_->load();
   std::vector<Publish> waiting;
   for (Publish& publish : to_publish_) {
     Pending& pending = *publish.pending;

@@ -37,6 +37,9 @@ struct DiskStoreOptions {
   uint64_t write_queue_bytes = 1ull << 30;   // bodies waiting for the writer, at most
   uint64_t sync_interval_ms = 5000;          // fdatasync period while writing (0: never)
   size_t read_threads = 2;
+  // Serve disk hits from read-only mappings of the store file (no copy; the log punches a
+  // segment before rewriting it). Used only where the file system can punch holes.
+  bool zero_copy = true;
   const TimeSource* clock = nullptr;         // sync interval, rebuild timing (system if null)
 };
 
@@ -54,6 +57,9 @@ struct DiskStoreMetrics {
   std::atomic<uint64_t> syncs{0};
   std::atomic<uint64_t> rebuild_ms{0};
   std::atomic<uint64_t> rebuild_objects{0};
+  std::atomic<uint64_t> range_reads{0};     // hits that read only the fragments a range needs
+  std::atomic<uint64_t> mapped_reads{0};    // fragments served from a mapping of the file
+  std::atomic<uint64_t> punched_segments{0};
 };
 
 class DiskStore final : public Store {
@@ -76,8 +82,16 @@ class DiskStore final : public Store {
   // Otherwise, when the index has an entry for `primary`, reads the head record and the first
   // fragment on an I/O thread and calls done(object or nullptr) there; returns nullptr with
   // *pending = true. *pending = false means a miss (done is never called).
+  // allow_views: the caller can serve views of the object: when the request asks for one
+  // satisfiable range (no If-Range) of a multi-fragment object, only the fragments the range
+  // touches are read (the Body is partial(): Body::base()/end(), it must serve only that
+  // range); and on a store with zero copy the body may be mapped from the file
+  // (Body::fileBacked(): serve it as is, checking Body::valid() after sending, never store it).
   ObjectRef findAsync(std::string_view primary, const http::Fields& request,
-                      std::function<void(ObjectRef)> done, bool* pending);
+                      std::function<void(ObjectRef)> done, bool* pending,
+                      bool allow_views = false,
+                      std::function<bool(uint64_t)> keep_private = nullptr);
+  bool zeroCopy() const { return zero_copy_.load(std::memory_order_relaxed); }
 
   bool up() const { return !failed_.load(std::memory_order_acquire); }
   std::string failureReason() const;
@@ -125,20 +139,30 @@ class DiskStore final : public Store {
   // Reads (any thread).
   std::vector<Candidate> candidates(std::string_view primary);
   ObjectRef pendingMatchLocked(std::string_view primary, const http::Fields& request);
+  enum class ReadStatus : uint8_t { kOk, kGone, kCorrupt, kIoError, kNotMapped };
   ObjectRef loadObject(std::string_view primary, const http::Fields& request,
-                       const std::vector<Candidate>& found, bool rest_async);
+                       const std::vector<Candidate>& found, bool rest_async, bool allow_views,
+                       const std::function<bool(uint64_t)>* keep_private);
+  static std::pair<uint64_t, uint64_t> rangeHint(const http::Fields& request,
+                                                 const disk::HeadPayload& head);
+  ReadStatus readFragmentInto(Body& body, const disk::FragmentRef& fragment, uint64_t key,
+                              bool may_map);
+  ReadStatus mapFragment(Body& body, const disk::FragmentRef& fragment, uint64_t key);
+  void punchSegment(uint64_t segment_start);
   Result<std::string> readRecord(uint64_t logical, uint64_t bytes, disk::RecordType type,
                                  uint64_t key, disk::RecordHeader* header_out);
   void readRest(std::shared_ptr<Body> body, std::vector<disk::FragmentRef> fragments,
                 uint64_t key, size_t from);
-  bool stillLive(uint64_t logical) const { return logical >= floor_.load(std::memory_order_acquire); }
+  bool stillLive(uint64_t logical) const { return logical >= floor_->load(std::memory_order_acquire); }
   uint64_t physical(uint64_t logical) const {
-    return disk::kFileHeaderBytes + logical % data_bytes_;
+    return log_start_ + logical % data_bytes_;
   }
 
   DiskStoreOptions options_;
   int fd_ = -1;
   uint32_t store_id_ = 0;
+  static constexpr uint64_t kFolioAlignBytes = 2 << 20;  // largest page-cache folio (x86-64)
+  uint64_t log_start_ = disk::kFileHeaderBytes;  // file offset of the log area
   uint64_t data_bytes_ = 0;      // log area: a whole number of segments
   uint64_t segment_bytes_ = 0;
   uint64_t fragment_bytes_ = 0;  // body bytes per fragment record
@@ -156,7 +180,16 @@ class DiskStore final : public Store {
   std::unordered_map<const CachedObject*, Handle> handles_;
   size_t handles_swept_at_ = 64;
   std::vector<std::string> tombstones_;  // encoded, waiting for the writer
-  std::atomic<uint64_t> floor_{0};       // logical positions below may be overwritten
+  // What zero-copy bodies share with the store, and which outlives it while they live: the
+  // floor (logical positions below may be overwritten) and a read-only mapping of the file.
+  struct View {
+    std::atomic<uint64_t> floor{0};
+    char* map = nullptr;
+    size_t map_bytes = 0;
+    ~View();
+  };
+  std::shared_ptr<View> view_ = std::make_shared<View>();
+  std::shared_ptr<std::atomic<uint64_t>> floor_{view_, &view_->floor};
   std::atomic<uint64_t> written_{0};     // logical end of what is on disk (flushed)
   uint64_t live_bytes_ = 0;              // charged bytes of indexed objects
   uint64_t inflight_bytes_ = 0;          // charged bytes of pending writes
@@ -171,6 +204,11 @@ class DiskStore final : public Store {
   std::unique_ptr<char[]> buffer_;
   uint64_t buffer_logical_ = 0;  // logical position of buffer_[0]
   uint64_t buffer_used_ = 0;
+  uint64_t punched_until_ = 0;   // logical end of the last segment punched before its rewrite
+  // options_.zero_copy and the file system can punch holes. Once true (set at open), the
+  // writer punches every segment before rewriting it, even if reads stop mapping later.
+  std::atomic<bool> zero_copy_{false};
+  bool punch_ = false;
   struct Publish {
     std::shared_ptr<Pending> pending;
     uint64_t head_end;

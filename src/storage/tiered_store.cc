@@ -35,12 +35,20 @@ bool TieredStore::admitToMemory(uint64_t bytes) {
 
 void TieredStore::promoteFromDisk(std::string_view primary, const http::Fields& request,
                                   const ObjectRef& object) {
-  // Only whole bodies: the memory tier charges an object when it takes it in.
-  if (object->body()->state() != Body::State::kComplete) return;
+  // Only whole bodies: the memory tier charges an object when it takes it in (and a partial
+  // one, read for one range, holds only that range).
+  if (object->body()->state() != Body::State::kComplete || object->body()->partial() ||
+      object->body()->fileBacked()) {
+    return;
+  }
   const uint64_t size = object->meta().content_length >= 0
                             ? static_cast<uint64_t>(object->meta().content_length)
                             : object->body()->available();
-  if (!admitToMemory(size)) return;
+  // The disk read may already have drawn (findAsync): one draw per hit.
+  const bool admit = object->admission() != CachedObject::Admission::kUndecided
+                         ? object->admission() == CachedObject::Admission::kAdmit
+                         : admitToMemory(size);
+  if (!admit) return;
   const auto secondary = cache::secondaryKey(object->meta().vary_names, request);
   if (!secondary) return;
   memory_->insert(primary, *secondary, object);
@@ -64,7 +72,8 @@ ObjectRef TieredStore::find(std::string_view primary, const http::Fields& reques
 }
 
 ObjectRef TieredStore::findAsync(std::string_view primary, const http::Fields& request,
-                                 std::function<void(ObjectRef)> done, bool* pending, Tier* tier) {
+                                 std::function<void(ObjectRef)> done, bool* pending, Tier* tier,
+                                 bool allow_views) {
   *pending = false;
   *tier = Tier::kNone;
   if (ObjectRef object = memory_->find(primary, request)) {
@@ -87,7 +96,10 @@ ObjectRef TieredStore::findAsync(std::string_view primary, const http::Fields& r
     }
     done(std::move(object));
   };
-  ObjectRef object = disk->findAsync(primary, request, std::move(wrapped), pending);
+  // The admission draw happens once the size is known, on the I/O thread: an object headed for
+  // memory is read into private memory, any other is served from the file (zero copy).
+  ObjectRef object = disk->findAsync(primary, request, std::move(wrapped), pending, allow_views,
+                                     [this](uint64_t size) { return admitToMemory(size); });
   if (object) {
     // A write still in flight: it is as good as memory (and holds its body in memory).
     memory_hits_.fetch_add(1, std::memory_order_relaxed);

@@ -41,8 +41,10 @@ class TieredStore final : public Store {
   // Non-blocking lookup. Returns the object when memory (or a write still in flight) answers
   // (*tier says which); otherwise, when a disk may hold it, *pending = true and done(object or
   // nullptr) runs later on an I/O thread; else a miss.
+  // allow_views: see DiskStore::findAsync (partial() or fileBacked() bodies may come back).
   ObjectRef findAsync(std::string_view primary, const http::Fields& request,
-                      std::function<void(ObjectRef)> done, bool* pending, Tier* tier);
+                      std::function<void(ObjectRef)> done, bool* pending, Tier* tier,
+                      bool allow_views = false);
 
   // A disk hit found through findAsync() goes to memory if admitted (call on the caller's
   // thread, with the request that found it). Objects still filling from disk stay out.

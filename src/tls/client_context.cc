@@ -1,6 +1,7 @@
 #include "tls/client_context.h"
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -25,6 +26,16 @@ bool isIpAddress(const std::string& name) {
   return inet_pton(AF_INET, name.c_str(), buffer) == 1 || inet_pton(AF_INET6, name.c_str(), buffer) == 1;
 }
 
+// "<path>@<mtime ns>:<size>": a changed file gives a new identity, so a reload builds a new
+// pool with the new CA bundle or client certificate instead of keeping the old context.
+std::string fileStamp(const std::string& path) {
+  if (path.empty()) return "";
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return path + "@missing";
+  return path + "@" + std::to_string(info.st_mtim.tv_sec) + "." +
+         std::to_string(info.st_mtim.tv_nsec) + ":" + std::to_string(info.st_size);
+}
+
 // "http/1.1" as ALPN wire bytes: an origin that also speaks h2 must not pick it.
 constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
@@ -40,9 +51,10 @@ Result<std::shared_ptr<ClientContext>> ClientContext::create(const config::Origi
   }
   context->name_is_ip_ = isIpAddress(context->server_name_);
   context->verify_ = config.verify;
-  context->identity_ = "tls|" + config.ca_file + "|" + (config.verify ? "verify" : "noverify") +
-                       "|" + context->server_name_ + "|" + config.min_version + "|" +
-                       config.max_version + "|" + config.cert + "|" + config.key;
+  context->identity_ = "tls|" + fileStamp(config.ca_file) + "|" +
+                       (config.verify ? "verify" : "noverify") + "|" + context->server_name_ +
+                       "|" + config.min_version + "|" + config.max_version + "|" +
+                       fileStamp(config.cert) + "|" + fileStamp(config.key);
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == nullptr) return fail(configError("cannot create a TLS client context: " + drainOpenSslErrors()));

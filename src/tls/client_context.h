@@ -37,7 +37,8 @@ class ClientContext {
 
   // The name verified against the certificate (and sent in SNI unless it is an IP address).
   const std::string& serverName() const { return server_name_; }
-  // Every setting the context was built from, for telling pools apart across reloads.
+  // Every setting the context was built from (and the CA, certificate and key files' mtime
+  // and size), for telling pools apart across reloads.
   const std::string& identity() const { return identity_; }
   // True while a session to resume is kept (tests).
   bool hasSession();

@@ -112,8 +112,20 @@ net::IoResult OriginExchange::writeSome(const char* data, size_t length) {
 
 void OriginExchange::onConnected() {
   phase_ = Phase::kSending;
-  armTimer(pool_.settings().first_byte_timeout, ErrorKind::kTimeout, "first byte timeout");
+  armRequestTimer();
   flushOutput();
+}
+
+void OriginExchange::armRequestTimer() {
+  if (response_started_ || input_.readableBytes() > 0 || phase_ == Phase::kDone) return;
+  if (output_sent_ < output_.size()) {
+    // The origin is taking the request: it may not stall longer than between bytes.
+    armTimer(pool_.settings().between_bytes_timeout, ErrorKind::kTimeout, "send timeout");
+  } else if (request_body_pending_) {
+    timer_.cancel();  // waiting for the client's body: a slow upload is not the origin's fault
+  } else {
+    armTimer(pool_.settings().first_byte_timeout, ErrorKind::kTimeout, "first byte timeout");
+  }
 }
 
 void OriginExchange::armTimer(Millis timeout, ErrorKind kind, const char* what) {
@@ -132,12 +144,18 @@ void OriginExchange::sendBody(std::string_view data) {
   }
 }
 
-void OriginExchange::finishBody() { request_body_pending_ = false; }
+void OriginExchange::finishBody() {
+  if (!request_body_pending_) return;
+  request_body_pending_ = false;
+  if (phase_ == Phase::kSending || phase_ == Phase::kReceivingHead) armRequestTimer();
+}
 
 void OriginExchange::flushOutput() {
+  bool progressed = false;
   while (output_sent_ < output_.size()) {
     const net::IoResult step = writeSome(output_.data() + output_sent_, output_.size() - output_sent_);
     if (step.kind == net::IoResult::Kind::kBytes) {
+      progressed = true;
       output_sent_ += step.bytes;
       pool_.stats().bytes_out.fetch_add(step.bytes, std::memory_order_relaxed);
       continue;
@@ -155,6 +173,7 @@ void OriginExchange::flushOutput() {
     output_sent_ = 0;
     if (phase_ == Phase::kSending) phase_ = Phase::kReceivingHead;
   }
+  if (progressed) armRequestTimer();
   updateInterest();
   if (drained && request_body_pending_) listener_->onRequestBodyDrained();
 }

@@ -4,7 +4,8 @@
 // (skipping 1xx), stream the body to a listener, and hand the connection back to the pool only
 // when the response ended cleanly. Toward a TLS origin a new connection first runs its
 // handshake (within the connect timeout); bytes then go through the TLS stream. Timeouts:
-// connect, first byte, between bytes.
+// connect, sending (between bytes while the origin takes the request), first byte (from the
+// end of the request), between bytes.
 
 #include <memory>
 #include <string>
@@ -75,6 +76,9 @@ class OriginExchange final : public net::IoHandler {
   void fail(Error error);
   void finishClean();
   void armTimer(Millis timeout, ErrorKind kind, const char* what);
+  // Before the response: send timeout while the origin takes the request, none while the
+  // client's body is still coming, first-byte timeout once everything went out.
+  void armRequestTimer();
   void updateInterest();
   void releaseConnection(bool reusable);
 

@@ -1,7 +1,8 @@
 // Fuzzes the disk tier's decoders (storage/disk_format.h) and its index (storage/disk_index.h).
 // The first byte picks the target:
 //   0: a whole record (header, checksum, then the head or tombstone payload it claims to hold);
-//      anything that decodes must re-encode to the same bytes;
+//      anything that decodes must re-encode to the same bytes; the checksum verified in pieces
+//      must agree with the checksum over the whole record;
 //   1: a head payload alone, and its summary;
 //   2: the store-file header;
 //   3: a sequence of index operations (insert / remove by key / reclaim) checked against a
@@ -27,7 +28,19 @@ void check(bool condition) {
 void fuzzRecord(std::string_view bytes) {
   const auto header = disk::decodeRecordHeader(bytes);
   if (!header) return;
-  if (!disk::verifyRecord(*header, bytes)) return;
+  const bool verified = disk::verifyRecord(*header, bytes);
+  if (bytes.size() >= disk::kRecordHeaderBytes + uint64_t{header->payload_bytes}) {
+    // A disk hit checks the payload where it landed, in pieces (body chunks, the file mapping):
+    // the same verdict as over the whole record, wherever the pieces are cut.
+    std::string payload(bytes.substr(disk::kRecordHeaderBytes, header->payload_bytes));
+    const size_t a = payload.size() / 3;
+    const size_t b = payload.size() - payload.size() / 5;
+    struct iovec spans[3] = {{payload.data(), a},
+                             {payload.data() + a, b - a},
+                             {payload.data() + b, payload.size() - b}};
+    check(disk::verifyRecordParts(*header, bytes.data(), spans, 3) == verified);
+  }
+  if (!verified) return;
   const std::string_view payload = bytes.substr(disk::kRecordHeaderBytes, header->payload_bytes);
   if (header->type == disk::RecordType::kHead) {
     auto head = disk::decodeHead(payload);

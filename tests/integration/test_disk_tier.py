@@ -7,6 +7,8 @@ a store that cannot be opened leaves the node serving from memory and the origin
 import hashlib
 import os
 import random
+import socket
+import time
 
 from harness import Reply
 from harness.edgecache import NODE
@@ -146,3 +148,123 @@ def test_exponential_admission_keeps_big_objects_on_disk_only(start_edgecache, o
     assert second.header("X-Cache-Status") in ("hit-local", "hit-front")
     assert origin.request_count("/media.jpg") == 1
     assert node.metric("edgecache_memory_admission_rejects_total") >= 1
+
+
+def test_a_range_deep_in_an_object_reads_only_the_fragments_it_needs(start_edgecache, origin,
+                                                                     tmp_path):
+    config = disk_config(tmp_path, size="128MiB")
+    config["cache"]["max_object_size"] = "8MiB"  # 12 MiB: disk only, every hit reads the store
+    size = 12 << 20
+    body = payload(7, size)
+    origin.script("/movie.mp4", Reply(200, dict(LONG, ETag='"m"'), body))
+    node = start_edgecache(config=config)
+    assert node.get("/movie.mp4").status == 200
+    assert node.stop() == 0
+
+    node = start_edgecache(config=config)
+    path = str(tmp_path / "store.bin")
+    read_before = node.metric("edgecache_disk_io_bytes_total", path=path, direction="read")
+    tail = node.get("/movie.mp4", headers={"Range": "bytes=%d-" % (size - (1 << 20))})
+    assert tail.status == 206 and tail.header("X-Cache-Status") == "hit-local"
+    assert tail.header("Content-Range") == "bytes %d-%d/%d" % (size - (1 << 20), size - 1, size)
+    assert tail.body == body[size - (1 << 20):]
+    read = node.metric("edgecache_disk_io_bytes_total", path=path, direction="read") - read_before
+    # The head record and the fragments holding the last MiB (1 MiB fragments): not 11 MiB more.
+    assert read < (2 << 20) + 65536, read
+    assert node.metric("edgecache_disk_range_reads_total", path=path) == 1
+
+    # A range in the middle, then what a partial read cannot answer: If-Range that does not
+    # match (200, the whole object), several ranges; each is looked up whole, bytes exact.
+    middle = node.get("/movie.mp4", headers={"Range": "bytes=5000000-5000999"})
+    assert middle.status == 206 and middle.body == body[5000000:5001000]
+    stale_if_range = node.get("/movie.mp4", headers={"Range": "bytes=5000000-5000999",
+                                                     "If-Range": '"other"'})
+    assert stale_if_range.status == 200
+    assert hashlib.sha256(stale_if_range.body).digest() == hashlib.sha256(body).digest()
+    # (Several ranges of an object still streaming in from disk get the whole object, 200.)
+    multi = node.get("/movie.mp4", headers={"Range": "bytes=0-9,%d-%d" % (size - 10, size - 1)})
+    assert multi.status in (200, 206)
+    if multi.status == 200:
+        assert hashlib.sha256(multi.body).digest() == hashlib.sha256(body).digest()
+    else:
+        assert body[:10] in multi.body and body[size - 10:] in multi.body
+    conditional = node.get("/movie.mp4", headers={"Range": "bytes=%d-" % (size - 100),
+                                                  "If-None-Match": '"m"'})
+    assert conditional.status == 304
+    assert origin.request_count("/movie.mp4") == 1
+    assert node.metric("edgecache_disk_corrupt_records_total") == 0
+
+
+def test_zero_copy_disk_hits_serve_exact_bytes_and_can_be_switched_off(start_edgecache, origin,
+                                                                      tmp_path):
+    # Zero copy needs a store of 128 MiB or more (2 MiB-aligned segments).
+    config = disk_config(tmp_path, size="128MiB", admission="exponential")
+    config["cache"]["memory_admission_scale"] = "1KiB"  # nothing this big enters memory
+    bodies = {"/zc/%d" % i: payload(40 + i, size)
+              for i, size in enumerate([70000, 300000, (2 << 20) + 5])}
+    for path, body in bodies.items():
+        origin.script(path, Reply(200, dict(LONG, ETag='"z"'), body))
+    node = start_edgecache(config=config)
+    for path in bodies:
+        assert node.get(path).status == 200
+    assert node.stop() == 0
+
+    node = start_edgecache(config=config)
+    store = str(tmp_path / "store.bin")
+    for _ in range(2):
+        for path, body in bodies.items():
+            reply = node.get(path)
+            assert reply.header("X-Cache-Status") == "hit-local"
+            assert hashlib.sha256(reply.body).digest() == hashlib.sha256(body).digest()
+    # 70000 + 300000 bytes: one fragment each; 2 MiB + 5: three fragments of 1 MiB - 40 bytes,
+    # the last of 85 bytes (under 64 KiB: copied). So 4 mapped per round.
+    assert node.metric("edgecache_disk_mapped_reads_total", path=store) == 2 * 4
+    assert node.stop() == 0
+
+    config["cache"]["disk_zero_copy"] = False
+    node = start_edgecache(config=config)
+    for path, body in bodies.items():
+        assert node.get(path).body == body
+    assert node.metric("edgecache_disk_mapped_reads_total", path=store) == 0
+    assert sum(origin.request_count(path) for path in bodies) == len(bodies)
+
+
+def test_a_slow_client_never_gets_bytes_the_log_rewrote_under_it(start_edgecache, origin,
+                                                                tmp_path):
+    """The log wraps (twice over) while a client holds a zero-copy response half read: what it
+    receives is a prefix of the right body, whole or cut short, never other bytes."""
+    config = disk_config(tmp_path, size="128MiB", admission="exponential")
+    config["cache"]["memory_admission_scale"] = "1KiB"
+    config["cache"]["max_object_size"] = "8MiB"
+    size = 6 << 20
+    body = payload(77, size)
+    origin.script("/slow.bin", Reply(200, dict(LONG, ETag='"s"'), body))
+    fillers = {"/fill/%d" % i: bytes([i]) * (4 << 20) for i in range(40)}
+    for path, filler in fillers.items():
+        origin.script(path, Reply(200, dict(LONG, ETag='"f"'), filler))
+    node = start_edgecache(config=config)
+    assert node.get("/slow.bin").status == 200
+    time.sleep(0.3)  # written
+    sock = socket.create_connection(("127.0.0.1", node.port), timeout=20)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.sendall(b"GET /slow.bin HTTP/1.1\r\nHost: example.test\r\n\r\n")
+    received = sock.recv(65536)  # the head and the first bytes; the rest waits on us
+    assert b"hit-local" in received
+    for path in fillers:  # 160 MiB through a 126 MiB log
+        assert node.get(path).status == 200
+    time.sleep(0.3)
+    assert node.metric("edgecache_disk_punched_segments_total") > 0
+    while True:
+        try:
+            chunk = sock.recv(1 << 20)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        received += chunk
+    sock.close()
+    head, _, got = received.partition(b"\r\n\r\n")
+    assert got == body[:len(got)], "bytes differ at %d" % next(
+        i for i in range(len(got)) if got[i] != body[i])
+    assert node.metric("edgecache_disk_mapped_reads_total") > 0
+    assert node.get("/fill/39").status == 200  # the node keeps serving

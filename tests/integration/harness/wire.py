@@ -102,7 +102,7 @@ def parse_head(raw):
 
 def read_chunked(reader):
     """Reads a chunked body; returns (body, trailers Headers)."""
-    body = b""
+    body = bytearray()  # bytes += would copy the whole body per chunk (100 MiB uploads)
     while True:
         line = reader.read_until(b"\r\n").decode("latin-1")
         size = int(line.split(";", 1)[0].strip(), 16)
@@ -110,6 +110,7 @@ def read_chunked(reader):
             break
         body += reader.read_exact(size)
         reader.read_exact(2)
+    body = bytes(body)
     trailers = []
     while True:
         line = reader.read_until(b"\r\n")

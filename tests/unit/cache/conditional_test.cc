@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "http/date.h"
 #include "test_util.h"
 
 namespace ec::cache {
@@ -67,10 +68,24 @@ TEST(Conditional, IfModifiedSince) {
   EXPECT_EQ(evaluate({{"If-Modified-Since", "Sat, 05 Nov 1994 08:49:37 GMT"}}),
             ConditionalResult::kNone);
   EXPECT_EQ(evaluate({{"If-Modified-Since", "garbage"}}), ConditionalResult::kNone);
+  // Without Last-Modified the stored Date counts, then the arrival time (RFC 9111 §4.3.2,
+  // cache-tests conditional-lm-fresh-no-lm).
+  ObjectMeta no_lm = stored();
+  no_lm.last_modified.clear();
+  no_lm.head = "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n";
+  EXPECT_EQ(evaluate({{"If-Modified-Since", kLastModified}}, http::Method::kGet, no_lm),
+            ConditionalResult::kNotModified);
+  EXPECT_EQ(evaluate({{"If-Modified-Since", "Sat, 05 Nov 1994 08:49:37 GMT"}},
+                     http::Method::kGet, no_lm),
+            ConditionalResult::kNone);
   ObjectMeta no_date = stored();
   no_date.last_modified.clear();
+  no_date.response_time = *http::parseHttpDate("Tue, 08 Nov 1994 08:49:37 GMT");
   EXPECT_EQ(evaluate({{"If-Modified-Since", kLastModified}}, http::Method::kGet, no_date),
             ConditionalResult::kNone);
+  no_date.response_time = *http::parseHttpDate("Sat, 05 Nov 1994 08:49:37 GMT");
+  EXPECT_EQ(evaluate({{"If-Modified-Since", kLastModified}}, http::Method::kGet, no_date),
+            ConditionalResult::kNotModified);
 }
 
 TEST(Conditional, IfMatchAndIfUnmodifiedSince) {

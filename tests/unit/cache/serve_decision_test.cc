@@ -108,7 +108,15 @@ TEST(ServeDecision, StaleOnError) {
   EXPECT_FALSE(mayServeStaleOnError(meta, none, kStored + Seconds{161}, config));
   PolicyConfig grace;
   grace.grace = 1000;
-  EXPECT_TRUE(mayServeStaleOnError(meta, none, kStored + Seconds{1060}, grace));
+  // An explicit stale-if-error is not extended by grace (cache-tests
+  // stale-if-error-cc-response-expired); grace covers objects without one.
+  EXPECT_FALSE(mayServeStaleOnError(meta, none, kStored + Seconds{161}, grace));
+  ObjectMeta plain = objectWithLifetime(60);
+  EXPECT_TRUE(mayServeStaleOnError(plain, none, kStored + Seconds{1060}, grace));
+  EXPECT_FALSE(mayServeStaleOnError(plain, none, kStored + Seconds{1061}, grace));
+  CacheControl short_request;
+  short_request.stale_if_error = 1;
+  EXPECT_FALSE(mayServeStaleOnError(plain, short_request, kStored + Seconds{62}, grace));
   CacheControl request;
   request.stale_if_error = 5000;
   EXPECT_TRUE(mayServeStaleOnError(meta, request, kStored + Seconds{5060}, config));

@@ -50,6 +50,26 @@ TEST(RequestConversion, BodyLengthComesFromTheDataTotal) {
   EXPECT_EQ(convert(fields, out, std::nullopt), DowngradeError::kBadContentLength);
 }
 
+TEST(RequestConversion, AStreamedBodyIsChunkedUnlessALengthIsDeclared) {
+  ConvertedRequest out;
+  auto fields = basic();
+  fields[0].value = "POST";
+  ASSERT_EQ(convertRequest(fields, std::nullopt, out, /*body_follows=*/true), DowngradeError::kNone);
+  EXPECT_NE(out.head.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << out.head;
+  EXPECT_EQ(out.head.find("Content-Length"), std::string::npos) << out.head;
+  EXPECT_TRUE(out.has_body);
+  http::ParseLimits limits;
+  http::RequestParser parser(limits);
+  http::RequestHead head;
+  ASSERT_EQ(parser.parse(out.head, head), http::RequestParser::Status::kDone);
+  EXPECT_EQ(head.framing, http::BodyFraming::kChunked);
+
+  fields.push_back({"content-length", "1000"});
+  ASSERT_EQ(convertRequest(fields, std::nullopt, out, true), DowngradeError::kNone);
+  EXPECT_NE(out.head.find("Content-Length: 1000\r\n"), std::string::npos) << out.head;
+  EXPECT_EQ(out.head.find("Transfer-Encoding"), std::string::npos) << out.head;
+}
+
 struct Case {
   const char* name;
   std::vector<HeaderField> fields;

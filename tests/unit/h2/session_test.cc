@@ -221,6 +221,44 @@ TEST(SessionLimitsTest, HeaderListOverTheLimitIsReportedPerStreamAndTheConnectio
   EXPECT_EQ(recorder.calms[0], CalmReason::kHpackBomb);
 }
 
+// True when `out` (server frames) holds a WINDOW_UPDATE for `stream`.
+bool hasWindowUpdate(const std::string& out, uint32_t stream) {
+  size_t at = 0;
+  while (at + 9 <= out.size()) {
+    const size_t length = (static_cast<uint8_t>(out[at]) << 16) |
+                          (static_cast<uint8_t>(out[at + 1]) << 8) | static_cast<uint8_t>(out[at + 2]);
+    const uint32_t id = ((static_cast<uint8_t>(out[at + 5]) & 0x7f) << 24) |
+                        (static_cast<uint8_t>(out[at + 6]) << 16) |
+                        (static_cast<uint8_t>(out[at + 7]) << 8) | static_cast<uint8_t>(out[at + 8]);
+    if (out[at + 3] == 8 && id == stream) return true;
+    at += 9 + length;
+  }
+  return false;
+}
+
+TEST(SessionLimitsTest, WindowsReopenOnlyAsTheOwnerConsumesTheBody) {
+  Recorder recorder;
+  int64_t now = 1000;
+  Session session(recorder, SessionLimits{}, [&now] { return now; });
+  ASSERT_TRUE(session.start());
+  std::string all(kPreface);
+  all += frame(kSettings, 0, 0, "");
+  all += frame(kHeaders, kEndHeaders, 1, requestBlock(/*post=*/true));
+  all += frame(kData, 0, 1, std::string(16000, 'a'));
+  all += frame(kData, 0, 1, std::string(16000, 'b'));
+  all += frame(kData, 0, 1, std::string(16000, 'c'));
+  ASSERT_TRUE(session.receive(all));
+  std::string out;
+  session.takeOutput(out, 1 << 20);
+  EXPECT_FALSE(hasWindowUpdate(out, 0));
+  EXPECT_FALSE(hasWindowUpdate(out, 1));
+  session.consume(1, 48000);  // past half the 64 KiB window: both windows reopen
+  out.clear();
+  session.takeOutput(out, 1 << 20);
+  EXPECT_TRUE(hasWindowUpdate(out, 0));
+  EXPECT_TRUE(hasWindowUpdate(out, 1));
+}
+
 TEST(SessionLimitsTest, ConfiguredLimitsAreAdvertisedAndEnforced) {
   Recorder recorder;
   SessionLimits limits;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <string>
@@ -87,6 +88,42 @@ TEST(BodyTest, PeekPastTheEndOrWithNoRoomReturnsZero) {
   EXPECT_EQ(body.peek(0, 100, iov, 0), 0);
   ASSERT_EQ(body.peek(1, 3, iov, 1), 1);
   EXPECT_EQ(std::string(static_cast<const char*>(iov[0].iov_base), iov[0].iov_len), "ell");
+}
+
+TEST(BodyTest, ReserveAndCommitWriteInPlaceAcrossChunks) {
+  Body body(0);  // unknown size: small chunks, so a reservation spans several
+  body.append(pattern(0, 1000));
+  iovec spans[16];
+  const int n = body.reserve(200000, spans, 16);
+  ASSERT_GT(n, 1);
+  uint64_t covered = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::string bytes = pattern(1000 + covered, spans[i].iov_len);
+    std::memcpy(spans[i].iov_base, bytes.data(), bytes.size());
+    covered += spans[i].iov_len;
+  }
+  EXPECT_EQ(covered, 200000u);
+  EXPECT_EQ(body.available(), 1000u);  // nothing visible before commit
+  body.commit(150000);
+  EXPECT_EQ(body.available(), 151000u);
+  body.commit(50000);
+  body.append(pattern(201000, 5000));
+  body.finish();
+  EXPECT_EQ(readAll(body), pattern(0, 206000));
+}
+
+TEST(BodyTest, APartialBodyHoldsOnlyItsWindow) {
+  Body body(1000000, 300000, 700000);
+  EXPECT_TRUE(body.partial());
+  EXPECT_EQ(body.available(), 300000u);
+  body.append(pattern(300000, 400000));
+  EXPECT_EQ(body.available(), 700000u);
+  iovec iov[4];
+  EXPECT_EQ(body.peek(0, 100, iov, 4), 0);        // below the window: nothing, never garbage
+  EXPECT_EQ(body.peekMapped(299999, 10, iov, 4), 0);
+  EXPECT_EQ(readAll(body, 300000, 400000), pattern(300000, 400000));
+  EXPECT_LE(body.chargedBytes(), 400000u + 65536u);  // holds the window, not the whole body
+  EXPECT_FALSE(Body(1000).partial());
 }
 
 TEST(BodyTest, OverrunningTheExpectedSizeKeepsAppending) {

@@ -3,11 +3,14 @@
 // surviving a restart, a failed store answering nothing; and the record/index codecs.
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <string>
 
@@ -127,6 +130,148 @@ TEST_F(DiskStoreTest, BigObjectsAreStoredInFragmentsAndStreamBack) {
   ASSERT_NE(result, nullptr);
   EXPECT_EQ(readAll(result), readAll(big));
   EXPECT_GE(store_->metrics().reads.load(), 11u);  // head + 10 fragments
+}
+
+// Looks `key` up with findAsync and waits for the answer.
+ObjectRef findWaiting(DiskStore& store, std::string_view key, const http::Fields& request,
+                      bool allow_partial) {
+  std::mutex mu;
+  std::condition_variable cv;
+  ObjectRef result;
+  bool done = false;
+  bool pending = false;
+  ObjectRef immediate = store.findAsync(
+      key, request,
+      [&](ObjectRef object) {
+        std::lock_guard lock(mu);
+        result = std::move(object);
+        done = true;
+        cv.notify_all();
+      },
+      &pending, allow_partial);
+  if (!pending) return immediate;
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  return result;
+}
+
+// Reads [from, to) of a body as it fills (a partial body never completes past its window).
+std::string readRange(const Body& body, uint64_t from, uint64_t to) {
+  std::string out;
+  iovec iov[16];
+  for (int spins = 0; spins < 100000 && from + out.size() < to; ++spins) {
+    const int n = body.peek(from + out.size(), to - from - out.size(), iov, 16);
+    for (int i = 0; i < n; ++i) out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    if (n == 0 && body.state() == Body::State::kFailed) break;
+    if (n == 0) usleep(100);
+  }
+  return out;
+}
+
+TEST_F(DiskStoreTest, ARangeReadsOnlyTheFragmentsItTouches) {
+  open(48 << 20, 2 << 20);  // fragments of 512 KiB - 40 bytes; no zero copy (a small store)
+  const uint64_t size = 6 << 20;  // the store's largest object is 8 MiB
+  ObjectRef big = makePatterned(size, 11);
+  const std::string whole = readAll(big);
+  store_->insert("big", "", big);
+  store_->settleForTest();
+  open(48 << 20, 2 << 20);
+  const uint64_t fragment = (512 << 10) - disk::kRecordHeaderBytes;
+
+  // The last 1 MiB of a 6 MiB object: head + the 3 fragments holding it, not the first 5 MiB.
+  http::Fields tail;
+  tail.addOwned("range", "bytes=" + std::to_string(size - (1 << 20)) + "-");
+  uint64_t before = store_->metrics().read_bytes.load();
+  ObjectRef object = findWaiting(*store_, "big", tail, true);
+  ASSERT_NE(object, nullptr);
+  EXPECT_TRUE(object->body()->partial());
+  EXPECT_LE(object->body()->base(), size - (1 << 20));
+  EXPECT_GT(object->body()->base(), size - (1 << 20) - fragment);
+  EXPECT_EQ(readRange(*object->body(), size - (1 << 20), size), whole.substr(size - (1 << 20)));
+  EXPECT_LT(store_->metrics().read_bytes.load() - before, (1 << 20) + 2 * fragment + 8192);
+
+  // A range in the middle: only its fragments, and the Body ends with the last of them.
+  http::Fields middle;
+  middle.addOwned("range", "bytes=3000000-3100000");
+  before = store_->metrics().read_bytes.load();
+  object = findWaiting(*store_, "big", middle, true);
+  ASSERT_NE(object, nullptr);
+  EXPECT_TRUE(object->body()->partial());
+  EXPECT_LE(object->body()->end(), 3100001 + fragment);
+  EXPECT_EQ(readRange(*object->body(), 3000000, 3100001), whole.substr(3000000, 100001));
+  EXPECT_LT(store_->metrics().read_bytes.load() - before, 2 * fragment + 8192);
+  EXPECT_EQ(object->body()->state(), Body::State::kFilling);  // never complete: not whole
+
+  // Without allow_partial (or with If-Range) the whole object is read.
+  before = store_->metrics().read_bytes.load();
+  object = findWaiting(*store_, "big", middle, false);
+  ASSERT_NE(object, nullptr);
+  EXPECT_FALSE(object->body()->partial());
+  EXPECT_EQ(readAll(object), whole);
+  EXPECT_GE(store_->metrics().read_bytes.load() - before, size);
+  http::Fields if_range;
+  if_range.addOwned("range", "bytes=3000000-3100000");
+  if_range.addOwned("if-range", "\"11\"");
+  object = findWaiting(*store_, "big", if_range, true);
+  ASSERT_NE(object, nullptr);
+  EXPECT_FALSE(object->body()->partial());
+}
+
+TEST_F(DiskStoreTest, ZeroCopyBytesInFlightKeepTheirContentWhenTheLogWraps) {
+  open(128 << 20, 2 << 20);  // 2 MiB-aligned log and segments: whole page-cache folios
+  ASSERT_TRUE(store_->zeroCopy());  // ext4/xfs/tmpfs punch holes
+  ObjectRef original = makePatterned(200 << 10, 21);
+  const std::string bytes = readAll(original);
+  store_->insert("zc", "", original);
+  store_->settleForTest();
+  ObjectRef hit = findWaiting(*store_, "zc", none_, true);
+  ASSERT_NE(hit, nullptr);
+  const std::shared_ptr<Body> body = hit->body();
+  ASSERT_TRUE(body->fileBacked());
+  EXPECT_EQ(store_->metrics().mapped_reads.load(), 1u);
+  EXPECT_EQ(readAll(hit), bytes);
+  // A blocking find() (no views) and a lookup without views read a private copy.
+  EXPECT_FALSE(store_->find("zc", none_)->body()->fileBacked());
+  EXPECT_FALSE(findWaiting(*store_, "zc", none_, false)->body()->fileBacked());
+
+  // Hand the first 32 KiB to the kernel by reference, as the send path does (vmsplice).
+  constexpr size_t kInFlight = 32 << 10;
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  iovec iov[4];
+  const int n = body->peekMapped(0, kInFlight, iov, 4);
+  ASSERT_EQ(n, 1);
+  ASSERT_EQ(::vmsplice(pipe_fds[1], iov, 1, 0), static_cast<ssize_t>(kInFlight));
+  EXPECT_TRUE(body->valid());
+
+  // Write more than the whole log: the writer reclaims the segment, punches and rewrites it.
+  for (int i = 0; i < 34; ++i) {  // 136 MiB through a 126 MiB log
+    auto filler = std::make_shared<Body>(4 << 20);
+    filler->append(std::string(4 << 20, static_cast<char>('a' + i % 26)));
+    filler->finish();
+    cache::ObjectMeta meta;
+    meta.content_length = 4 << 20;
+    meta.freshness_lifetime = 3600;
+    store_->insert("filler" + std::to_string(i), "",
+                   std::make_shared<CachedObject>(std::move(meta), filler));
+    store_->settleForTest();
+  }
+  EXPECT_GT(store_->metrics().punched_segments.load(), 0u);
+  EXPECT_FALSE(body->valid());  // a reader checking after its send drops the connection
+  EXPECT_EQ(body->state(), Body::State::kFailed);
+  EXPECT_EQ(body->peek(0, 100, iov, 4), 0);
+  // What was in flight still holds the bytes that were checked: they left the file.
+  std::string in_flight(kInFlight, '\0');
+  size_t got = 0;
+  while (got < in_flight.size()) {
+    const ssize_t r = ::read(pipe_fds[0], in_flight.data() + got, in_flight.size() - got);
+    ASSERT_GT(r, 0);
+    got += static_cast<size_t>(r);
+  }
+  EXPECT_EQ(in_flight, bytes.substr(0, kInFlight));
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+  EXPECT_EQ(findWaiting(*store_, "zc", none_, true), nullptr);  // evicted
 }
 
 TEST_F(DiskStoreTest, CorruptBytesGiveAMissAndACounterNeverGarbage) {
@@ -324,6 +469,54 @@ TEST(DiskFormatTest, RecordChecksumCatchesEveryFlippedByte) {
     auto h = disk::decodeRecordHeader(damaged);
     EXPECT_TRUE(!h || !disk::verifyRecord(*h, damaged)) << "byte " << i;
   }
+}
+
+// Bit-at-a-time CRC-32C, the definition the fast paths must match.
+uint32_t referenceCrc32c(const std::string& bytes) {
+  uint32_t crc = 0xffffffffu;
+  for (unsigned char byte : bytes) {
+    crc ^= byte;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1)));
+  }
+  return ~crc;
+}
+
+TEST(DiskFormatTest, Crc32cMatchesTheBitwiseDefinitionAtEveryInterleavingBoundary) {
+  EXPECT_EQ(disk::crc32c(0, "123456789", 9), 0xe3069283u);
+  std::mt19937 rng(5);
+  std::string bytes(300000, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng());
+  // Lengths around the three-lane block sizes (3 x 512, 3 x 4 KiB, 3 x 32 KiB) and odd tails.
+  for (size_t length : {size_t{0}, size_t{1}, size_t{7}, size_t{1535}, size_t{1536}, size_t{1537},
+                        size_t{12287}, size_t{12288}, size_t{12300}, size_t{98303}, size_t{98304},
+                        size_t{98305}, size_t{262184}, size_t{300000}}) {
+    const std::string slice = bytes.substr(0, length);
+    EXPECT_EQ(disk::crc32c(0, slice.data(), slice.size()), referenceCrc32c(slice)) << length;
+    // Continuing a CRC over a split equals the CRC of the whole.
+    const size_t cut = length / 3;
+    const uint32_t first = disk::crc32c(0, slice.data(), cut);
+    EXPECT_EQ(disk::crc32c(first, slice.data() + cut, length - cut), referenceCrc32c(slice));
+  }
+}
+
+TEST(DiskFormatTest, ARecordReadInPiecesVerifiesLikeAWholeOne) {
+  disk::RecordHeader header;
+  header.type = disk::RecordType::kFragment;
+  header.store_id = 3;
+  header.logical = 8192;
+  header.key = 5;
+  std::string payload(70000, 'x');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 31);
+  std::string record(disk::recordBytes(payload.size()), '\0');
+  disk::encodeRecord(header, payload, record.data());
+  auto decoded = disk::decodeRecordHeader(record);
+  ASSERT_TRUE(decoded);
+  std::string copy = payload;
+  iovec spans[3] = {{copy.data(), 100}, {copy.data() + 100, 50000}, {copy.data() + 50100, 19900}};
+  EXPECT_TRUE(disk::verifyRecordParts(*decoded, record.data(), spans, 3));
+  EXPECT_FALSE(disk::verifyRecordParts(*decoded, record.data(), spans, 2));  // short
+  copy[60000] ^= 1;
+  EXPECT_FALSE(disk::verifyRecordParts(*decoded, record.data(), spans, 3));
 }
 
 TEST(DiskIndexTest, InsertFindRemoveAndGrow) {
