@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "tls/server_context.h"
+#include "tls/ssl_io.h"
 
 namespace ec::tls {
 namespace {
@@ -183,43 +184,14 @@ bool ClientStream::resumed() const { return SSL_session_reused(ssl_) == 1; }
 const char* ClientStream::version() const { return SSL_get_version(ssl_); }
 
 net::IoResult ClientStream::read(char* buffer, size_t capacity) {
-  read_waits_for_writable_ = false;
-  size_t n = 0;
-  const int rc = SSL_read_ex(ssl_, buffer, capacity, &n);
-  if (rc == 1) return net::IoResult::of(n);
-  const int error = SSL_get_error(ssl_, rc);
-  switch (error) {
-    case SSL_ERROR_WANT_READ:
-      return net::IoResult::blocked();
-    case SSL_ERROR_WANT_WRITE:
-      read_waits_for_writable_ = true;
-      return net::IoResult::blocked();
-    case SSL_ERROR_ZERO_RETURN:
-      return net::IoResult::eof();
-    default:
-      ERR_clear_error();
-      return net::IoResult::error();
-  }
+  return readStep(ssl_, buffer, capacity, read_waits_for_writable_);
 }
 
 net::IoResult ClientStream::writev(const iovec* iov, int count, bool /*more*/) {
   write_waits_for_readable_ = false;
   if (count <= 0) return net::IoResult::of(0);
   // The origin exchange writes one contiguous buffer; only the first segment is taken.
-  size_t written = 0;
-  const int rc = SSL_write_ex(ssl_, iov[0].iov_base, iov[0].iov_len, &written);
-  if (rc == 1) return net::IoResult::of(written);
-  const int error = SSL_get_error(ssl_, rc);
-  switch (error) {
-    case SSL_ERROR_WANT_WRITE:
-      return net::IoResult::blocked();
-    case SSL_ERROR_WANT_READ:
-      write_waits_for_readable_ = true;
-      return net::IoResult::blocked();
-    default:
-      ERR_clear_error();
-      return net::IoResult::error();
-  }
+  return writeStep(ssl_, iov[0].iov_base, iov[0].iov_len, write_waits_for_readable_);
 }
 
 bool ClientStream::hasBufferedInput() const { return handshake_done_ && SSL_pending(ssl_) > 0; }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "tls/server_context.h"
+#include "tls/ssl_io.h"
 
 namespace ec::tls {
 namespace {
@@ -113,23 +114,7 @@ net::IoResult TlsTransport::read(char* buffer, size_t capacity) {
     net::IoResult step = handshake();
     if (!handshake_done_) return step;
   }
-  read_waits_for_writable_ = false;
-  size_t n = 0;
-  const int rc = SSL_read_ex(ssl_, buffer, capacity, &n);
-  if (rc == 1) return net::IoResult::of(n);
-  const int error = SSL_get_error(ssl_, rc);
-  switch (error) {
-    case SSL_ERROR_WANT_READ:
-      return net::IoResult::blocked();
-    case SSL_ERROR_WANT_WRITE:
-      read_waits_for_writable_ = true;
-      return net::IoResult::blocked();
-    case SSL_ERROR_ZERO_RETURN:
-      return net::IoResult::eof();
-    default:
-      ERR_clear_error();
-      return net::IoResult::error();
-  }
+  return readStep(ssl_, buffer, capacity, read_waits_for_writable_);
 }
 
 net::IoResult TlsTransport::writev(const iovec* iov, int count, bool /*more*/) {
@@ -155,20 +140,7 @@ net::IoResult TlsTransport::writev(const iovec* iov, int count, bool /*more*/) {
     }
     data = staging;
   }
-  size_t written = 0;
-  const int rc = SSL_write_ex(ssl_, data, length, &written);
-  if (rc == 1) return net::IoResult::of(written);
-  const int error = SSL_get_error(ssl_, rc);
-  switch (error) {
-    case SSL_ERROR_WANT_WRITE:
-      return net::IoResult::blocked();
-    case SSL_ERROR_WANT_READ:
-      write_waits_for_readable_ = true;
-      return net::IoResult::blocked();
-    default:
-      ERR_clear_error();
-      return net::IoResult::error();
-  }
+  return writeStep(ssl_, data, length, write_waits_for_readable_);
 }
 
 // SSL_has_pending, not SSL_pending: with read-ahead, whole records may wait undecrypted in
