@@ -5,7 +5,10 @@
 
 namespace ec::proxy {
 
-std::string hostOnly(std::string_view authority) {
+namespace {
+
+// The host of an authority, as written: without the port and a trailing dot.
+std::string_view hostPart(std::string_view authority) {
   std::string_view host = authority;
   if (!host.empty() && host.front() == '[') {
     const size_t close = host.find(']');
@@ -14,8 +17,12 @@ std::string hostOnly(std::string_view authority) {
     host = host.substr(0, colon);
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  return toLower(host);
+  return host;
 }
+
+}  // namespace
+
+std::string hostOnly(std::string_view authority) { return toLower(hostPart(authority)); }
 
 void RuntimeConfig::indexHosts() {
   exact_index_.clear();
@@ -32,14 +39,7 @@ void RuntimeConfig::indexHosts() {
 
 const ServiceRoute* RuntimeConfig::routeFor(std::string_view authority) const {
   // The host without port and trailing dot, lowercased into a stack buffer (no allocation).
-  std::string_view host = authority;
-  if (!host.empty() && host.front() == '[') {
-    const size_t close = host.find(']');
-    host = host.substr(0, close == std::string_view::npos ? host.size() : close + 1);
-  } else if (const size_t colon = host.rfind(':'); colon != std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  const std::string_view host = hostPart(authority);
   char buffer[256];
   std::string long_host;
   char* lower = buffer;
