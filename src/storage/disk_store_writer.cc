@@ -22,6 +22,7 @@ namespace ec::storage {
 void DiskStore::writerLoop() {
   last_sync_ms_ = monoMs(*options_.clock);
   last_check_ms_ = last_sync_ms_;
+  last_checkpoint_ms_ = last_sync_ms_;  // the interval counts from the start
   for (;;) {
     bool stopping;
     {

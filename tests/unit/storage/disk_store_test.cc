@@ -485,6 +485,7 @@ TEST_F(DiskStoreTest, RecordsWrittenAfterTheCheckpointAreFoundByTheScan) {
   store_->settleForTest();
   EXPECT_EQ(store_->eraseAll("w5"), 1u);  // tombstone after the checkpoint
   store_->settleForTest();
+  EXPECT_EQ(store_->metrics().checkpoint_writes.load(), 0u);  // the interval has not passed
   store_.reset();
   restoreCheckpoint();  // as if killed: the file holds the older checkpoint
   open();
