@@ -24,8 +24,13 @@ std::unique_ptr<DiskStore> DiskStore::open(const DiskStoreOptions& options) {
   Result<bool> opened = store->openFile();
   if (!opened.ok()) {
     store->markFailed(opened.error().context);
-  } else {
+  } else if (opened.value()) {
     store->rebuild();
+  } else {
+    // Just formatted: a new store id, so nothing in the file can match; no scan (a fresh 2 GB
+    // file took 9.5 s to scan for nothing).
+    Scan empty;
+    store->applyScan(empty, 0, {}, 0);
   }
   store->writer_ = std::thread([s = store.get()] { s->writerLoop(); });
   return store;
