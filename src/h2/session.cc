@@ -44,7 +44,7 @@ Session::Session(SessionHandler& handler, const SessionLimits& limits,
   nghttp2_option_set_max_outbound_ack(option, 1000);
   // Windows reopen as the owner consumes request bodies (consume()), not on receipt.
   nghttp2_option_set_no_auto_window_update(option, 1);
-  nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_session_server_new3(&session_, callbacks, this, option, pool_.mem());
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
   const double start = 0;
