@@ -71,7 +71,7 @@ void BlockPool::release(void* block) {
   if (block == nullptr) return;
   Header* header = headerOf(block);
   const unsigned cls = header->cls;
-  if (cls != kLarge && free_[cls].size() < kKeptBytesPerClass / classBytes(cls)) {
+  if (cls != kLarge && free_[cls].size() < keptLimit(cls)) {
     free_[cls].push_back(header);
     return;
   }
