@@ -79,6 +79,7 @@ struct LimitsConfig {
 struct DiskConfig {
   std::string path;
   uint64_t size = 0;
+  std::string checkpoint;  // index checkpoint file; empty: `<path>.index` (none for a device)
   bool operator==(const DiskConfig&) const = default;
 };
 
@@ -100,6 +101,7 @@ struct CacheConfig {
   std::vector<DiskConfig> disk;
   uint64_t disk_max_object_size = uint64_t{1} << 30;
   uint64_t disk_sync_interval_ms = 5000;
+  uint64_t disk_checkpoint_interval_ms = 60000;
   bool disk_zero_copy = true;
   std::string memory_admission = "exponential";  // or "all"
   uint64_t memory_admission_scale = uint64_t{1} << 20;

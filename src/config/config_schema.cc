@@ -219,6 +219,12 @@ const SectionDecl<CacheConfig>& cacheDecl() {
            "How often the disk tier's writer calls fdatasync while it writes: what a power "
            "loss can lose at most (kill -9 loses only objects not yet written). 0: never.",
            0, 1 * kHour},
+          {"disk_checkpoint_interval", FieldType::kDurationMs, &C::disk_checkpoint_interval_ms,
+           kRestart,
+           "How often the disk tier's writer checkpoints its index while the log moves (also at "
+           "a clean stop and every half lap of the log): a start loads the checkpoint and scans "
+           "only the log written after it. 0: at a clean stop and every half lap only.",
+           0, 24 * kHour},
           {"disk_zero_copy", FieldType::kBool, &C::disk_zero_copy, kRestart,
            "Serve disk hits not headed for memory straight from the store file's pages (mapped, "
            "checked in place, spliced to the socket: no copy); the writer then punches each "
@@ -258,6 +264,11 @@ const SectionDecl<DiskConfig>& diskDecl() {
           {"size", FieldType::kSize, &DiskConfig::size, kRestart,
            "Bytes of the store; a file is preallocated to this size.", 16 * kMiB, 64 * kTiB,
            true},
+          {"checkpoint", FieldType::kString, &DiskConfig::checkpoint, kRestart,
+           "File holding the store's index checkpoint (written at a clean stop and "
+           "periodically; a start loads it and scans only the log written after it). Default: "
+           "`<path>.index` for a file, none for a block device (every start scans the device).",
+           1, 4096},
       }};
   return decl;
 }

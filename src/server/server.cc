@@ -159,6 +159,8 @@ Status Server::start(const config::Config& config) {
       options.max_object_bytes = config.cache.disk_max_object_size;
       options.sync_interval_ms = config.cache.disk_sync_interval_ms;
       options.zero_copy = config.cache.disk_zero_copy;
+      options.checkpoint_path = disk.checkpoint;
+      options.checkpoint_interval_ms = config.cache.disk_checkpoint_interval_ms;
       options.clock = &clock_;
       disks.push_back(storage::DiskStore::open(options));
       if (!disks.back()->up()) {

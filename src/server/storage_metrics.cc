@@ -60,6 +60,27 @@ const MetricDecl kDiskPunched{"edgecache_disk_punched_segments_total",
                               "Segments punched out of a store file before their rewrite (so "
                               "zero-copy bytes still in flight keep their content).",
                               Type::kCounter, {"path"}, {}, ""};
+const MetricDecl kDiskCheckpoints{"edgecache_disk_checkpoint_writes_total",
+                                  "Index checkpoints a disk store wrote (clean stop, periodic).",
+                                  Type::kCounter, {"path"}, {}, ""};
+const MetricDecl kDiskCheckpointErrors{"edgecache_disk_checkpoint_errors_total",
+                                       "Index checkpoints a disk store could not write (the "
+                                       "store serves on; the next start scans more of the log).",
+                                       Type::kCounter, {"path"}, {}, ""};
+const MetricDecl kDiskCheckpointFallbacks{
+    "edgecache_disk_checkpoint_fallbacks_total",
+    "Starts that found an index checkpoint they could not use (corrupt, truncated, stale, "
+    "another store or geometry) and scanned the whole store instead (reason in the log).",
+    Type::kCounter, {"path"}, {}, ""};
+const MetricDecl kDiskRebuildScanned{"edgecache_disk_rebuild_scanned_bytes",
+                                     "Log bytes the last start read to rebuild a disk store's "
+                                     "index (the whole log without a checkpoint, the part "
+                                     "written after it with one).",
+                                     Type::kGauge, {"path"}, {}, "bytes"};
+const MetricDecl kDiskRebuildCheckpoint{"edgecache_disk_rebuild_from_checkpoint",
+                                        "1 when the last start built a disk store's index from "
+                                        "its checkpoint, 0 when it scanned the whole store.",
+                                        Type::kGauge, {"path"}, {}, ""};
 const MetricDecl kTierHits{"edgecache_tier_hits_total",
                            "Store lookups answered by each tier (memory = hit-front, disk = "
                            "hit-local) and by none (miss).",
@@ -84,7 +105,8 @@ const std::vector<const observe::MetricDecl*>& storageMetricDecls() {
       &kDiskUp,       &kDiskBytes,   &kDiskCapacity, &kDiskObjects,  &kDiskIndexBytes,
       &kDiskEvictions, &kDiskReclaims, &kDiskOps,    &kDiskIoBytes,  &kDiskErrors,
       &kDiskCorrupt,  &kDiskDropped, &kDiskRebuild,  &kDiskRangeReads, &kDiskMappedReads,
-      &kDiskPunched,  &kTierHits,
+      &kDiskPunched,  &kDiskCheckpoints, &kDiskCheckpointErrors, &kDiskCheckpointFallbacks,
+      &kDiskRebuildScanned, &kDiskRebuildCheckpoint, &kTierHits,
       &kPromotions,   &kAdmissionRejects};
   return decls;
 }
@@ -112,6 +134,12 @@ void registerStorageMetrics(observe::Registry& registry, storage::TieredStore& t
     registry.callback(kDiskRangeReads, {path}, [&m] { return load(m.range_reads); });
     registry.callback(kDiskMappedReads, {path}, [&m] { return load(m.mapped_reads); });
     registry.callback(kDiskPunched, {path}, [&m] { return load(m.punched_segments); });
+    registry.callback(kDiskCheckpoints, {path}, [&m] { return load(m.checkpoint_writes); });
+    registry.callback(kDiskCheckpointErrors, {path}, [&m] { return load(m.checkpoint_write_errors); });
+    registry.callback(kDiskCheckpointFallbacks, {path}, [&m] { return load(m.checkpoint_fallbacks); });
+    registry.callback(kDiskRebuildScanned, {path}, [&m] { return load(m.rebuild_scanned_bytes); });
+    registry.callback(kDiskRebuildCheckpoint, {path},
+                      [&m] { return m.rebuilt_from_checkpoint.load() ? 1.0 : 0.0; });
     registry.callback(kDiskRebuild, {path}, [&m] { return static_cast<double>(m.rebuild_ms.load()) / 1000.0; });
   }
   registry.callback(kTierHits, {"memory"}, [&tiered] { return static_cast<double>(tiered.memoryHits()); });

@@ -36,9 +36,18 @@ void DiskIndex::removeAt(size_t i) {
 }
 
 void DiskIndex::grow() {
+  rehash(std::max(capacity_ + 1, static_cast<size_t>(static_cast<double>(capacity_) * kGrowth)));
+}
+
+void DiskIndex::reserve(size_t objects) {
+  const size_t wanted = static_cast<size_t>(static_cast<double>(objects) / kTargetLoad) + 1;
+  if (wanted > capacity_) rehash(wanted);
+}
+
+void DiskIndex::rehash(size_t capacity) {
   std::unique_ptr<IndexEntry[]> old = std::move(slots_);
   const size_t old_capacity = capacity_;
-  capacity_ = old_capacity + old_capacity / 2;
+  capacity_ = capacity;
   slots_ = std::make_unique<IndexEntry[]>(capacity_);
   size_ = 0;
   for (size_t i = 0; i < old_capacity; ++i) {
@@ -48,6 +57,14 @@ void DiskIndex::grow() {
     slots_[s] = old[i];
     ++size_;
   }
+}
+
+size_t DiskIndex::copySlots(size_t from, size_t count, std::vector<IndexEntry>& out) const {
+  const size_t end = std::min(capacity_, from + count);
+  for (size_t i = from; i < end; ++i) {
+    if (slots_[i].key != 0) out.push_back(slots_[i]);
+  }
+  return end;
 }
 
 void DiskIndex::clear() {

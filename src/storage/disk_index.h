@@ -1,8 +1,9 @@
 #pragma once
 // DiskIndex: the disk tier's in-memory index, 24 bytes per slot in one flat open-addressing
-// table (linear probing, backward-shift deletion, no tombstones), sized from the store size so
-// a full store costs about 30 bytes per object (docs/design/disk-store.md has the measured
-// figure). Several entries may share a key hash (Vary variants, hash collisions): the head
+// table (linear probing, backward-shift deletion, no tombstones), sized from the store size (or
+// the checkpoint's entry count) at 0.8 load and grown by 1.2x past 0.9, so it holds its objects
+// at 0.75-0.9 load: 26.7-32 bytes per object once grown (docs/design/disk-store.md has the
+// measured figures). Several entries may share a key hash (Vary variants, hash collisions): the head
 // record on disk holds the full keys and settles every match. Not thread-safe: DiskStore
 // guards it with its mutex.
 
@@ -60,8 +61,13 @@ static_assert(sizeof(IndexEntry) == 24, "the index entry is part of the memory b
 
 class DiskIndex {
  public:
-  // Room for `expected_objects` at the target load; grows (x1.5) past kMaxLoad.
+  // Room for `expected_objects` at the target load; grows (x kGrowth) past kMaxLoad.
   explicit DiskIndex(size_t expected_objects);
+  // Makes room for `objects` in all at the target load (a checkpoint's count) unless there is.
+  void reserve(size_t objects);
+  // Appends the entries of slots [from, from + count) (clamped) to `out`; returns the next
+  // slot. A snapshot taken in pieces (the checkpoint copies a few thousand slots per lock).
+  size_t copySlots(size_t from, size_t count, std::vector<IndexEntry>& out) const;
 
   void insert(const IndexEntry& entry);
   // Calls fn(const IndexEntry&) for every entry with `key`.
@@ -116,6 +122,8 @@ class DiskIndex {
 
   static constexpr double kTargetLoad = 0.8;
   static constexpr double kMaxLoad = 0.9;
+  // 0.9 / 1.2 = 0.75: a grown table stays at or above 0.75 load (<= 32 bytes per object).
+  static constexpr double kGrowth = 1.2;
 
  private:
   size_t slotFor(uint64_t key) const {
@@ -125,6 +133,7 @@ class DiskIndex {
   size_t next(size_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
   void removeAt(size_t i);
   void grow();
+  void rehash(size_t capacity);
 
   std::unique_ptr<IndexEntry[]> slots_;
   size_t capacity_ = 0;

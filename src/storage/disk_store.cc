@@ -81,6 +81,9 @@ Result<bool> DiskStore::openFile() {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return fail(Error::internal(ErrorKind::kIo, errnoText("fstat")));
   const bool block_device = S_ISBLK(st.st_mode);
+  checkpoint_path_ = !options_.checkpoint_path.empty() ? options_.checkpoint_path
+                     : block_device                   ? std::string()
+                                                      : options_.path + ".index";
   if (!block_device && static_cast<uint64_t>(st.st_size) < options_.size_bytes) {
     // Preallocate so a full disk shows now (ENOSPC at start), not in the middle of a write.
     const int rc = ::posix_fallocate(fd_, 0, static_cast<off_t>(options_.size_bytes));
@@ -142,68 +145,208 @@ Result<bool> DiskStore::openFile() {
   return false;
 }
 
-// Scans every segment for records of this store whose position matches where they lie, then
-// replays heads and tombstones in log order over the window the writer has not reclaimed.
+// The index comes from the checkpoint plus a scan of the log written after it; without a usable
+// checkpoint, from a scan of every segment (docs/design/disk-store.md, "Restart").
 void DiskStore::rebuild() {
   const uint64_t started = monoMs(*options_.clock);
-  struct Event {
-    uint64_t logical;
-    RecordType type;
-    uint64_t key;
-    uint32_t aux;
-    uint64_t head_bytes;
-    uint64_t first;
-    uint64_t body_bytes;
-  };
-  std::vector<Event> events;
-  uint64_t end = 0;  // logical end of the newest record
+  const bool from_checkpoint = loadCheckpoint();
+  if (!from_checkpoint && !failed_.load()) fullScan();
+  if (failed_.load()) return;
+  metrics_.rebuilt_from_checkpoint.store(from_checkpoint);
+  metrics_.rebuild_objects.store(index_.size());
+  metrics_.rebuild_ms.store(monoMs(*options_.clock) - started);
+  EC_LOG_INFO("disk store %s: %zu objects indexed in %llu ms (%s, %llu bytes of log read)",
+              options_.path.c_str(), index_.size(),
+              static_cast<unsigned long long>(metrics_.rebuild_ms.load()),
+              from_checkpoint ? "checkpoint + log after it" : "whole log scanned",
+              static_cast<unsigned long long>(metrics_.rebuild_scanned_bytes.load()));
+}
+
+// Walks the records of one segment (its bytes from the segment start in `seg`, the first
+// `avail` of them read) from in-segment offset `from` while they parse, belong to this store
+// and lie where their position says: at lap_base + offset, or with lap_base kNone at this
+// offset in any lap. Heads and tombstones must pass their CRC (fragments are checked when
+// read). Returns where it stopped; *need > 0 when it needs the segment read up to *need.
+uint64_t DiskStore::walkSegment(const char* seg, uint64_t avail, uint64_t seg_index,
+                                uint64_t lap_base, uint64_t from, Scan& scan, uint64_t* need) {
+  *need = 0;
+  uint64_t offset = from;
+  while (offset + disk::kRecordHeaderBytes <= segment_bytes_) {
+    if (offset + disk::kRecordHeaderBytes > avail) {
+      *need = offset + disk::kRecordHeaderBytes;
+      break;
+    }
+    const std::string_view rest(seg + offset, segment_bytes_ - offset);
+    const auto header = disk::decodeRecordHeader(rest);
+    if (!header || header->store_id != store_id_) break;
+    const uint64_t bytes = disk::recordBytes(header->payload_bytes);
+    if (bytes > rest.size()) break;
+    const bool placed = lap_base == kNone
+                            ? header->logical % data_bytes_ == seg_index * segment_bytes_ + offset
+                            : header->logical == lap_base + offset;
+    if (!placed) break;
+    if (header->type != RecordType::kFragment) {
+      if (offset + bytes > avail) {
+        *need = offset + bytes;
+        break;
+      }
+      if (!disk::verifyRecord(*header, rest)) {
+        metrics_.corrupt.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      ScanEvent event{header->logical, header->type, header->key, header->aux, bytes, 0, 0};
+      if (header->type == RecordType::kHead) {
+        const auto summary = disk::peekHeadSummary(
+            rest.substr(disk::kRecordHeaderBytes, header->payload_bytes));
+        if (!summary) break;
+        event.body_bytes = summary->body_bytes;
+        event.first = summary->first_fragment == UINT64_MAX ? header->logical
+                                                            : summary->first_fragment;
+        if (event.first > header->logical) break;
+      }
+      scan.events.push_back(event);
+    }
+    scan.note(header->logical, bytes, header->crc);
+    offset += bytes;
+  }
+  return offset;
+}
+
+void DiskStore::fullScan() {
+  Scan scan;
   std::unique_ptr<char[]> segment(new char[segment_bytes_]);
   const uint64_t segments = data_bytes_ / segment_bytes_;
   for (uint64_t s = 0; s < segments; ++s) {
-    const uint64_t seg_physical = log_start_ + s * segment_bytes_;
-    if (!preadAll(fd_, segment.get(), segment_bytes_, seg_physical)) {
+    if (!preadAll(fd_, segment.get(), segment_bytes_, log_start_ + s * segment_bytes_)) {
       markFailed(errnoText("reading the store"));
       return;
     }
-    uint64_t offset = 0;
-    while (offset + disk::kRecordHeaderBytes <= segment_bytes_) {
-      const std::string_view rest(segment.get() + offset, segment_bytes_ - offset);
-      const auto header = disk::decodeRecordHeader(rest);
-      if (!header || header->store_id != store_id_) break;
-      const uint64_t bytes = disk::recordBytes(header->payload_bytes);
-      if (bytes > rest.size() || header->logical % data_bytes_ != s * segment_bytes_ + offset) break;
-      if (header->type != RecordType::kFragment) {
-        if (!disk::verifyRecord(*header, rest)) {
-          metrics_.corrupt.fetch_add(1, std::memory_order_relaxed);
-          break;
-        }
-        Event event{header->logical, header->type, header->key, header->aux, bytes, 0, 0};
-        if (header->type == RecordType::kHead) {
-          const auto summary = disk::peekHeadSummary(
-              rest.substr(disk::kRecordHeaderBytes, header->payload_bytes));
-          if (!summary) break;
-          event.body_bytes = summary->body_bytes;
-          event.first = summary->first_fragment == UINT64_MAX ? header->logical
-                                                              : summary->first_fragment;
-          if (event.first > header->logical) break;
-        }
-        events.push_back(event);
-      }
-      end = std::max(end, header->logical + bytes);
-      offset += bytes;
-    }
+    metrics_.rebuild_scanned_bytes.fetch_add(segment_bytes_, std::memory_order_relaxed);
+    uint64_t need = 0;
+    walkSegment(segment.get(), segment_bytes_, s, kNone, 0, scan, &need);
   }
+  applyScan(scan, scan.end, {}, 0);
+}
+
+// Loads the checkpoint, checks that the log has not lapped it (its sentinel record is still in
+// place), scans the log written after it and builds the index from both. False (and the whole
+// log is scanned) when there is no checkpoint or it cannot be used (counted, logged).
+bool DiskStore::loadCheckpoint() {
+  if (checkpoint_path_.empty()) return false;
+  auto fallback = [&](const std::string& reason) {
+    metrics_.checkpoint_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    checkpoint_fallback_reason_ = reason;
+    EC_LOG_WARN("disk store %s: checkpoint %s not used (%s): scanning the whole store",
+                options_.path.c_str(), checkpoint_path_.c_str(), reason.c_str());
+    return false;
+  };
+  const int fd = ::open(checkpoint_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      EC_LOG_INFO("disk store %s: no checkpoint at %s: scanning the whole store",
+                  options_.path.c_str(), checkpoint_path_.c_str());
+      return false;
+    }
+    return fallback(errnoText("unreadable"));
+  }
+  struct stat st {};
+  std::string image;
+  // At most one entry per smallest record (a head with no body is more than 48 bytes).
+  const uint64_t max_bytes = disk::kCheckpointHeaderBytes +
+                             (data_bytes_ / 48 + 1) * disk::kCheckpointEntryBytes;
+  bool read_ok = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) <= max_bytes;
+  if (read_ok) {
+    image.resize(static_cast<size_t>(st.st_size));
+    read_ok = ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) >= 0 &&
+              preadAllPlain(fd, image.data(), image.size(), 0);
+  }
+  ::close(fd);
+  if (!read_ok) return fallback("truncated or unreadable");
+  const auto decoded = disk::decodeCheckpoint(image, geometry());
+  if (!decoded.ok()) return fallback(decoded.error().context);
+  const disk::CheckpointHeader& header = decoded.value();
+  // The sentinel (the last record below `covered`) must still be where it was: the writer
+  // rewrites the segments after `covered` before it comes round to the sentinel's.
+  char sentinel[disk::kRecordHeaderBytes];
+  if (!preadAll(fd_, sentinel, sizeof sentinel, physical(header.sentinel))) {
+    markFailed(errnoText("reading the store"));
+    return true;
+  }
+  const auto sentinel_header =
+      disk::decodeRecordHeader(std::string_view(sentinel, sizeof sentinel));
+  if (!sentinel_header || sentinel_header->store_id != store_id_ ||
+      sentinel_header->logical != header.sentinel || sentinel_header->crc != header.sentinel_crc) {
+    return fallback("stale: the log has lapped it");
+  }
+  // The log after `covered`: segment by segment, from `covered` on, while each segment holds
+  // records of this lap from its start (a segment's tail may be unused: the writer skips to
+  // the next segment when a record does not fit).
+  Scan scan;
+  scan.end = header.covered;
+  scan.last = header.sentinel;
+  scan.last_crc = header.sentinel_crc;
+  std::unique_ptr<char[]> seg(new char[segment_bytes_]);
+  for (uint64_t pos = header.covered;;) {
+    if (pos - header.covered >= data_bytes_) return fallback("stale: a whole lap after it");
+    const uint64_t lap_base = pos / segment_bytes_ * segment_bytes_;
+    const uint64_t seg_index = (lap_base % data_bytes_) / segment_bytes_;
+    const uint64_t from = pos - lap_base;
+    uint64_t avail = from;
+    uint64_t at = from;
+    uint64_t need = 0;
+    uint64_t chunk = 64 << 10;  // the last segment usually ends soon: read it growing, up to 4 MiB
+    do {
+      const uint64_t want = std::min(segment_bytes_, std::max(need, avail + chunk));
+      chunk = std::min<uint64_t>(chunk * 2, 4 << 20);
+      if (!preadAll(fd_, seg.get() + avail, want - avail,
+                    log_start_ + seg_index * segment_bytes_ + avail)) {
+        markFailed(errnoText("reading the store"));
+        return true;
+      }
+      metrics_.rebuild_scanned_bytes.fetch_add(want - avail, std::memory_order_relaxed);
+      avail = want;
+      at = walkSegment(seg.get(), avail, seg_index, lap_base, at, scan, &need);
+    } while (need != 0);
+    if (at == 0) break;  // nothing of this lap from the segment's start: the log ends before
+    pos = lap_base + segment_bytes_;
+  }
+  applyScan(scan, std::max(scan.end, header.covered), image, header.count);
+  checkpoint_covered_ = header.covered;  // the file stays usable until the log laps it
+  return true;
+}
+
+// Builds the index: the checkpoint's entries (if any), then the scanned heads and tombstones in
+// log order, over the window the writer has not reclaimed (`end` is where it resumes).
+void DiskStore::applyScan(Scan& scan, uint64_t end, std::string_view checkpoint_image,
+                          uint64_t checkpoint_count) {
   // The writer resumes at `end`; its segment counts as reclaimed (it is being overwritten).
   const uint64_t seg_end = (end / segment_bytes_ + 1) * segment_bytes_;
   const uint64_t floor = seg_end > data_bytes_ ? seg_end - data_bytes_ : 0;
-  std::sort(events.begin(), events.end(),
-            [](const Event& a, const Event& b) { return a.logical < b.logical; });
+  std::sort(scan.events.begin(), scan.events.end(),
+            [](const ScanEvent& a, const ScanEvent& b) { return a.logical < b.logical; });
   std::lock_guard lock(mu_);
   floor_->store(floor);
   written_.store(end);
   buffer_logical_ = end;
   punched_until_ = seg_end;  // the segment the writer resumes in holds live records
-  for (const Event& event : events) {
+  last_record_ = scan.last;
+  last_record_crc_ = scan.last_crc;
+  if (checkpoint_count > 0) {
+    index_.reserve(static_cast<size_t>(checkpoint_count) + scan.events.size());
+    for (uint64_t i = 0; i < checkpoint_count; ++i) {
+      const IndexEntry entry = disk::checkpointEntry(checkpoint_image, i);
+      // Reclaimed after the checkpoint (the log went on past it): gone.
+      if (entry.first(end) < floor) continue;
+      bool twice = false;  // a piecewise snapshot may hold an entry twice
+      index_.forEachWithKey(entry.key, [&](const IndexEntry& e) {
+        twice = twice || e.head_word == entry.head_word;
+      });
+      if (twice) continue;
+      index_.insert(entry);
+      live_bytes_ += entry.chargedBytes();
+    }
+  }
+  for (const ScanEvent& event : scan.events) {
     if (event.logical < floor) continue;
     if (event.type == RecordType::kTombstone) {
       const bool one = (event.aux & 0x100) != 0;
@@ -225,10 +368,6 @@ void DiskStore::rebuild() {
     index_.insert(entry);
     live_bytes_ += entry.chargedBytes();
   }
-  metrics_.rebuild_objects.store(index_.size());
-  metrics_.rebuild_ms.store(monoMs(*options_.clock) - started);
-  EC_LOG_INFO("disk store %s: %zu objects indexed in %llu ms", options_.path.c_str(), index_.size(),
-            static_cast<unsigned long long>(metrics_.rebuild_ms.load()));
 }
 
 // A store file that was deleted or replaced under us would keep taking writes into an inode

@@ -4,8 +4,9 @@
 // (body fragments, then the head record that commits the object) into large sequential writes;
 // the oldest segment is reclaimed when the log wraps; a compact in-memory index (DiskIndex)
 // maps key hashes to head records; every record is checked (magic, version, store id, position,
-// CRC-32C) when read, and a bad one is a miss plus a counter. The index is rebuilt by scanning
-// the file at open. find() blocks on the disk (tests, tools); event loops use findAsync().
+// CRC-32C) when read, and a bad one is a miss plus a counter. At open the index comes from its
+// checkpoint (written by the writer at clean shutdown and periodically) plus a scan of the log
+// written after it, or, without a usable checkpoint, from a scan of the whole file. find() blocks on the disk (tests, tools); event loops use findAsync().
 // Any I/O error marks the store failed: it then answers nothing and accepts nothing, and the
 // node keeps serving from memory and the origin.
 
@@ -21,6 +22,7 @@
 
 #include "base/result.h"
 #include "base/time_source.h"
+#include "storage/disk_checkpoint.h"
 #include "storage/disk_format.h"
 #include "storage/disk_index.h"
 #include "storage/io_pool.h"
@@ -40,6 +42,10 @@ struct DiskStoreOptions {
   // Serve disk hits from read-only mappings of the store file (no copy; the log punches a
   // segment before rewriting it). Used only where the file system can punch holes.
   bool zero_copy = true;
+  // Index checkpoint file (docs/design/disk-store.md "Restart"). Empty: `<path>.index` for a
+  // regular file, none for a block device.
+  std::string checkpoint_path;
+  uint64_t checkpoint_interval_ms = 60000;   // periodic checkpoint while writing (0: at stop only)
   const TimeSource* clock = nullptr;         // sync interval, rebuild timing (system if null)
 };
 
@@ -60,6 +66,11 @@ struct DiskStoreMetrics {
   std::atomic<uint64_t> range_reads{0};     // hits that read only the fragments a range needs
   std::atomic<uint64_t> mapped_reads{0};    // fragments served from a mapping of the file
   std::atomic<uint64_t> punched_segments{0};
+  std::atomic<uint64_t> checkpoint_writes{0};
+  std::atomic<uint64_t> checkpoint_write_errors{0};  // could not be written (the store serves on)
+  std::atomic<uint64_t> checkpoint_fallbacks{0};     // a checkpoint was there but not usable
+  std::atomic<uint64_t> rebuild_scanned_bytes{0};    // log bytes the last start read
+  std::atomic<bool> rebuilt_from_checkpoint{false};
 };
 
 class DiskStore final : public Store {
@@ -100,6 +111,9 @@ class DiskStore final : public Store {
   uint64_t maxObjectBytes() const { return options_.max_object_bytes; }
   size_t indexMemoryBytes() const;
   const DiskStoreMetrics& metrics() const { return metrics_; }
+  const std::string& checkpointPath() const { return checkpoint_path_; }
+  // Why the last start could not use the checkpoint ("" when it did or there was none).
+  const std::string& checkpointFallbackReason() const { return checkpoint_fallback_reason_; }
 
   // Waits until every queued write that can complete has been written and published.
   void settleForTest();
@@ -113,10 +127,21 @@ class DiskStore final : public Store {
  private:
   struct Pending;
   struct Candidate;
+  struct ScanEvent;
+  struct Scan;
 
   explicit DiskStore(const DiskStoreOptions& options);
   Result<bool> openFile();
+  disk::CheckpointGeometry geometry() const {
+    return {store_id_, options_.size_bytes, segment_bytes_, log_start_, data_bytes_};
+  }
   void rebuild();
+  bool loadCheckpoint();
+  void fullScan();
+  uint64_t walkSegment(const char* seg, uint64_t avail, uint64_t seg_index, uint64_t lap_base,
+                       uint64_t from, Scan& scan, uint64_t* need);
+  void applyScan(Scan& scan, uint64_t end, std::string_view checkpoint_image,
+                 uint64_t checkpoint_count);
   void markFailed(const std::string& reason);
   void checkFileStillThere();
 
@@ -135,6 +160,8 @@ class DiskStore final : public Store {
                         const std::function<void(char*)>& fill);
   void flushBuffer();
   void publishFlushed();
+  bool checkpointDue(uint64_t now_ms, bool stopping) const;
+  void writeCheckpoint(uint64_t now_ms);
 
   // Reads (any thread).
   std::vector<Candidate> candidates(std::string_view primary);
@@ -215,6 +242,16 @@ class DiskStore final : public Store {
   };
   std::vector<Publish> to_publish_;
   uint64_t last_sync_ms_ = 0;
+  // Checkpoint (writer thread after open): where it is, the position the file on disk covers
+  // (kNone: no usable file), when it was written; the last record written (the sentinel).
+  static constexpr uint64_t kNone = UINT64_MAX;
+  std::string checkpoint_path_;
+  std::string checkpoint_fallback_reason_;
+  uint64_t checkpoint_covered_ = kNone;
+  uint64_t last_checkpoint_ms_ = 0;
+  uint64_t checkpoint_retry_ms_ = 0;  // after a failed write, not before
+  uint64_t last_record_ = kNone;
+  uint32_t last_record_crc_ = 0;
   uint64_t last_check_ms_ = 0;
   bool dirty_since_sync_ = false;
 

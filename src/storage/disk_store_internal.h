@@ -45,6 +45,30 @@ inline bool preadAll(int fd, char* out, uint64_t bytes, uint64_t offset) {
   return true;
 }
 
+// pread of a file that is not the store (no fault point): the checkpoint.
+inline bool preadAllPlain(int fd, char* out, uint64_t bytes, uint64_t offset) {
+  while (bytes > 0) {
+    const ssize_t n = ::pread(fd, out, bytes, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    out += n;
+    bytes -= static_cast<uint64_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+inline bool writeAllPlain(int fd, const char* data, uint64_t bytes) {
+  while (bytes > 0) {
+    const ssize_t n = ::write(fd, data, bytes);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    bytes -= static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
 // Reads into `iov` (modified: consumed as bytes arrive) at `offset`; false on error or EOF.
 inline bool preadvAll(int fd, struct iovec* iov, int count, uint64_t offset) {
   if (faultFires("edgecache/disk/read")) return false;
@@ -99,6 +123,31 @@ struct DiskStore::Pending {
   std::atomic<bool> cancelled{false};  // set under mu_; the writer polls it
   std::atomic<uint64_t> first{UINT64_MAX};  // first fragment (or head) position once written
   bool done = false;             // under mu_: published or cancelled, out of pending_
+};
+
+// A head or tombstone found by a scan of the log (rebuild), replayed in log order.
+struct DiskStore::ScanEvent {
+  uint64_t logical;
+  RecordType type;
+  uint64_t key;
+  uint32_t aux;
+  uint64_t head_bytes;
+  uint64_t first;
+  uint64_t body_bytes;
+};
+
+struct DiskStore::Scan {
+  std::vector<ScanEvent> events;
+  uint64_t end = 0;              // logical end of the newest record seen
+  uint64_t last = kNone;         // that record's position and crc (the checkpoint sentinel)
+  uint32_t last_crc = 0;
+  void note(uint64_t logical, uint64_t bytes, uint32_t crc) {
+    if (logical + bytes > end) {
+      end = logical + bytes;
+      last = logical;
+      last_crc = crc;
+    }
+  }
 };
 
 struct DiskStore::Candidate {

@@ -22,6 +22,7 @@ namespace ec::storage {
 void DiskStore::writerLoop() {
   last_sync_ms_ = monoMs(*options_.clock);
   last_check_ms_ = last_sync_ms_;
+  last_checkpoint_ms_ = last_sync_ms_;  // the interval counts from the start
   for (;;) {
     bool stopping;
     {
@@ -81,6 +82,7 @@ void DiskStore::writerLoop() {
         dirty_since_sync_ = false;
         last_sync_ms_ = now;
       }
+      if (checkpointDue(now, stopping)) writeCheckpoint(now);
     }
     {
       std::lock_guard lock(wake_mu_);
@@ -208,6 +210,8 @@ uint64_t DiskStore::appendRecord(RecordType type, uint64_t key, uint32_t aux,
   header.key = key;
   header.aux = aux;
   disk::sealRecord(header, out);
+  std::memcpy(&last_record_crc_, out + 36, sizeof last_record_crc_);  // the header's crc field
+  last_record_ = position;
   buffer_used_ += bytes;
   return position;
 }
@@ -269,6 +273,94 @@ void DiskStore::publishFlushed() {
     removePending(&pending);
   }
   to_publish_.swap(waiting);
+}
+
+// A checkpoint is written at a clean stop, soon after a start that had none, every half lap of
+// the log (so a restart never scans more than about half the log) and every
+// cache.disk_checkpoint_interval while the log moves. Writer thread, with the buffer flushed
+// and every flushed head published: the index then reflects every record below the write
+// position.
+bool DiskStore::checkpointDue(uint64_t now_ms, bool stopping) const {
+  if (checkpoint_path_.empty() || failed_.load() || last_record_ == kNone || buffer_used_ != 0) {
+    return false;
+  }
+  if (buffer_logical_ == checkpoint_covered_) return false;  // nothing new since the last one
+  if (stopping) return true;
+  if (now_ms < checkpoint_retry_ms_) return false;
+  if (checkpoint_covered_ == kNone) return true;
+  if (buffer_logical_ - checkpoint_covered_ >= data_bytes_ / 2) return true;
+  return options_.checkpoint_interval_ms > 0 &&
+         now_ms - last_checkpoint_ms_ >= options_.checkpoint_interval_ms;
+}
+
+// Writes the index to `<checkpoint>.tmp`, syncs it and renames it over the checkpoint (a crash
+// leaves the old file or the new one, never a mix). The index is copied a few thousand slots per
+// lock hold so event loops never wait for the whole copy; a concurrent erase can make the copy
+// miss an entry (that object is a miss after a restart) or hold one twice (dropped at load).
+void DiskStore::writeCheckpoint(uint64_t now_ms) {
+  last_checkpoint_ms_ = now_ms;
+  const uint64_t covered = buffer_logical_;
+  // Every record below `covered` reaches the disk before a checkpoint says it is there.
+  if (dirty_since_sync_) {
+    if (faultFires("edgecache/disk/sync") || ::fdatasync(fd_) != 0) {
+      markFailed(errnoText("fdatasync"));
+      return;
+    }
+    metrics_.syncs.fetch_add(1, std::memory_order_relaxed);
+    dirty_since_sync_ = false;
+    last_sync_ms_ = now_ms;
+  }
+  std::vector<IndexEntry> entries;
+  size_t capacity = 0;
+  {
+    std::lock_guard lock(mu_);
+    entries.reserve(index_.size() + index_.size() / 16 + 64);
+    capacity = index_.capacity();  // only this thread inserts (grows) while the store is up
+  }
+  for (size_t slot = 0; slot < capacity;) {
+    std::lock_guard lock(mu_);
+    if (failed_.load() || index_.capacity() != capacity) return;
+    slot = index_.copySlots(slot, 8192, entries);
+  }
+  disk::CheckpointHeader header;
+  header.geometry = geometry();
+  header.covered = covered;
+  header.sentinel = last_record_;
+  header.sentinel_crc = last_record_crc_;
+  header.count = entries.size();
+  const std::string head =
+      disk::encodeCheckpointHeader(header, disk::checkpointEntriesCrc(0, entries.data(), entries.size()));
+  const std::string tmp = checkpoint_path_ + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0 && writeAllPlain(fd, head.data(), head.size()) &&
+            writeAllPlain(fd, reinterpret_cast<const char*>(entries.data()),
+                          entries.size() * sizeof(IndexEntry)) &&
+            ::fdatasync(fd) == 0;
+  int error = ok ? 0 : errno;
+  if (fd >= 0) ::close(fd);
+  if (ok && ::rename(tmp.c_str(), checkpoint_path_.c_str()) != 0) {
+    ok = false;
+    error = errno;
+  }
+  if (!ok) {
+    errno = error;
+    metrics_.checkpoint_write_errors.fetch_add(1, std::memory_order_relaxed);
+    EC_LOG_WARN("disk store %s: %s (the next restart scans more of the log)",
+                options_.path.c_str(), errnoText(("writing the checkpoint " + checkpoint_path_).c_str()).c_str());
+    ::unlink(tmp.c_str());
+    checkpoint_retry_ms_ = now_ms + std::max<uint64_t>(options_.checkpoint_interval_ms, 10000);
+    return;
+  }
+  // The rename itself reaches the disk with the directory.
+  const size_t slash = checkpoint_path_.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : checkpoint_path_.substr(0, slash + 1);
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  checkpoint_covered_ = covered;
+  metrics_.checkpoint_writes.fetch_add(1, std::memory_order_relaxed);
 }
 
 void DiskStore::settleForTest() {

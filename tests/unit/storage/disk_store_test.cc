@@ -7,13 +7,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <random>
 #include <string>
 
+#include "storage/disk_checkpoint.h"
 #include "storage/disk_format.h"
 #include "storage/disk_index.h"
 #include "storage/disk_store.h"
@@ -62,11 +65,38 @@ class DiskStoreTest : public ::testing::Test {
              ("ec_disk_test_" + std::to_string(::getpid()) + "_" +
               ::testing::UnitTest::GetInstance()->current_test_info()->name()))
                 .string();
-    std::remove(path_.c_str());
+    removeFiles();
   }
   void TearDown() override {
     store_.reset();
-    std::remove(path_.c_str());
+    removeFiles();
+  }
+  void removeFiles() {
+    for (const char* suffix : {"", ".index", ".index.tmp", ".saved"}) {
+      std::remove((path_ + suffix).c_str());
+    }
+  }
+  std::string checkpoint() const { return path_ + ".index"; }
+  // Keeps the checkpoint as it is now, to put it back later: the state a kill -9 leaves (the
+  // log went on after the checkpoint the file holds).
+  void saveCheckpoint() {
+    std::filesystem::copy_file(checkpoint(), path_ + ".saved",
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  void restoreCheckpoint() {
+    std::filesystem::copy_file(path_ + ".saved", checkpoint(),
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  // Keys of `keys` the store finds, each checked byte for byte against makePatterned(size, i).
+  std::vector<uint32_t> foundPatterned(uint32_t count, size_t size) {
+    std::vector<uint32_t> found;
+    for (uint32_t i = 0; i < count; ++i) {
+      ObjectRef object = store_->find("w" + std::to_string(i), none_);
+      if (!object) continue;
+      EXPECT_EQ(readAll(object), readAll(makePatterned(size, i))) << "wrong bytes for w" << i;
+      found.push_back(i);
+    }
+    return found;
   }
   void open(uint64_t size = 16 << 20, uint64_t segment = 1 << 20) {
     store_.reset();
@@ -426,6 +456,260 @@ TEST_F(DiskStoreTest, IndexCostsAtMost32BytesPerObjectWhenFull) {
   std::printf("index: %zu bytes for %llu objects = %.1f bytes/object\n", store_->indexMemoryBytes(),
               static_cast<unsigned long long>(store_->stats().objects), per_object);
   EXPECT_LE(per_object, 32.0);
+}
+
+TEST_F(DiskStoreTest, ACleanStopWritesACheckpointAndTheStartLoadsIt) {
+  open();
+  for (uint32_t i = 0; i < 60; ++i) store_->insert("w" + std::to_string(i), "", makePatterned(7000, i));
+  store_->settleForTest();
+  open();  // clean stop: checkpoint; start: load it
+  ASSERT_TRUE(store_->up());
+  EXPECT_TRUE(std::filesystem::exists(checkpoint()));
+  EXPECT_TRUE(store_->metrics().rebuilt_from_checkpoint.load());
+  EXPECT_EQ(store_->metrics().checkpoint_fallbacks.load(), 0u);
+  // Nothing was written after the checkpoint: the scan reads one chunk, not the 16 MiB log.
+  EXPECT_LE(store_->metrics().rebuild_scanned_bytes.load(), uint64_t{1} << 20);
+  EXPECT_EQ(store_->stats().objects, 60u);
+  EXPECT_EQ(foundPatterned(60, 7000).size(), 60u);
+  EXPECT_EQ(store_->metrics().corrupt.load(), 0u);
+}
+
+TEST_F(DiskStoreTest, RecordsWrittenAfterTheCheckpointAreFoundByTheScan) {
+  open();
+  for (uint32_t i = 0; i < 30; ++i) store_->insert("w" + std::to_string(i), "", makePatterned(9000, i));
+  store_->settleForTest();
+  open();
+  saveCheckpoint();  // covers w0..w29
+  for (uint32_t i = 30; i < 60; ++i) store_->insert("w" + std::to_string(i), "", makePatterned(9000, i));
+  store_->insert("w3", "", makePatterned(9000, 3));  // rewritten after the checkpoint
+  store_->settleForTest();
+  EXPECT_EQ(store_->eraseAll("w5"), 1u);  // tombstone after the checkpoint
+  store_->settleForTest();
+  EXPECT_EQ(store_->metrics().checkpoint_writes.load(), 0u);  // the interval has not passed
+  store_.reset();
+  restoreCheckpoint();  // as if killed: the file holds the older checkpoint
+  open();
+  ASSERT_TRUE(store_->up());
+  EXPECT_TRUE(store_->metrics().rebuilt_from_checkpoint.load());
+  EXPECT_GT(store_->metrics().rebuild_scanned_bytes.load(), 0u);
+  const std::vector<uint32_t> found = foundPatterned(60, 9000);
+  EXPECT_EQ(found.size(), 59u);
+  EXPECT_EQ(std::count(found.begin(), found.end(), 5u), 0);
+  EXPECT_EQ(store_->stats().objects, 59u);  // w3 once
+  EXPECT_EQ(store_->metrics().corrupt.load(), 0u);
+}
+
+TEST_F(DiskStoreTest, ABadCheckpointFallsBackToTheFullScanAndIsCounted) {
+  open();
+  for (uint32_t i = 0; i < 40; ++i) store_->insert("w" + std::to_string(i), "", makePatterned(5000, i));
+  store_->settleForTest();
+  store_.reset();
+  ASSERT_TRUE(std::filesystem::exists(checkpoint()));
+  const uint64_t full = std::filesystem::file_size(checkpoint());
+  struct Damage {
+    const char* what;
+    std::function<void(const std::string&)> apply;
+  };
+  const std::vector<Damage> damages = {
+      {"flipped entry byte",
+       [&](const std::string& p) {
+         const int fd = ::open(p.c_str(), O_RDWR);
+         char c = 0;
+         ASSERT_EQ(::pread(fd, &c, 1, static_cast<off_t>(full - 7)), 1);
+         c = static_cast<char>(c ^ 1);
+         ASSERT_EQ(::pwrite(fd, &c, 1, static_cast<off_t>(full - 7)), 1);
+         ::close(fd);
+       }},
+      {"truncated", [&](const std::string& p) { std::filesystem::resize_file(p, full - 24); }},
+      {"header only", [&](const std::string& p) { std::filesystem::resize_file(p, 50); }},
+      {"empty", [&](const std::string& p) { std::filesystem::resize_file(p, 0); }},
+  };
+  saveCheckpoint();
+  for (const Damage& damage : damages) {
+    restoreCheckpoint();
+    damage.apply(checkpoint());
+    open();
+    ASSERT_TRUE(store_->up()) << damage.what;
+    EXPECT_FALSE(store_->metrics().rebuilt_from_checkpoint.load()) << damage.what;
+    EXPECT_EQ(store_->metrics().checkpoint_fallbacks.load(), 1u) << damage.what;
+    EXPECT_FALSE(store_->checkpointFallbackReason().empty()) << damage.what;
+    EXPECT_EQ(foundPatterned(40, 5000).size(), 40u) << damage.what;
+    store_.reset();
+  }
+  // A checkpoint of another store (same file name, reformatted store): not used.
+  restoreCheckpoint();
+  std::remove(path_.c_str());
+  open();
+  EXPECT_EQ(store_->metrics().checkpoint_fallbacks.load(), 1u);
+  EXPECT_EQ(store_->checkpointFallbackReason(), "other store");
+  EXPECT_EQ(store_->stats().objects, 0u);
+}
+
+// The log goes on after the checkpoint and reclaims segments the checkpoint still lists: those
+// objects must be gone after the restart (never served), exactly as a full scan would find.
+TEST_F(DiskStoreTest, SegmentsReclaimedAfterTheCheckpointAreNeverServed) {
+  const uint64_t size = 8 << 20;
+  const uint64_t segment = 512 << 10;
+  constexpr size_t kSize = 50000;
+  open(size, segment);
+  uint32_t next = 0;
+  for (; next < 250; ++next) {  // ~12.5 MiB: the log has wrapped
+    store_->insert("w" + std::to_string(next), "", makePatterned(kSize, next));
+    if (next % 10 == 0) store_->settleForTest();
+  }
+  store_->settleForTest();
+  open(size, segment);
+  saveCheckpoint();
+  const std::vector<uint32_t> at_checkpoint = foundPatterned(400, kSize);
+  // A bit under half a lap after it (so the writer itself does not checkpoint again).
+  for (; next < 310; ++next) {
+    store_->insert("w" + std::to_string(next), "", makePatterned(kSize, next));
+    if (next % 10 == 0) store_->settleForTest();
+  }
+  store_->settleForTest();
+  store_.reset();
+  restoreCheckpoint();
+  open(size, segment);
+  ASSERT_TRUE(store_->up());
+  ASSERT_TRUE(store_->metrics().rebuilt_from_checkpoint.load());
+  const std::vector<uint32_t> from_checkpoint = foundPatterned(400, kSize);
+  EXPECT_EQ(store_->metrics().corrupt.load(), 0u);  // dropped by the floor, not read
+  // Some objects the checkpoint listed were reclaimed after it: gone.
+  size_t reclaimed = 0;
+  for (uint32_t i : at_checkpoint) {
+    reclaimed += std::count(from_checkpoint.begin(), from_checkpoint.end(), i) == 0;
+  }
+  EXPECT_GT(reclaimed, 0u);
+  EXPECT_EQ(from_checkpoint.back(), 309u);
+  // The same as the whole log says (a full scan may also keep objects the writer had reclaimed
+  // ahead of itself but not yet overwritten).
+  store_.reset();
+  std::remove(checkpoint().c_str());
+  open(size, segment);
+  ASSERT_FALSE(store_->metrics().rebuilt_from_checkpoint.load());
+  const std::vector<uint32_t> from_scan = foundPatterned(400, kSize);
+  for (uint32_t i : from_checkpoint) {
+    EXPECT_EQ(std::count(from_scan.begin(), from_scan.end(), i), 1) << "w" << i;
+  }
+  EXPECT_LE(from_scan.size(), from_checkpoint.size() + 20);
+}
+
+// More than a lap after the checkpoint its sentinel record is overwritten: stale, full scan.
+TEST_F(DiskStoreTest, ACheckpointTheLogHasLappedIsStale) {
+  const uint64_t size = 8 << 20;
+  const uint64_t segment = 512 << 10;
+  constexpr size_t kSize = 50000;
+  open(size, segment);
+  uint32_t next = 0;
+  for (; next < 60; ++next) store_->insert("w" + std::to_string(next), "", makePatterned(kSize, next));
+  store_->settleForTest();
+  open(size, segment);
+  saveCheckpoint();
+  for (; next < 300; ++next) {  // ~12 MiB: more than the 7.5 MiB log
+    store_->insert("w" + std::to_string(next), "", makePatterned(kSize, next));
+    if (next % 10 == 0) store_->settleForTest();
+  }
+  store_->settleForTest();
+  store_.reset();
+  restoreCheckpoint();
+  open(size, segment);
+  ASSERT_TRUE(store_->up());
+  EXPECT_FALSE(store_->metrics().rebuilt_from_checkpoint.load());
+  EXPECT_EQ(store_->metrics().checkpoint_fallbacks.load(), 1u);
+  EXPECT_NE(store_->checkpointFallbackReason().find("stale"), std::string::npos);
+  const std::vector<uint32_t> found = foundPatterned(300, kSize);
+  EXPECT_EQ(found.back(), 299u);
+  EXPECT_EQ(std::count(found.begin(), found.end(), 0u), 0);
+  EXPECT_EQ(store_->metrics().corrupt.load(), 0u);
+}
+
+TEST_F(DiskStoreTest, TheWriterCheckpointsEveryHalfLapWithoutAStop) {
+  open(8 << 20, 512 << 10);
+  for (uint32_t i = 0; i < 200; ++i) {
+    store_->insert("w" + std::to_string(i), "", makePatterned(50000, i));
+    if (i % 10 == 0) store_->settleForTest();
+  }
+  store_->settleForTest();
+  // 10 MiB through a 7.5 MiB log: at least two half laps (plus the first one after the start).
+  EXPECT_GE(store_->metrics().checkpoint_writes.load(), 2u);
+  EXPECT_EQ(store_->metrics().checkpoint_write_errors.load(), 0u);
+}
+
+TEST_F(DiskStoreTest, AnUnwritableCheckpointIsCountedAndTheStoreServesOn) {
+  DiskStoreOptions options;
+  options.path = path_;
+  options.size_bytes = 16 << 20;
+  options.checkpoint_path = "/nonexistent-dir/ec-store.index";
+  store_ = DiskStore::open(options);
+  store_->insert("w0", "", makePatterned(3000, 0));
+  store_->settleForTest();
+  store_.reset();
+  store_ = DiskStore::open(options);
+  ASSERT_TRUE(store_->up());
+  EXPECT_FALSE(store_->metrics().rebuilt_from_checkpoint.load());
+  EXPECT_NE(store_->find("w0", none_), nullptr);
+}
+
+TEST(DiskCheckpointTest, RoundTripsAndRejectsEveryDamage) {
+  std::vector<disk::IndexEntry> entries;
+  for (uint64_t k = 1; k <= 100; ++k) {
+    entries.push_back(disk::IndexEntry::make(k * 0x9e3779b97f4a7c15ull | 1, k * 4096, 128, 1024,
+                                             3000, 1, 2));
+  }
+  disk::CheckpointHeader header;
+  header.geometry = {7, 64 << 20, 4 << 20, 2 << 20, 60 << 20};
+  header.covered = 101 * 4096;
+  header.sentinel = 100 * 4096;
+  header.sentinel_crc = 0x1234;
+  const std::string image = disk::encodeCheckpoint(header, entries.data(), entries.size());
+  ASSERT_EQ(image.size(), disk::kCheckpointHeaderBytes + 100 * 24);
+  auto decoded = disk::decodeCheckpoint(image, header.geometry);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().context;
+  EXPECT_EQ(decoded.value().count, 100u);
+  EXPECT_EQ(decoded.value().covered, header.covered);
+  EXPECT_EQ(decoded.value().sentinel, header.sentinel);
+  EXPECT_EQ(decoded.value().sentinel_crc, 0x1234u);
+  for (size_t i = 0; i < 100; ++i) {
+    const disk::IndexEntry e = disk::checkpointEntry(image, i);
+    EXPECT_EQ(e.key, entries[i].key);
+    EXPECT_EQ(e.head(header.covered), (i + 1) * 4096);
+  }
+  // Every flipped byte, every truncation: an error, never a crash.
+  for (size_t at = 0; at < image.size(); ++at) {
+    std::string bad = image;
+    bad[at] = static_cast<char>(bad[at] ^ 0x10);
+    EXPECT_FALSE(disk::decodeCheckpoint(bad, header.geometry).ok()) << at;
+  }
+  for (size_t n = 0; n < image.size(); n += 7) {
+    EXPECT_FALSE(disk::decodeCheckpoint(image.substr(0, n), header.geometry).ok()) << n;
+  }
+  auto other = header.geometry;
+  other.store_id = 8;
+  EXPECT_EQ(disk::decodeCheckpoint(image, other).error().context, "other store");
+  other = header.geometry;
+  other.data_bytes -= 4 << 20;
+  EXPECT_EQ(disk::decodeCheckpoint(image, other).error().context, "geometry");
+  // An entry at or past `covered` cannot be right.
+  entries.push_back(disk::IndexEntry::make(5, header.covered, 128, 0, 10, 0, 0));
+  const std::string past = disk::encodeCheckpoint(header, entries.data(), entries.size());
+  EXPECT_EQ(disk::decodeCheckpoint(past, header.geometry).error().context, "entry");
+}
+
+TEST(DiskIndexTest, AGrownIndexStaysAtOrUnder32BytesPerObject) {
+  // Sized for 1,000 objects, holding up to 200,000: after every grow the load is >= 0.75.
+  disk::DiskIndex index(1000);
+  for (uint64_t k = 1; k <= 200000; ++k) {
+    index.insert(disk::IndexEntry::make(k * 0x9e3779b97f4a7c15ull | 1, k * 16, 64, 0, 100, 0, 0));
+    if (index.size() > 2000) {
+      ASSERT_LE(static_cast<double>(index.memoryBytes()) / static_cast<double>(index.size()), 32.0)
+          << index.size();
+    }
+  }
+  index.reserve(300000);
+  EXPECT_LE(static_cast<double>(index.memoryBytes()) / 300000.0, 30.1);
+  std::vector<disk::IndexEntry> copy;
+  for (size_t slot = 0; slot < index.capacity();) slot = index.copySlots(slot, 1000, copy);
+  EXPECT_EQ(copy.size(), 200000u);
 }
 
 TEST(DiskFormatTest, HeadRoundTripsAndRejectsDamage) {
