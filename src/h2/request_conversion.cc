@@ -1,5 +1,8 @@
 #include "h2/request_conversion.h"
 
+#include <charconv>
+#include <cstring>
+
 #include "http/syntax.h"
 
 namespace ec::h2 {
@@ -79,6 +82,31 @@ std::optional<uint64_t> parseLength(std::string_view text) {
   return value;
 }
 
+// What a regular field's name means to the conversion; by length first, since most names
+// are none of these.
+enum class FieldKind : uint8_t { kRegular, kConnectionSpecific, kTe, kHost, kContentLength, kCookie };
+
+FieldKind classify(std::string_view name) {
+  switch (name.size()) {
+    case 2: return name == "te" ? FieldKind::kTe : FieldKind::kRegular;
+    case 4: return name == "host" ? FieldKind::kHost : FieldKind::kRegular;
+    case 6: return name == "cookie" ? FieldKind::kCookie : FieldKind::kRegular;
+    case 7: return name == "upgrade" ? FieldKind::kConnectionSpecific : FieldKind::kRegular;
+    case 10:
+      return name == "connection" || name == "keep-alive" ? FieldKind::kConnectionSpecific
+                                                          : FieldKind::kRegular;
+    case 14: return name == "content-length" ? FieldKind::kContentLength : FieldKind::kRegular;
+    case 16: return name == "proxy-connection" ? FieldKind::kConnectionSpecific : FieldKind::kRegular;
+    case 17: return name == "transfer-encoding" ? FieldKind::kConnectionSpecific : FieldKind::kRegular;
+    default: return FieldKind::kRegular;
+  }
+}
+
+char* put(char* at, std::string_view text) {
+  std::memcpy(at, text.data(), text.size());
+  return at + text.size();
+}
+
 }  // namespace
 
 const char* downgradeErrorName(DowngradeError error) {
@@ -124,19 +152,24 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
     regular_seen = true;
     if (!isLowerToken(field.name)) return DowngradeError::kBadFieldName;
     if (!isCleanValue(field.value)) return DowngradeError::kBadFieldValue;
-    const std::string& name = field.name;
-    if (name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
-        name == "transfer-encoding" || name == "upgrade") {
-      return DowngradeError::kConnectionSpecific;
-    }
-    if (name == "te" && !equalsLower(field.value, "trailers")) return DowngradeError::kConnectionSpecific;
-    if (name == "host") {
-      if (host != nullptr) return DowngradeError::kBadAuthority;
-      host = &field.value;
-    }
-    if (name == "content-length") {
-      if (content_length != nullptr && *content_length != field.value) return DowngradeError::kBadContentLength;
-      content_length = &field.value;
+    switch (classify(field.name)) {
+      case FieldKind::kConnectionSpecific:
+        return DowngradeError::kConnectionSpecific;
+      case FieldKind::kTe:
+        if (!equalsLower(field.value, "trailers")) return DowngradeError::kConnectionSpecific;
+        break;
+      case FieldKind::kHost:
+        if (host != nullptr) return DowngradeError::kBadAuthority;
+        host = &field.value;
+        break;
+      case FieldKind::kContentLength:
+        if (content_length != nullptr && *content_length != field.value) {
+          return DowngradeError::kBadContentLength;
+        }
+        content_length = &field.value;
+        break;
+      default:
+        break;
     }
   }
   if (method == nullptr || scheme == nullptr || path == nullptr) return DowngradeError::kPseudoHeader;
@@ -160,47 +193,81 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
 
   out.method = *method;
   out.has_body = length ? *length > 0 : body_follows;
+  // The head's size first, then one pass that writes it: no reallocation and no append
+  // bookkeeping per piece.
+  const std::string_view host_value =
+      authority != nullptr ? std::string_view(*authority)
+                           : (host != nullptr ? std::string_view(*host) : std::string_view());
+  char digits[24];
+  size_t digit_count = 0;
+  if (length) digit_count = static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, *length).ptr - digits);
+  static constexpr std::string_view kVersionHost = " HTTP/1.1\r\nHost: ";
+  static constexpr std::string_view kCookie = "cookie: ";
+  static constexpr std::string_view kLength = "Content-Length: ";
+  static constexpr std::string_view kChunked = "Transfer-Encoding: chunked\r\n";
+  size_t total = method->size() + 1 + path->size() + kVersionHost.size() + host_value.size() + 2;
+  size_t cookies = 0;
+  for (const HeaderField& field : fields) {
+    if (field.name.front() == ':') continue;
+    switch (classify(field.name)) {
+      case FieldKind::kHost:
+      case FieldKind::kContentLength:
+      case FieldKind::kTe:
+        break;
+      case FieldKind::kCookie:
+        // RFC 9113 §8.2.3: split cookie fields are joined with "; " for HTTP/1.1.
+        total += (cookies++ == 0 ? kCookie.size() + 2 : 2) + field.value.size();
+        break;
+      default:
+        total += field.name.size() + 2 + field.value.size() + 2;
+        break;
+    }
+  }
+  if (length) total += kLength.size() + digit_count + 2;
+  else if (body_follows) total += kChunked.size();
+  total += 2;
+
   std::string& head = out.head;
-  head.clear();
-  head.reserve(256);
-  head += *method;
-  head += ' ';
-  head += *path;
-  head += " HTTP/1.1\r\nHost: ";
-  head += authority != nullptr ? *authority : (host != nullptr ? *host : std::string());
-  head += "\r\n";
-  // RFC 9113 §8.2.3: split cookie fields are joined with "; " for HTTP/1.1.
+  head.resize(total);
+  char* at = head.data();
+  at = put(at, *method);
+  *at++ = ' ';
+  at = put(at, *path);
+  at = put(at, kVersionHost);
+  at = put(at, host_value);
+  at = put(at, "\r\n");
   bool cookie_done = false;
   for (const HeaderField& field : fields) {
-    const std::string& name = field.name;
-    if (name.front() == ':' || name == "host" || name == "content-length" || name == "te") continue;
-    if (name == "cookie") {
+    if (field.name.front() == ':') continue;
+    const FieldKind kind = classify(field.name);
+    if (kind == FieldKind::kHost || kind == FieldKind::kContentLength || kind == FieldKind::kTe) continue;
+    if (kind == FieldKind::kCookie) {
       if (cookie_done) continue;
       cookie_done = true;
-      head += "cookie: ";
+      at = put(at, kCookie);
       bool first = true;
       for (const HeaderField& c : fields) {
-        if (c.name != "cookie") continue;
-        if (!first) head += "; ";
-        head += c.value;
+        if (c.name.size() != 6 || c.name != "cookie") continue;
+        if (!first) at = put(at, "; ");
+        at = put(at, c.value);
         first = false;
       }
-      head += "\r\n";
+      at = put(at, "\r\n");
       continue;
     }
-    head += name;
-    head += ": ";
-    head += field.value;
-    head += "\r\n";
+    at = put(at, field.name);
+    at = put(at, ": ");
+    at = put(at, field.value);
+    at = put(at, "\r\n");
   }
   if (length) {
-    head += "Content-Length: ";
-    head += std::to_string(*length);
-    head += "\r\n";
+    at = put(at, kLength);
+    at = put(at, std::string_view(digits, digit_count));
+    at = put(at, "\r\n");
   } else if (body_follows) {
-    head += "Transfer-Encoding: chunked\r\n";
+    at = put(at, kChunked);
   }
-  head += "\r\n";
+  at = put(at, "\r\n");
   return DowngradeError::kNone;
 }
 

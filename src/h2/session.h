@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "h2/block_pool.h"
 #include "h2/request_conversion.h"
 
 namespace ec::h2 {
@@ -130,6 +131,7 @@ class Session {
   SessionHandler& handler_;
   SessionLimits limits_;
   std::function<int64_t()> now_ms_;
+  BlockPool pool_;  // nghttp2's allocator for this session; outlives session_
   nghttp2_session* session_ = nullptr;
   bool calm_ = false;
   bool failed_ = false;

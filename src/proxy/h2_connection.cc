@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "base/strings.h"
@@ -43,11 +44,14 @@ class StringSink final : public net::Transport {
 };
 
 bool isConnectionSpecific(std::string_view name) {
-  for (std::string_view n : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                             "upgrade", "te", "trailer"}) {
-    if (equalsIgnoreCase(name, n)) return true;
+  switch (name.size()) {  // by length first: most names are none of these
+    case 2: return equalsIgnoreCase(name, "te");
+    case 7: return equalsIgnoreCase(name, "upgrade") || equalsIgnoreCase(name, "trailer");
+    case 10: return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive");
+    case 16: return equalsIgnoreCase(name, "proxy-connection");
+    case 17: return equalsIgnoreCase(name, "transfer-encoding");
+    default: return false;
   }
-  return false;
 }
 
 }  // namespace
@@ -59,6 +63,32 @@ H2Stream::H2Stream(H2Connection& connection, int32_t id) : connection_(connectio
 H2Stream::~H2Stream() {
   transaction_.reset();
   retired_.reset();
+}
+
+void H2Stream::recycle() {
+  transaction_.reset();
+  retired_.reset();
+  output_.clear();  // object references go now
+  // Keep what a small response needs; a large one's buffers go back to the allocator.
+  for (std::string* buffer : {&body_, &response_, &data_}) {
+    if (buffer->capacity() > kKeptBufferBytes) std::string().swap(*buffer);
+    else buffer->clear();
+  }
+  fields_.clear();
+  converted_.head.clear();
+  head_.clear();
+  response_head_.clear();
+}
+
+void H2Stream::reuse(int32_t id) {
+  id_ = id;
+  framing_ = http::BodyFraming::kNone;
+  body_too_large_ = started_ = streaming_ = body_paused_ = false;
+  received_ = unconsumed_ = remaining_ = 0;
+  declared_length_.reset();
+  data_at_ = 0;
+  head_submitted_ = has_body_ = finished_ = body_done_ = deferred_ = detached_ = false;
+  refill_pending_ = false;
 }
 
 const std::string& H2Stream::peerIp() const { return connection_.peerIp(); }
@@ -175,9 +205,8 @@ void H2Stream::startRequest(std::optional<uint64_t> body_length,
                             std::span<const h2::HeaderField> fields) {
   started_ = true;
   SharedState& shared = connection_.worker().shared();
-  h2::ConvertedRequest converted;
   const h2::DowngradeError error =
-      h2::convertRequest(fields, body_length, converted, /*body_follows=*/!body_length);
+      h2::convertRequest(fields, body_length, converted_, /*body_follows=*/!body_length);
   fields_.clear();
   if (error != h2::DowngradeError::kNone) {
     shared.stats().h2_downgrade_errors[static_cast<size_t>(error)].fetch_add(1, std::memory_order_relaxed);
@@ -189,10 +218,9 @@ void H2Stream::startRequest(std::optional<uint64_t> body_length,
     respondLocal(413, "Request body too large.\n");
     return;
   }
-  head_bytes_ = std::move(converted.head);
-  http::RequestParser parser(connection_.config().limits);
-  if (parser.parse(head_bytes_, head_) != http::RequestParser::Status::kDone ||
-      parser.headBytes() != head_bytes_.size()) {
+  http::RequestParser& parser = connection_.requestParser();
+  if (parser.parse(converted_.head, head_) != http::RequestParser::Status::kDone ||
+      parser.headBytes() != converted_.head.size()) {
     respondLocal(http::statusForParseError(parser.error().kind), "Bad request.\n");
     return;
   }
@@ -260,7 +288,137 @@ void H2Stream::detach() {
   }
 }
 
+namespace {
+
+// Name pointers are stored as offsets into the names scratch while it grows; fixed after.
+uint8_t* offsetPointer(size_t offset) { return reinterpret_cast<uint8_t*>(offset); }
+
+constexpr std::array<char, 256> kLower = [] {
+  std::array<char, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  return table;
+}();
+
+bool parseDigits(std::string_view text, uint64_t& value) {
+  if (text.empty() || text.size() > 15) return false;
+  value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+int H2Stream::submitOwnHead() {
+  // The proxy's own heads (http/serializer and the deliver phase): "HTTP/1.1 200 OK", then
+  // "Name: value" lines, CRLF endings. Anything else goes to the full parser.
+  const std::string_view text = response_;
+  if (text.size() < 16 || text.compare(0, 9, "HTTP/1.1 ") != 0) return text.size() < 16 ? -1 : 0;
+  const char* digits = text.data() + 9;
+  for (int i = 0; i < 3; ++i) {
+    if (digits[i] < '0' || digits[i] > '9') return 0;
+  }
+  const int code = (digits[0] - '0') * 100 + (digits[1] - '0') * 10 + (digits[2] - '0');
+  if (code < 200 || code > 999 || digits[3] != ' ') return 0;
+  const void* first_end = std::memchr(text.data(), '\n', text.size());
+  if (first_end == nullptr) return -1;
+  size_t at = static_cast<size_t>(static_cast<const char*>(first_end) - text.data()) + 1;
+
+  std::string& names = connection_.headNames();
+  names.clear();
+  std::vector<nghttp2_nv>& pairs = connection_.headPairs();
+  pairs.clear();
+  static constexpr char kStatus[] = ":status";
+  status_digits_[0] = digits[0];
+  status_digits_[1] = digits[1];
+  status_digits_[2] = digits[2];
+  pairs.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus)),
+                   reinterpret_cast<uint8_t*>(status_digits_), sizeof kStatus - 1, 3,
+                   NGHTTP2_NV_FLAG_NONE});
+  bool has_length = false;
+  uint64_t length = 0;
+  size_t head_bytes = 0;
+  while (true) {
+    if (at + 2 > text.size()) return -1;
+    if (text[at] == '\r' && text[at + 1] == '\n') {
+      head_bytes = at + 2;
+      break;
+    }
+    const void* nl = std::memchr(text.data() + at, '\n', text.size() - at);
+    if (nl == nullptr) return -1;
+    const size_t end = static_cast<size_t>(static_cast<const char*>(nl) - text.data());
+    if (text[end - 1] != '\r') return 0;
+    const std::string_view line = text.substr(at, end - 1 - at);
+    at = end + 1;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return 0;
+    const std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (name.size() == 14 && equalsIgnoreCase(name, "content-length")) {
+      if (has_length || !parseDigits(value, length)) return 0;
+      has_length = true;
+    } else if (name.size() == 17 && equalsIgnoreCase(name, "transfer-encoding")) {
+      return 0;  // chunked: the parser's path sets up the decoder
+    } else if (isConnectionSpecific(name)) {
+      continue;
+    }
+    const size_t name_at = names.size();
+    names.resize(name_at + name.size());
+    char* lower = names.data() + name_at;
+    // No whitespace check: the names were validated where they came from (our own
+    // serializer, or the response parser for an origin's head).
+    for (size_t i = 0; i < name.size(); ++i) lower[i] = kLower[static_cast<unsigned char>(name[i])];
+    pairs.push_back({offsetPointer(name_at),
+                     reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                     value.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  for (size_t i = 1; i < pairs.size(); ++i) {
+    pairs[i].name = reinterpret_cast<uint8_t*>(names.data()) + reinterpret_cast<size_t>(pairs[i].name);
+  }
+  // Framing as RFC 9112 §6.3 gives it for these heads: no body for HEAD, 204 and 304;
+  // Content-Length; otherwise the body runs to the end of the transaction's output.
+  if (head_.method == http::Method::kHead || code == 204 || code == 304) {
+    framing_ = http::BodyFraming::kNone;
+    has_body_ = false;
+  } else if (has_length) {
+    framing_ = http::BodyFraming::kContentLength;
+    remaining_ = length;
+    has_body_ = length > 0;
+  } else {
+    framing_ = http::BodyFraming::kCloseDelimited;
+    has_body_ = true;
+  }
+  submitPairs(head_bytes);
+  return 1;
+}
+
+void H2Stream::submitPairs(size_t head_bytes) {
+  if (!has_body_) body_done_ = true;
+  head_submitted_ = true;
+  std::vector<nghttp2_nv>& pairs = connection_.headPairs();
+  if (!detached_) connection_.session().submitResponse(id_, pairs.data(), pairs.size(), has_body_);
+  // After submitting: the values pointed into response_. A body that is all there (and the
+  // stream holds nothing yet) becomes data_ without a copy; data_at_ skips the head.
+  if (data_.empty() && framing_ == http::BodyFraming::kContentLength &&
+      response_.size() - head_bytes <= remaining_) {
+    data_.swap(response_);
+    data_at_ = head_bytes;
+    remaining_ -= data_.size() - head_bytes;
+    if (remaining_ == 0) body_done_ = true;
+    return;
+  }
+  response_.erase(0, head_bytes);
+}
+
 bool H2Stream::submitHead() {
+  const int own = submitOwnHead();
+  if (own > 0) return true;
   http::ResponseParser parser(connection_.config().limits);
   while (true) {
     const auto status = parser.parse(response_, head_.method, response_head_);
@@ -285,11 +443,12 @@ bool H2Stream::submitHead() {
   std::vector<nghttp2_nv>& pairs = connection_.headPairs();
   pairs.clear();
   const int code = response_head_.status;
-  char status[3] = {static_cast<char>('0' + code / 100 % 10), static_cast<char>('0' + code / 10 % 10),
-                    static_cast<char>('0' + code % 10)};
+  status_digits_[0] = static_cast<char>('0' + code / 100 % 10);
+  status_digits_[1] = static_cast<char>('0' + code / 10 % 10);
+  status_digits_[2] = static_cast<char>('0' + code % 10);
   static constexpr char kStatus[] = ":status";
   pairs.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus)),
-                   reinterpret_cast<uint8_t*>(status), sizeof kStatus - 1, sizeof status,
+                   reinterpret_cast<uint8_t*>(status_digits_), sizeof kStatus - 1, 3,
                    NGHTTP2_NV_FLAG_NONE});
   size_t at = 0;
   for (const http::Field& field : all) {
@@ -304,7 +463,8 @@ bool H2Stream::submitHead() {
                      reinterpret_cast<uint8_t*>(const_cast<char*>(field.value.data())),
                      field.name.size(), field.value.size(), NGHTTP2_NV_FLAG_NONE});
   }
-  switch (response_head_.framing) {
+  framing_ = response_head_.framing;
+  switch (framing_) {
     case http::BodyFraming::kChunked:
       decoder_.start(http::BodyFraming::kChunked, 0, connection_.config().limits, false);
       has_body_ = true;
@@ -320,18 +480,15 @@ bool H2Stream::submitHead() {
       has_body_ = false;
       break;
   }
-  if (!has_body_) body_done_ = true;
-  head_submitted_ = true;
-  if (!detached_) connection_.session().submitResponse(id_, pairs.data(), pairs.size(), has_body_);
-  response_.erase(0, parser.headBytes());  // after: the values pointed into it
+  submitPairs(parser.headBytes());
   return true;
 }
 
 void H2Stream::pullResponse() {
   if (detached_) return;
   // Take the transaction's HTTP/1.1 bytes, no more than the stream holds ready.
-  while (!output_.empty() && response_.size() + data_.size() < kDataBudget) {
-    StringSink sink(response_, kDataBudget - data_.size());
+  while (!output_.empty() && response_.size() + dataLeft() < kDataBudget) {
+    StringSink sink(response_, kDataBudget - dataLeft());
     uint64_t written = 0;
     if (!output_.flush(sink, written).ok() || written == 0) break;
   }
@@ -341,7 +498,11 @@ void H2Stream::pullResponse() {
     return;
   }
   if (!body_done_ && !response_.empty()) {
-    switch (response_head_.framing) {
+    if (data_at_ == data_.size()) {
+      data_.clear();
+      data_at_ = 0;
+    }
+    switch (framing_) {
       case http::BodyFraming::kChunked: {
         auto step = decoder_.decode(response_);
         if (!step.ok()) {
@@ -368,42 +529,45 @@ void H2Stream::pullResponse() {
     }
   }
   if (!body_done_ && finished_ && output_.empty() && response_.empty()) {
-    if (response_head_.framing == http::BodyFraming::kCloseDelimited) body_done_ = true;
+    if (framing_ == http::BodyFraming::kCloseDelimited) body_done_ = true;
     else abortNow();  // the transaction ended short of its own framing
   }
-  if (deferred_ && (!data_.empty() || body_done_)) {
+  if (deferred_ && (dataLeft() > 0 || body_done_)) {
     deferred_ = false;
     connection_.session().resumeData(id_);
   }
   connection_.writeSoon();
 }
 
+void H2Stream::refill() {
+  if (detached_) return;
+  refill_pending_ = false;
+  pullResponse();
+  if (transaction_ && output_.queuedBytes() < ClientConnection::kHighWatermark) {
+    transaction_->onWritable();
+  }
+}
+
 long H2Stream::readBody(uint8_t* buffer, size_t length, bool& eof) {
-  if (data_.empty() && !body_done_) {
+  if (dataLeft() == 0 && !body_done_) {
     deferred_ = true;
-    connection_.worker().loop().defer([this, alive = std::weak_ptr<bool>(alive_)] {
-      if (alive.expired() || detached_) return;
-      pullResponse();
-      if (transaction_ && output_.queuedBytes() < ClientConnection::kHighWatermark) {
-        transaction_->onWritable();
-      }
-    });
+    if (!refill_pending_) {
+      refill_pending_ = true;
+      connection_.refillSoon(id_);
+    }
     return -1;
   }
-  const size_t n = std::min(length, data_.size());
-  std::memcpy(buffer, data_.data(), n);
-  data_.erase(0, n);
-  eof = data_.empty() && body_done_;
-  if (!body_done_ && data_.size() < kDataBudget / 4 && !refill_pending_) {
+  const size_t n = std::min(length, dataLeft());
+  std::memcpy(buffer, data_.data() + data_at_, n);
+  data_at_ += n;
+  if (data_at_ == data_.size()) {
+    data_.clear();
+    data_at_ = 0;
+  }
+  eof = dataLeft() == 0 && body_done_;
+  if (!body_done_ && dataLeft() < kDataBudget / 4 && !refill_pending_) {
     refill_pending_ = true;
-    connection_.worker().loop().defer([this, alive = std::weak_ptr<bool>(alive_)] {
-      if (alive.expired() || detached_) return;
-      refill_pending_ = false;
-      pullResponse();
-      if (transaction_ && output_.queuedBytes() < ClientConnection::kHighWatermark) {
-        transaction_->onWritable();
-      }
-    });
+    connection_.refillSoon(id_);
   }
   return static_cast<long>(n);
 }
@@ -428,6 +592,7 @@ H2Connection::H2Connection(WorkerContext& worker, net::UniqueFd fd,
 H2Connection::~H2Connection() {
   retired_.clear();
   streams_.clear();
+  free_.clear();
   if (fd_) worker_.loop().remove(fd_.get());
 }
 
@@ -513,12 +678,77 @@ void H2Connection::writeSoon() {
   });
 }
 
+void H2Connection::refillSoon(int32_t stream) {
+  refills_.push_back(stream);
+  if (refill_scheduled_ || closed_) return;
+  refill_scheduled_ = true;
+  worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
+    if (alive.expired()) return;
+    runRefills();
+  });
+}
+
+void H2Connection::runRefills() {
+  refill_scheduled_ = false;
+  // Refills may queue more: take the list as it is now (ids of closed streams find nothing).
+  std::vector<int32_t> ids;
+  ids.swap(refills_);
+  for (const int32_t id : ids) {
+    if (closed_) break;
+    if (H2Stream* stream = find(id)) stream->refill();
+  }
+  ids.clear();
+  if (refills_.empty()) refills_.swap(ids);  // keeps the capacity
+}
+
+http::RequestParser& H2Connection::requestParser() {
+  if (!request_parser_ || parser_config_ != config_) {
+    parser_config_ = config_;
+    request_parser_.emplace(config_->limits);
+  } else {
+    request_parser_->reset();
+  }
+  return *request_parser_;
+}
+
+H2Stream* H2Connection::find(int32_t stream) const {
+  auto it = std::lower_bound(streams_.begin(), streams_.end(), stream,
+                             [](const auto& entry, int32_t id) { return entry.first < id; });
+  return it != streams_.end() && it->first == stream ? it->second.get() : nullptr;
+}
+
+H2Stream* H2Connection::open(int32_t stream) {
+  if (!streams_.empty() && streams_.back().first >= stream) {
+    if (find(stream) != nullptr) return nullptr;
+    // Not in order (cannot happen with nghttp2, which refuses lower ids): insert sorted.
+  }
+  std::unique_ptr<H2Stream> fresh;
+  if (!free_.empty()) {
+    fresh = std::move(free_.back());
+    free_.pop_back();
+    fresh->reuse(stream);
+  } else {
+    fresh = std::make_unique<H2Stream>(*this, stream);
+  }
+  H2Stream* raw = fresh.get();
+  auto it = std::lower_bound(streams_.begin(), streams_.end(), stream,
+                             [](const auto& entry, int32_t id) { return entry.first < id; });
+  streams_.emplace(it, stream, std::move(fresh));
+  return raw;
+}
+
 void H2Connection::writeOutput() {
   if (closed_) return;
   while (true) {
-    if (out_.empty()) session_.takeOutput(out_, kOutputBudget);
-    if (out_.empty()) break;
-    iovec iov{out_.data(), out_.size()};
+    if (out_at_ == out_.size()) {
+      out_.clear();
+      out_at_ = 0;
+      session_.takeOutput(out_, kOutputBudget);
+      if (out_.empty()) break;
+    }
+    // From an offset: a TLS write takes a record at a time, and moving the rest of up to
+    // 64 KiB forward after each would copy it again.
+    iovec iov{out_.data() + out_at_, out_.size() - out_at_};
     const net::IoResult io = transport_->writev(&iov, 1);
     if (io.kind == net::IoResult::Kind::kBlocked) break;
     if (io.kind != net::IoResult::Kind::kBytes) {
@@ -526,9 +756,9 @@ void H2Connection::writeOutput() {
       return;
     }
     worker_.shared().stats().client_bytes_out.fetch_add(io.bytes, std::memory_order_relaxed);
-    out_.erase(0, io.bytes);
+    out_at_ += io.bytes;
   }
-  const bool idle = out_.empty() && !session_.wantsWrite();
+  const bool idle = out_at_ == out_.size() && !session_.wantsWrite();
   if (idle && (closing_ || !session_.wantsRead())) {
     finishClose();
     return;
@@ -540,7 +770,7 @@ void H2Connection::updateInterest() {
   if (closed_) return;
   uint32_t events = 0;
   if (!closing_ && session_.wantsRead()) events |= EPOLLIN | EPOLLRDHUP;
-  if (!out_.empty() || transport_->readWaitsForWritable()) events |= EPOLLOUT;
+  if (out_at_ < out_.size() || transport_->readWaitsForWritable()) events |= EPOLLOUT;
   if (events != interest_) {
     interest_ = events;
     worker_.loop().modify(fd_.get(), interest_, this);
@@ -577,9 +807,7 @@ void H2Connection::onRequestHeaders(int32_t stream, std::span<const h2::HeaderFi
   worker_.shared().stats().h2_streams.fetch_add(1, std::memory_order_relaxed);
   timer_.cancel();
   config_ = worker_.shared().config();
-  auto [it, inserted] = streams_.emplace(stream, std::make_unique<H2Stream>(*this, stream));
-  if (!inserted) return;
-  it->second->onHeaders(fields, end_stream);
+  if (H2Stream* opened = open(stream)) opened->onHeaders(fields, end_stream);
 }
 
 void H2Connection::onRequestHeadersTooLarge(int32_t stream, bool /*end_stream*/) {
@@ -590,25 +818,24 @@ void H2Connection::onRequestHeadersTooLarge(int32_t stream, bool /*end_stream*/)
   }
   worker_.shared().stats().h2_streams.fetch_add(1, std::memory_order_relaxed);
   timer_.cancel();
-  auto [it, inserted] = streams_.emplace(stream, std::make_unique<H2Stream>(*this, stream));
-  if (!inserted) return;
-  it->second->onHeadersTooLarge();
+  if (H2Stream* opened = open(stream)) opened->onHeadersTooLarge();
 }
 
 void H2Connection::onRequestData(int32_t stream, std::string_view data) {
-  if (auto it = streams_.find(stream); it != streams_.end()) it->second->onData(data);
+  if (H2Stream* found = find(stream)) found->onData(data);
   else session_.consume(stream, data.size());  // a stream refused or gone: dropped
 }
 
 void H2Connection::onRequestEnd(int32_t stream) {
-  if (auto it = streams_.find(stream); it != streams_.end()) it->second->onEnd();
+  if (H2Stream* found = find(stream)) found->onEnd();
 }
 
 void H2Connection::onStreamClosed(int32_t stream, uint32_t /*error_code*/) {
-  auto it = streams_.find(stream);
-  if (it == streams_.end()) return;
+  auto it = std::lower_bound(streams_.begin(), streams_.end(), stream,
+                             [](const auto& entry, int32_t id) { return entry.first < id; });
+  if (it == streams_.end() || it->first != stream) return;
   it->second->detach();
-  // Deleted after this event: the stream may be on the stack (a callback inside mem_send).
+  // Recycled after this event: the stream may be on the stack (a callback inside mem_send).
   retired_.push_back(std::move(it->second));
   streams_.erase(it);
   if (!reap_scheduled_) {
@@ -616,6 +843,11 @@ void H2Connection::onStreamClosed(int32_t stream, uint32_t /*error_code*/) {
     worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {
       if (alive.expired()) return;  // closed: the destructor deletes them
       reap_scheduled_ = false;
+      for (std::unique_ptr<H2Stream>& retired : retired_) {
+        if (free_.size() >= kFreeStreams) break;  // the rest are deleted below
+        retired->recycle();
+        free_.push_back(std::move(retired));
+      }
       retired_.clear();  // keeps its capacity for the next batch
     });
   }
@@ -626,12 +858,12 @@ void H2Connection::onStreamClosed(int32_t stream, uint32_t /*error_code*/) {
 }
 
 long H2Connection::readResponseBody(int32_t stream, uint8_t* buffer, size_t length, bool& eof) {
-  auto it = streams_.find(stream);
-  if (it == streams_.end()) {
+  H2Stream* found = find(stream);
+  if (found == nullptr) {
     eof = true;
     return 0;
   }
-  return it->second->readBody(buffer, length, eof);
+  return found->readBody(buffer, length, eof);
 }
 
 void H2Connection::onCalm(h2::CalmReason reason) {

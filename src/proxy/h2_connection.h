@@ -3,11 +3,14 @@
 // frames; each request stream becomes an H2Stream, which converts the request to a canonical
 // HTTP/1.1 head (h2/request_conversion.h, then the strict HTTP/1.1 parser once more) and runs
 // an ordinary Transaction on it, so caching is identical over HTTP/1.1 and HTTP/2. The
-// transaction writes an HTTP/1.1 response; the stream turns it into HEADERS and DATA.
+// transaction writes an HTTP/1.1 response; the stream turns it into HEADERS and DATA (its own
+// well-formed heads by a short scan, anything unusual by the full response parser).
+// Streams are recycled per connection (a free list): a stream's buffers, field lists and
+// output queue keep their capacity, so a hit allocates no stream state in steady state.
 // A request for a host the connection's certificate does not cover gets 421 (RFC 9113 §9.1.1).
 
-#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -39,6 +42,14 @@ class H2Stream final : public Downstream {
   H2Stream(H2Connection& connection, int32_t id);
   ~H2Stream() override;
 
+  int32_t id() const { return id_; }
+  // Back to the free list: drops the transaction and what the stream still references
+  // (object bodies), keeps small buffers' capacity. reuse() starts the next life.
+  void recycle();
+  void reuse(int32_t id);
+  // The connection's deferred refill: pull more of the response, wake the transaction.
+  void refill();
+
   // Downstream.
   OutputQueue& output() override { return output_; }
   void flush() override;
@@ -46,7 +57,7 @@ class H2Stream final : public Downstream {
   // The origin is behind (or caught up): hold back (or reopen) the stream's window.
   void pauseBody(bool paused) override;
   const std::string& peerIp() const override;
-  std::string_view rawHead() const override { return head_bytes_; }
+  std::string_view rawHead() const override { return converted_.head; }
   bool closing() const override;
   void abortNow() override;
   bool secure() const override;
@@ -64,17 +75,24 @@ class H2Stream final : public Downstream {
  private:
   // GET and HEAD bodies are buffered whole (rare; kept for cacheability), at most this much.
   static constexpr uint64_t kBufferedBodyLimit = uint64_t{1} << 20;
+  // A recycled stream keeps buffers up to this capacity (a small response's worth).
+  static constexpr size_t kKeptBufferBytes = 16 * 1024;
   void startRequest(std::optional<uint64_t> body_length, std::span<const h2::HeaderField> fields);
   // DATA over content-length or over limits.max_request_body after the request started: reset.
   void refuseBody(bool too_large);
   void respondLocal(int status, std::string_view body);
   void pullResponse();
   bool submitHead();
+  // The fast path of submitHead() for heads the proxy wrote itself: 1 submitted, 0 not a
+  // plain head (the parser decides), -1 incomplete.
+  int submitOwnHead();
+  void submitPairs(size_t head_bytes);
+  size_t dataLeft() const { return data_.size() - data_at_; }
 
   H2Connection& connection_;
   int32_t id_;
   std::vector<h2::HeaderField> fields_;
-  std::string head_bytes_;
+  h2::ConvertedRequest converted_;  // its head is the request's HTTP/1.1 bytes (rawHead)
   http::RequestHead head_;
   std::string body_;
   bool body_too_large_ = false;
@@ -90,23 +108,28 @@ class H2Stream final : public Downstream {
   OutputQueue output_;
   // Response side: HTTP/1.1 bytes from the transaction, parsed into HEADERS and DATA.
   std::string response_;
-  http::ResponseHead response_head_;
+  http::ResponseHead response_head_;  // the parser's path only
+  http::BodyFraming framing_ = http::BodyFraming::kNone;
   bool head_submitted_ = false;
   bool has_body_ = false;
   http::BodyDecoder decoder_;
   uint64_t remaining_ = 0;  // content-length bodies
-  std::string data_;        // body bytes ready for DATA frames
+  std::string data_;        // body bytes ready for DATA frames, from data_at_ on
+  size_t data_at_ = 0;
   bool finished_ = false;   // the transaction queued everything
   bool body_done_ = false;  // every body byte is in data_
   bool deferred_ = false;   // nghttp2 waits for data
   bool detached_ = false;
   bool refill_pending_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  char status_digits_[3] = {};
 };
 
 class H2Connection final : public net::IoHandler, public h2::SessionHandler {
  public:
   using OnClosed = std::function<void(H2Connection*)>;
+  // Closed streams kept for reuse, at most (the default concurrency: a busy connection
+  // cycles through about that many).
+  static constexpr size_t kFreeStreams = 128;
   H2Connection(WorkerContext& worker, net::UniqueFd fd, std::unique_ptr<net::Transport> transport,
                tls::TlsTransport* tls, std::string peer_ip, OnClosed on_closed);
   ~H2Connection() override;
@@ -138,10 +161,15 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   bool certificateCovers(std::string_view host) const;
   bool closing() const { return closing_; }
   void writeSoon();  // frames are ready: write after this event
+  // Calls the stream's refill() after this event, if it is still open then (one deferred
+  // task per connection and event, not one per stream).
+  void refillSoon(int32_t stream);
   // Scratch for a response's HEADERS (lower-cased names, name/value pairs): one per
   // connection, reused by every stream, so submitting a head allocates nothing here.
   std::string& headNames() { return head_names_; }
   std::vector<nghttp2_nv>& headPairs() { return head_pairs_; }
+  // One request parser per connection, reset per request: its field list keeps its capacity.
+  http::RequestParser& requestParser();
 
  private:
   void readInput();
@@ -149,6 +177,9 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   void updateInterest();
   void finishClose();
   void armIdleTimer();
+  H2Stream* find(int32_t stream) const;
+  H2Stream* open(int32_t stream);  // a recycled or new stream; nullptr if the id is open
+  void runRefills();
 
   WorkerContext& worker_;
   net::UniqueFd fd_;
@@ -158,14 +189,22 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   OnClosed on_closed_;
   RuntimeConfigPtr config_;
   h2::Session session_;
-  std::map<int32_t, std::unique_ptr<H2Stream>> streams_;
-  // Closed streams, deleted together after the current event (one may be on the stack): one
-  // deferred task per batch instead of a task and a shared_ptr per stream.
+  // Open streams by id. Clients open ids in increasing order (RFC 9113 §5.1.1), so this
+  // vector stays sorted by appending: binary search, no node allocation per stream.
+  std::vector<std::pair<int32_t, std::unique_ptr<H2Stream>>> streams_;
+  // Closed streams, recycled together after the current event (one may be on the stack): one
+  // deferred task per batch, then they wait in free_ for the next streams.
   std::vector<std::unique_ptr<H2Stream>> retired_;
+  std::vector<std::unique_ptr<H2Stream>> free_;
   bool reap_scheduled_ = false;
+  std::vector<int32_t> refills_;
+  bool refill_scheduled_ = false;
   std::string head_names_;
   std::vector<nghttp2_nv> head_pairs_;
-  std::string out_;  // serialised frames not yet written
+  std::optional<http::RequestParser> request_parser_;
+  RuntimeConfigPtr parser_config_;  // whose limits request_parser_ was made with
+  std::string out_;  // serialised frames, written up to out_at_
+  size_t out_at_ = 0;
   bool closing_ = false;
   bool closed_ = false;
   bool write_scheduled_ = false;

@@ -206,3 +206,62 @@ def test_issue_5_empty_data_flood_gets_enhance_your_calm(node, pki):
         return frames + frame(DATA, 0, 1) * 1000
     assert flood(node, pki, build) == ENHANCE_YOUR_CALM
     assert metric(node, "edgecache_http2_enhance_your_calm_total", reason="empty_data_flood") == 1
+
+
+def test_issue_5_recycled_streams_answer_each_response_exactly(node, pki, origin):
+    """Streams are recycled per connection (h2perf): one connection runs responses of every
+    shape in turn (a large miss that streams, then small hits, HEAD, 304, a chunked pass, a
+    404, a 1xx-free raw origin head with odd spacing) so each stream object serves a different
+    kind after the last; every answer must be exact, with lower-case names and no
+    connection-specific fields."""
+    big = bytes(range(256)) * 1200  # 300 KiB: many DATA frames, buffers beyond what is kept
+    origin.script("/r-big", Reply(200, CACHEABLE, big))
+    origin.script("/r-small", Reply(200, dict(CACHEABLE, ETag='"v1"'), b"small"))
+    origin.script("/r-chunked", Reply(200, {"Cache-Control": "no-store"}, b"c" * 5000,
+                                      framing="chunked", chunk_size=1000))
+    origin.script("/r-missing", Reply(404, {"Cache-Control": "no-store"}, b"nope"))
+    origin.script("/r-raw", Reply(raw=b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+                                      b"Cache-Control:    max-age=60   \r\nX-Odd:\tv\r\n\r\nraw"))
+    plan = [("GET", "/r-big", (), 200, big), ("GET", "/r-small", (), 200, b"small"),
+            ("GET", "/r-small", (), 200, b"small"), ("HEAD", "/r-small", (), 200, b""),
+            ("GET", "/r-small", (("if-none-match", '"v1"'),), 304, b""),
+            ("GET", "/r-chunked", (), 200, b"c" * 5000), ("GET", "/r-missing", (), 404, b"nope"),
+            ("GET", "/r-raw", (), 200, b"raw"), ("GET", "/r-big", (), 200, big),
+            ("GET", "/r-small", (), 200, b"small"), ("GET", "/r-raw", (), 200, b"raw")]
+    with H2Raw(node.tls_port, pki.context()) as h2:
+        h2.send(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 1 << 22)))
+        for round_ in range(2):
+            for i, (method, path, extra, want_status, want_body) in enumerate(plan):
+                stream = 1 + 2 * (round_ * len(plan) + i)
+                h2.send(frame(HEADERS, END_STREAM | END_HEADERS, stream,
+                              h2.block(h2.request_headers(path=path, method=method, extra=extra))))
+                status, headers, body = h2.response(stream)
+                assert (status, body) == (want_status, want_body), (round_, path, status, headers)
+                assert all(name == name.lower() for name in headers), headers
+                assert not {"connection", "transfer-encoding", "keep-alive"} & set(headers)
+                if want_status == 200 and path != "/r-chunked":
+                    want_length = len(want_body) if method == "GET" else 5
+                    assert headers.get("content-length") == str(want_length), (path, headers)
+                if path == "/r-raw":
+                    assert headers["cache-control"] == "max-age=60" and headers["x-odd"] == "v"
+        # Many streams at once: 60 concurrent requests for the small hit, then for the raw one.
+        base = 1 + 2 * 2 * len(plan)
+        for k in range(60):
+            path = "/r-small" if k % 2 == 0 else "/r-raw"
+            h2.send(frame(HEADERS, END_STREAM | END_HEADERS, base + 2 * k,
+                          h2.block(h2.request_headers(path=path))))
+        got, done = {}, set()
+        while len(done) < 60:
+            received = h2.read_frame()
+            assert received is not None, "connection closed"
+            ftype, flags, sid, payload = received
+            if ftype == HEADERS:
+                h2.decoder.decode(payload)  # keeps the HPACK table in step
+            elif ftype == DATA:
+                got[sid] = got.get(sid, b"") + payload
+            if ftype in (HEADERS, DATA) and flags & END_STREAM:
+                done.add(sid)
+        for k in range(60):
+            assert got[base + 2 * k] == (b"small" if k % 2 == 0 else b"raw"), k
+    assert origin.request_count("/r-big") == 1 and origin.request_count("/r-small") == 1
+    assert origin.request_count("/r-chunked") == 2

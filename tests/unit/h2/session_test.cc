@@ -97,6 +97,23 @@ class SessionTest : public ::testing::Test {
     }
     return false;
   }
+  // True when the server's output holds a frame of `type` on `stream`.
+  bool sentFrame(uint8_t type, uint32_t stream) {
+    std::string out;
+    session_.takeOutput(out, 1 << 20);
+    size_t at = 0;
+    while (at + 9 <= out.size()) {
+      const size_t length = (static_cast<uint8_t>(out[at]) << 16) |
+                            (static_cast<uint8_t>(out[at + 1]) << 8) | static_cast<uint8_t>(out[at + 2]);
+      const uint32_t id = (static_cast<uint32_t>(static_cast<uint8_t>(out[at + 5]) & 0x7f) << 24) |
+                          (static_cast<uint32_t>(static_cast<uint8_t>(out[at + 6])) << 16) |
+                          (static_cast<uint32_t>(static_cast<uint8_t>(out[at + 7])) << 8) |
+                          static_cast<uint8_t>(out[at + 8]);
+      if (static_cast<uint8_t>(out[at + 3]) == type && id == stream) return true;
+      at += 9 + length;
+    }
+    return false;
+  }
   Recorder recorder_;
   int64_t now_ms_ = 1000;
   Session session_;
@@ -315,7 +332,9 @@ TEST_F(SessionTest, EmptyDataFloodEndsInEnhanceYourCalm) {
   EXPECT_EQ(recorder_.calms[0], CalmReason::kEmptyDataFlood);
 }
 
-TEST_F(SessionTest, UppercaseHeaderNameIsAStreamErrorNotARequest) {
+TEST_F(SessionTest, UppercaseHeaderNameReachesTheConversionWhichRefusesIt) {
+  // nghttp2's own HTTP messaging checks are off (h2perf): RFC 9113 §8 is checked once, by
+  // convertRequest, which refuses the request; the session and the connection live on.
   std::string block = requestBlock();
   block.push_back(0x00);  // literal, new name, no indexing
   block.push_back(3);
@@ -323,8 +342,24 @@ TEST_F(SessionTest, UppercaseHeaderNameIsAStreamErrorNotARequest) {
   block.push_back(3);
   block += "bar";
   EXPECT_TRUE(feed(frame(kHeaders, kEndStream | kEndHeaders, 1, block)));
-  EXPECT_TRUE(recorder_.requests.empty());
+  ASSERT_EQ(recorder_.requests.size(), 1u);
+  ConvertedRequest converted;
+  EXPECT_EQ(convertRequest(recorder_.requests[0], 0, converted), DowngradeError::kBadFieldName);
   EXPECT_TRUE(recorder_.calms.empty());
+}
+
+TEST_F(SessionTest, TrailersWithoutEndStreamResetTheStream) {
+  // HEADERS, DATA, then a second HEADERS (trailers) that does not end the stream.
+  std::string trailer;
+  trailer.push_back(0x00);
+  trailer.push_back(5);
+  trailer += "x-sum";
+  trailer.push_back(1);
+  trailer += "1";
+  EXPECT_TRUE(feed(frame(kHeaders, kEndHeaders, 1, requestBlock(true)) + frame(kData, 0, 1, "abc") +
+                   frame(kHeaders, kEndHeaders, 1, trailer)));
+  EXPECT_EQ(recorder_.malformed, 1);
+  EXPECT_TRUE(sentFrame(kRst, 1));
 }
 
 TEST_F(SessionTest, ARequestAndItsResponseWithNghttp2sClient) {
