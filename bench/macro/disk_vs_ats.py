@@ -27,8 +27,8 @@ pass)), plus the rest of issue 3's benchmark line:
   to the first response that is a hit on a stored object (the origin's counter did not move),
   then a sample of 2,000 stored objects tells how many survived. Same storage for both, sized
   for the objects; ATS's directory sized for them (min_average_object_size 1 KiB) and synced
-  every 5 s (the fill waits for a sync before the stop). About 3-5 minutes per server for 1M
-  objects (the fill).
+  every 5 s (the bench waits --ats-settle seconds after the fill before the stop). About 3-5
+  minutes per server for 1M objects (the fill).
 - index bytes per object: edgecache's index (edgecache_disk_index_bytes / edgecache_disk_objects
   after the fill) beside ATS's 10-byte directory entry (Traffic Server's "Cache Architecture"
   developer documentation) and what ATS's directory costs per stored object at that size.
@@ -531,7 +531,7 @@ def restartAndIndex(sup, work, originPort, binary, args, results):
 
     def atsSettle(proc):
         if proc is not None:
-            time.sleep(15)  # three directory syncs
+            time.sleep(args.ats_settle)  # directory syncs (every 5 s) before the stop
         return {}
 
     results["restart"]["ats"] = restartCell(
@@ -616,6 +616,8 @@ def main():
     parser.add_argument("--restart-objects", type=int, default=1000000)
     parser.add_argument("--zipf-requests", type=int, default=60000)
     parser.add_argument("--zipf-alpha", type=float, default=0.9)
+    parser.add_argument("--ats-settle", type=int, default=15,
+                        help="seconds ATS gets after its fill before the stop (directory syncs)")
     args = parser.parse_args()
     binary = os.path.abspath(args.edgecache)
     if not os.access(binary, os.X_OK):
