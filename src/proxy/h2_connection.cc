@@ -301,6 +301,23 @@ constexpr std::array<char, 256> kLower = [] {
   return table;
 }();
 
+// ASCII lower-casing eight bytes at a time (names are mostly 4-20 bytes).
+void lowerInto(char* out, std::string_view name) {
+  size_t i = 0;
+  for (; i + 8 <= name.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, name.data() + i, 8);
+    constexpr uint64_t kOnes = 0x0101010101010101ull;
+    const uint64_t low7 = word & (kOnes * 0x7f);                 // no carry between bytes below
+    const uint64_t at_least_a = low7 + kOnes * (0x80 - 'A');     // high bit: byte >= 'A'
+    const uint64_t past_z = low7 + kOnes * (0x80 - 'Z' - 1);     // high bit: byte > 'Z'
+    const uint64_t upper = at_least_a & ~past_z & ~word & (kOnes * 0x80);  // ASCII A-Z only
+    word |= upper >> 2;                                            // 0x80 >> 2 = 0x20
+    std::memcpy(out + i, &word, 8);
+  }
+  for (; i < name.size(); ++i) out[i] = kLower[static_cast<unsigned char>(name[i])];
+}
+
 bool parseDigits(std::string_view text, uint64_t& value) {
   if (text.empty() || text.size() > 15) return false;
   value = 0;
@@ -373,7 +390,7 @@ int H2Stream::submitOwnHead() {
     char* lower = names.data() + name_at;
     // No whitespace check: the names were validated where they came from (our own
     // serializer, or the response parser for an origin's head).
-    for (size_t i = 0; i < name.size(); ++i) lower[i] = kLower[static_cast<unsigned char>(name[i])];
+    lowerInto(lower, name);
     pairs.push_back({offsetPointer(name_at),
                      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
                      value.size(), NGHTTP2_NV_FLAG_NONE});
