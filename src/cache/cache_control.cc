@@ -85,7 +85,13 @@ CacheControl parseCacheControl(const http::Fields& fields) {
   bool seen_min_fresh = false, seen_swr = false, seen_sie = false;
   fields.forEachListElement("cache-control", [&](std::string_view element) {
     const Directive d = splitDirective(element);
-    const std::string name = toLower(d.name);
+    // Lowercased into a stack buffer: no known directive is longer than kLongestName, so a
+    // longer name is unknown without looking further (and costs no allocation).
+    constexpr size_t kLongestName = 22;  // "stale-while-revalidate"
+    if (d.name.size() > kLongestName) return;
+    char lowered[kLongestName];
+    for (size_t i = 0; i < d.name.size(); ++i) lowered[i] = asciiLower(d.name[i]);
+    const std::string_view name(lowered, d.name.size());
     if (name == "max-age") {
       setNumberOnce(cc.max_age, seen_max_age, d, true);
     } else if (name == "s-maxage") {

@@ -7,17 +7,20 @@
 #include "cache/cache_control.h"
 #include "cache/vary.h"
 #include "http/date.h"
+#include "http/serializer.h"
 
 namespace ec::cache {
 namespace {
 
-constexpr std::string_view kHopByHop[] = {
-    "connection", "keep-alive",         "proxy-connection",   "te", "trailer", "transfer-encoding",
-    "upgrade",    "proxy-authenticate", "proxy-authorization"};
+// Hop-by-hop (the standard set or named in Connection), Age or Content-Length: fields a stored
+// head never keeps.
+bool isNeverStored(std::string_view name, const http::ConnectionNames& connection_names) {
+  return http::isHopByHopField(name) || equalsIgnoreCase(name, "age") ||
+         equalsIgnoreCase(name, "content-length") || connection_names.contains(name);
+}
 
-bool isNeverStored(std::string_view name, const http::Fields& fields) {
-  return isHopByHop(name, fields) || equalsIgnoreCase(name, "age") ||
-         equalsIgnoreCase(name, "content-length");
+void appendStoredLine(std::string& head, const http::Field& field) {
+  head.append(field.name).append(": ").append(field.value).append("\r\n");
 }
 
 int64_t secondsBetween(WallTime from, WallTime to) {
@@ -74,10 +77,9 @@ Lifetime freshnessLifetime(const http::ResponseHead& response, const CacheContro
   return {std::max<int64_t>(0, config.default_ttl), false};
 }
 
-void fillMeta(ObjectMeta& meta, const http::ResponseHead& response, WallTime request_time,
-              WallTime response_time, const PolicyConfig& config) {
+void fillMeta(ObjectMeta& meta, const http::ResponseHead& response, const CacheControl& cc,
+              WallTime request_time, WallTime response_time, const PolicyConfig& config) {
   const http::Fields& fields = response.fields;
-  const CacheControl cc = parseCacheControl(fields);
 
   // A response without a valid Date is dated when it arrived (RFC 9110 §6.6.1).
   WallTime date = response_time;
@@ -136,20 +138,17 @@ bool isHeuristicallyCacheable(int status) {
 }
 
 bool isHopByHop(std::string_view name, const http::Fields& connection_fields) {
-  for (std::string_view hop : kHopByHop) {
-    if (equalsIgnoreCase(name, hop)) return true;
-  }
-  return connection_fields.hasListToken("connection", name);
+  return http::isHopByHopField(name) || connection_fields.hasListToken("connection", name);
 }
 
 std::string serializeStoredHead(const http::Fields& fields) {
+  const http::ConnectionNames connection_names(fields);
+  size_t bytes = 0;
+  for (const http::Field& field : fields.all()) bytes += field.name.size() + field.value.size() + 4;
   std::string head;
+  head.reserve(bytes);  // one allocation: at most every line is kept
   for (const http::Field& field : fields.all()) {
-    if (isNeverStored(field.name, fields)) continue;
-    head.append(field.name);
-    head.append(": ");
-    head.append(field.value);
-    head.append("\r\n");
+    if (!isNeverStored(field.name, connection_names)) appendStoredLine(head, field);
   }
   return head;
 }
@@ -163,11 +162,18 @@ void parseStoredHead(std::string_view head, http::Fields& out) {
 ObjectMeta makeObjectMeta(const http::RequestHead& request, const http::ResponseHead& response,
                           WallTime request_time, WallTime response_time,
                           const PolicyConfig& config) {
+  return makeObjectMeta(request, response, parseCacheControl(response.fields), request_time,
+                        response_time, config);
+}
+
+ObjectMeta makeObjectMeta(const http::RequestHead& request, const http::ResponseHead& response,
+                          const CacheControl& response_cc, WallTime request_time,
+                          WallTime response_time, const PolicyConfig& config) {
   (void)request;  // the policy for this request was decided by decideStore
   ObjectMeta meta;
   meta.status = static_cast<uint16_t>(response.status);
   meta.head = serializeStoredHead(response.fields);
-  fillMeta(meta, response, request_time, response_time, config);
+  fillMeta(meta, response, response_cc, request_time, response_time, config);
   meta.content_length = response.framing == http::BodyFraming::kContentLength
                             ? static_cast<int64_t>(response.content_length)
                             : -1;
@@ -195,16 +201,16 @@ void updateFromNotModified(ObjectMeta& meta, const http::ResponseHead& not_modif
   http::Fields stored;
   parseStoredHead(meta.head, stored);
   const http::Fields& fresh = not_modified.fields;
+  const http::ConnectionNames fresh_connection_names(fresh);
 
   // Stored lines not overridden keep their order; the 304's lines follow.
   std::string head;
   for (const http::Field& field : stored.all()) {
-    if (!isNeverStored(field.name, fresh) && fresh.has(field.name)) continue;
-    head.append(field.name).append(": ").append(field.value).append("\r\n");
+    if (!isNeverStored(field.name, fresh_connection_names) && fresh.has(field.name)) continue;
+    appendStoredLine(head, field);
   }
   for (const http::Field& field : fresh.all()) {
-    if (isNeverStored(field.name, fresh)) continue;
-    head.append(field.name).append(": ").append(field.value).append("\r\n");
+    if (!isNeverStored(field.name, fresh_connection_names)) appendStoredLine(head, field);
   }
   // A 304 without Date would leave the old Date in place and age the object by its whole
   // stored life; date it on arrival instead (RFC 9110 §6.6.1).
@@ -229,7 +235,7 @@ void updateFromNotModified(ObjectMeta& meta, const http::ResponseHead& not_modif
   parseStoredHead(meta.head, merged.fields);
   // Age is never stored, but the 304's Age counts for the new corrected age.
   if (auto age = fresh.get("age")) merged.fields.add("Age", *age);
-  fillMeta(meta, merged, request_time, response_time, config);
+  fillMeta(meta, merged, parseCacheControl(merged.fields), request_time, response_time, config);
   meta.content_length = content_length;
 }
 

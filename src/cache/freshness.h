@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "base/time_source.h"
+#include "cache/cache_control.h"
 #include "cache/object_meta.h"
 #include "cache/policy_config.h"
 #include "http/message.h"
@@ -24,6 +25,10 @@ namespace ec::cache {
 ObjectMeta makeObjectMeta(const http::RequestHead& request, const http::ResponseHead& response,
                           WallTime request_time, WallTime response_time,
                           const PolicyConfig& config);
+// The same with the response's Cache-Control already parsed (the store decision needed it).
+ObjectMeta makeObjectMeta(const http::RequestHead& request, const http::ResponseHead& response,
+                          const CacheControl& response_cc, WallTime request_time,
+                          WallTime response_time, const PolicyConfig& config);
 
 // current_age per RFC 9111 §4.2.3: corrected_initial_age + resident_time. Never negative.
 int64_t currentAge(const ObjectMeta& meta, WallTime now);

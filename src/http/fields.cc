@@ -51,6 +51,25 @@ std::string Fields::combined(std::string_view name) const {
   return out;
 }
 
+ConnectionNames::ConnectionNames(const Fields& fields) {
+  fields.forEachListElement("connection", [this](std::string_view name) {
+    if (count_ < kInline) inline_[count_] = name;
+    else more_.push_back(name);
+    ++count_;
+  });
+}
+
+bool ConnectionNames::contains(std::string_view name) const {
+  const size_t inline_count = std::min(count_, kInline);
+  for (size_t i = 0; i < inline_count; ++i) {
+    if (ec::equalsIgnoreCase(inline_[i], name)) return true;
+  }
+  for (std::string_view listed : more_) {
+    if (ec::equalsIgnoreCase(listed, name)) return true;
+  }
+  return false;
+}
+
 bool Fields::hasListToken(std::string_view name, std::string_view token) const {
   bool found = false;
   forEachListElement(name, [&](std::string_view element) {

@@ -4,6 +4,8 @@
 // connection's input buffer, a stored object's header block); addOwned() copies text that has
 // no other home. clear() keeps capacity, so a connection reuses one Fields without allocating.
 
+#include <algorithm>
+#include <array>
 #include <deque>
 #include <optional>
 #include <string>
@@ -32,6 +34,11 @@ class Fields {
   void set(std::string_view name, std::string_view value);
   // Removes every line of `name`; returns how many were removed.
   size_t remove(std::string_view name);
+  // Removes every line for which pred(field) is true; returns how many were removed.
+  template <typename Pred>
+  size_t removeIf(Pred&& pred) {
+    return static_cast<size_t>(std::erase_if(fields_, pred));
+  }
   void clear();
   void reserve(size_t n) { fields_.reserve(n); }
 
@@ -55,6 +62,22 @@ class Fields {
  private:
   std::vector<Field> fields_;
   std::deque<std::string> owned_;  // stable addresses for addOwned() text
+};
+
+// The names one head's Connection lines list (RFC 9110 §7.6.1), read once so that a check per
+// field does not re-read Connection for every field. Views into the head's text, which must
+// outlive this; the first kInline names are kept without allocating.
+class ConnectionNames {
+ public:
+  explicit ConnectionNames(const Fields& fields);
+  bool contains(std::string_view name) const;
+  bool empty() const { return count_ == 0; }
+
+ private:
+  static constexpr size_t kInline = 8;
+  std::array<std::string_view, kInline> inline_{};
+  size_t count_ = 0;
+  std::vector<std::string_view> more_;  // names past kInline (a hostile or odd head)
 };
 
 // Splits one field value into list elements (see Fields::forEachListElement).

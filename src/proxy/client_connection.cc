@@ -187,7 +187,7 @@ void ClientConnection::startRequest() {
   timer_.cancel();
   header_deadline_armed_ = false;
   if (worker_.shared().draining()) closing_ = true;
-  config_ = worker_.shared().config();  // each request sees the newest configuration
+  worker_.shared().refreshConfig(config_, config_generation_);  // each request sees the newest
   const bool has_body = head_.framing == http::BodyFraming::kChunked ||
                         (head_.framing == http::BodyFraming::kContentLength && head_.content_length > 0);
   if (!has_body) {

@@ -91,6 +91,7 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   OnH2 on_h2_;
   bool alpn_checked_ = false;
   RuntimeConfigPtr config_;
+  uint64_t config_generation_ = 0;  // SharedState::configGeneration() when config_ was taken
   net::Buffer input_;
   http::RequestParser parser_;
   http::RequestHead head_;

@@ -21,7 +21,21 @@ int statusForOriginError(const Error& error) {
 
 // Takes the X-Cache received from upstream out of the stored head (this node appends itself
 // on every answer) and drops X-Cache-Status, which each layer derives anew.
+// True when some stored line's name starts with "x-cache" (X-Cache, X-Cache-Status): most
+// origins send neither, and then the head needs no rebuilding.
+bool mentionsXCache(std::string_view head) {
+  constexpr std::string_view kPrefix = "x-cache";
+  for (size_t start = 0; start < head.size();) {
+    if ((head[start] | 0x20) == 'x' && startsWithIgnoreCase(head.substr(start), kPrefix)) return true;
+    const size_t end = head.find('\n', start);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return false;
+}
+
 void liftXCache(cache::ObjectMeta& meta) {
+  if (!mentionsXCache(meta.head)) return;
   std::string kept;
   kept.reserve(meta.head.size());
   cache::forEachStoredField(meta.head, [&](std::string_view line, std::string_view name,
@@ -144,7 +158,8 @@ void Fetch::onResponseHead(const http::ResponseHead& head) {
   std::optional<std::string> secondary;
   cache::ObjectMeta meta;
   if (verdict == cache::StoreVerdict::kStore) {
-    meta = cache::makeObjectMeta(request_, head, request_time_, response_time, config.policy);
+    meta = cache::makeObjectMeta(request_, head, response_cc, request_time_, response_time,
+                                 config.policy);
     secondary = cache::secondaryKey(meta.vary_names, request_.fields);
   }
   if (verdict != cache::StoreVerdict::kStore || !secondary || too_big) {

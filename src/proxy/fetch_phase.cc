@@ -83,6 +83,7 @@ void Transaction::onResponseHead(const http::ResponseHead& head) {
   std::string upstream_x_cache;
   // Forward end-to-end fields only; framing is ours to decide.
   const http::Fields& fields = head.fields;
+  const http::ConnectionNames connection_names(fields);
   for (const http::Field& field : fields.all()) {
     if (http::isHopByHopField(field.name) || equalsIgnoreCase(field.name, "content-length") ||
         equalsIgnoreCase(field.name, "x-cache-status")) {
@@ -95,7 +96,7 @@ void Transaction::onResponseHead(const http::ResponseHead& head) {
       upstream_x_cache = std::string(field.value);
       continue;
     }
-    if (fields.hasListToken("connection", field.name) && !http::isProtectedField(field.name)) {
+    if (connection_names.contains(field.name) && !http::isProtectedField(field.name)) {
       continue;
     }
     out += field.name;

@@ -46,7 +46,21 @@ class SharedState {
   void setPurger(purge::Purger* purger) { purger_ = purger; }
 
   RuntimeConfigPtr config() const { return std::atomic_load(&config_); }
-  void setConfig(RuntimeConfigPtr config) { std::atomic_store(&config_, std::move(config)); }
+  void setConfig(RuntimeConfigPtr config) {
+    std::atomic_store(&config_, std::move(config));
+    config_generation_.fetch_add(1, std::memory_order_release);
+  }
+  // Bumped by every setConfig(). A connection compares it per request and calls config() only
+  // when it moved: std::atomic_load of a shared_ptr takes a lock (one per address, so every
+  // worker would queue on the same one) and two reference-count updates.
+  uint64_t configGeneration() const { return config_generation_.load(std::memory_order_acquire); }
+  // The newest config, reloading `cached` only when the generation moved.
+  void refreshConfig(RuntimeConfigPtr& cached, uint64_t& cached_generation) const {
+    const uint64_t generation = configGeneration();
+    if (generation == cached_generation && cached) return;
+    cached = config();  // at least as new as `generation` (stored before the bump)
+    cached_generation = generation;
+  }
 
   // The access log, or null when it is off; set before the workers start.
   accesslog::AccessLog* accessLog() const { return access_log_; }
@@ -68,6 +82,7 @@ class SharedState {
   storage::TieredStore* tiered_ = nullptr;
   const TimeSource& clock_;
   RuntimeConfigPtr config_;
+  std::atomic<uint64_t> config_generation_{0};
   Coalescer coalescer_;
   ProxyStats stats_;
   purge::Purger* purger_ = nullptr;

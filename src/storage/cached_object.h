@@ -4,7 +4,9 @@
 // ObjectRef (a shared_ptr): eviction only drops the store's reference, so a reader that holds
 // one keeps streaming. A 304 update builds a NEW CachedObject sharing the old Body.
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "cache/object_meta.h"
@@ -33,11 +35,20 @@ class CachedObject {
   // Meta (head, validators, vary names) + body + index overhead. Grows while the body fills.
   size_t chargedBytes() const { return meta_bytes_ + body_->chargedBytes(); }
 
+  // Which shard of a memory store last took this object: a hint that lets noteGrowth() lock
+  // one shard instead of searching them all (it still searches if the hint is stale).
+  static constexpr uint32_t kNoShard = UINT32_MAX;
+  uint32_t memoryShardHint() const { return memory_shard_hint_.load(std::memory_order_relaxed); }
+  void setMemoryShardHint(uint32_t shard) const {
+    memory_shard_hint_.store(shard, std::memory_order_relaxed);
+  }
+
  private:
   cache::ObjectMeta meta_;
   std::shared_ptr<Body> body_;
   size_t meta_bytes_;  // fixed: meta never changes
   Admission admission_ = Admission::kUndecided;
+  mutable std::atomic<uint32_t> memory_shard_hint_{kNoShard};
 };
 
 using ObjectRef = std::shared_ptr<CachedObject>;

@@ -13,10 +13,6 @@
 namespace ec::storage {
 namespace {
 
-// Entries evicted in one insert are usually few; reserving this many before locking keeps
-// the graveyard from allocating under the lock in the common case.
-constexpr size_t kGraveyardReserve = 4;
-
 uint64_t variantHash(std::string_view primary, std::string_view secondary) {
   const uint64_t h1 = std::hash<std::string_view>{}(primary);
   const uint64_t h2 = std::hash<std::string_view>{}(secondary);
@@ -50,6 +46,7 @@ MemoryStore::MemoryStore(const MemoryStoreOptions& options)
   shards_.reserve(options.shards);
   for (size_t i = 0; i < options.shards; ++i) {
     auto shard = std::make_unique<Shard>();
+    shard->number = static_cast<uint32_t>(i);
     shard->policy = makeEvictionPolicy(options.policy, shard_capacity_);
     shards_.push_back(std::move(shard));
   }
@@ -117,9 +114,9 @@ void MemoryStore::insert(std::string_view primary, std::string_view secondary, O
   entry->key_bytes = key_bytes;
   entry->key_hash = variantHash(primary, secondary);
   auto fresh_primary = std::make_unique<Primary>();
+  // Grows only when something is evicted or replaced. Reserving it before the lock (as this did)
+  // cost two allocations on every insert to save one, under the lock, on some.
   Graveyard graveyard;
-  graveyard.entries.reserve(kGraveyardReserve);
-  graveyard.primaries.reserve(kGraveyardReserve);
 
   Shard& shard = shardFor(primary);
   std::lock_guard lock(shard.mu);
@@ -155,6 +152,7 @@ void MemoryStore::insert(std::string_view primary, std::string_view secondary, O
     record.variants.push_back(std::move(entry));
   }
   shard.by_object[raw->object.get()] = raw;
+  raw->object->setMemoryShardHint(shard.number);
   ++shard.inserts;
   evictToFit(shard, graveyard);
   // `graveyard` and any unused `fresh_primary` die after the lock (declared before it).
@@ -195,26 +193,32 @@ size_t MemoryStore::eraseAll(std::string_view primary) {
 }
 
 void MemoryStore::noteGrowth(const CachedObject* object, size_t new_charged_bytes) {
-  // The object does not know its key, so look in every shard. Growth is reported once per body
-  // chunk (geometric sizes, at most one per MiB), so this is rare; each lock is brief. No update
-  // is lost to a concurrent insert: insert() reads chargedBytes() under the same shard lock.
-  for (const std::unique_ptr<Shard>& shard_ptr : shards_) {
-    Shard& shard = *shard_ptr;
-    Graveyard graveyard;
-    std::lock_guard lock(shard.mu);
-    auto it = shard.by_object.find(object);
-    if (it == shard.by_object.end()) continue;
-    Entry* entry = it->second;
-    const uint64_t charge = new_charged_bytes + entry->key_bytes;
-    if (charge > max_object_bytes_) {
-      shard.policy->remove(entry);
-      detach(shard, entry, graveyard);
-      return;
-    }
-    shard.policy->recharge(entry, charge);
-    evictToFit(shard, graveyard);
-    return;
+  // The object does not know its key; insert() left a hint of its shard, so normally one
+  // shard lock is taken. If the hint is stale (another store took the object since, or it was
+  // dropped), every shard is searched. No update is lost to a concurrent insert: insert()
+  // reads chargedBytes() under the same shard lock.
+  const uint32_t hint = object->memoryShardHint();
+  if (hint < shards_.size() && noteGrowthIn(*shards_[hint], object, new_charged_bytes)) return;
+  for (const std::unique_ptr<Shard>& shard : shards_) {
+    if (shard->number != hint && noteGrowthIn(*shard, object, new_charged_bytes)) return;
   }
+}
+
+bool MemoryStore::noteGrowthIn(Shard& shard, const CachedObject* object, size_t new_charged_bytes) {
+  Graveyard graveyard;
+  std::lock_guard lock(shard.mu);
+  auto it = shard.by_object.find(object);
+  if (it == shard.by_object.end()) return false;
+  Entry* entry = it->second;
+  const uint64_t charge = new_charged_bytes + entry->key_bytes;
+  if (charge > max_object_bytes_) {
+    shard.policy->remove(entry);
+    detach(shard, entry, graveyard);
+    return true;
+  }
+  shard.policy->recharge(entry, charge);
+  evictToFit(shard, graveyard);
+  return true;
 }
 
 Store::Stats MemoryStore::stats() const {

@@ -61,6 +61,7 @@ class MemoryStore final : public Store {
   };
   struct Shard {
     mutable std::mutex mu;
+    uint32_t number = 0;  // index in shards_
     // Keyed by a view of Primary::key (stable: Primary is heap-allocated).
     std::unordered_map<std::string_view, std::unique_ptr<Primary>> index;
     std::unordered_map<const CachedObject*, Entry*> by_object;  // for noteGrowth()
@@ -86,6 +87,8 @@ class MemoryStore final : public Store {
   void detach(Shard& shard, Entry* entry, Graveyard& graveyard,
               IfEmpty if_empty = IfEmpty::kErasePrimary);
   void evictToFit(Shard& shard, Graveyard& graveyard);
+  // noteGrowth() for one shard; false when the object is not in it.
+  bool noteGrowthIn(Shard& shard, const CachedObject* object, size_t new_charged_bytes);
   void dropAllVariants(Shard& shard, Primary& primary, Graveyard& graveyard, IfEmpty if_empty);
 
   std::vector<std::unique_ptr<Shard>> shards_;

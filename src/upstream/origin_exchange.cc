@@ -129,9 +129,11 @@ void OriginExchange::armRequestTimer() {
 }
 
 void OriginExchange::armTimer(Millis timeout, ErrorKind kind, const char* what) {
-  timer_.arm(pool_.loop(), pool_.loop().now() + timeout, [this, kind, what] {
+  timer_kind_ = kind;
+  timer_what_ = what;
+  timer_.arm(pool_.loop(), pool_.loop().now() + timeout, [this] {
     pool_.stats().timeouts.fetch_add(1, std::memory_order_relaxed);
-    fail(Error::upstream(kind, std::string(what) + " from " + pool_.settings().label));
+    fail(Error::upstream(timer_kind_, std::string(timer_what_) + " from " + pool_.settings().label));
   });
 }
 

@@ -101,6 +101,10 @@ class OriginExchange final : public net::IoHandler {
   http::BodyDecoder decoder_;
   bool response_started_ = false;
   net::Timer timer_;
+  // What the armed timer reports when it fires; kept here so the timer's callback captures only
+  // `this` and fits std::function's inline storage (no allocation per arm).
+  ErrorKind timer_kind_ = ErrorKind::kTimeout;
+  const char* timer_what_ = "";
 };
 
 }  // namespace ec::upstream

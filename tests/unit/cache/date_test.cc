@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
+
 namespace ec::http {
 namespace {
 
@@ -32,6 +35,38 @@ TEST(HttpDate, RejectsJunk) {
         "Sun, 06 Nov 1994 08:60:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMTx",
         "Sun Nov 6 08:49:37 1994", "Sunday, 06-Nov-1994 08:49:37 GMT"}) {
     EXPECT_FALSE(parseHttpDate(bad)) << bad;
+  }
+}
+
+TEST(HttpDate, ImfFixdateNamesInAnyCaseAndAnyDayName) {
+  // IMF-fixdate has a fast reader at fixed offsets; it must agree with the general one: names
+  // in any case, the day name not checked against the date (as before), everything else exact.
+  const char* days[] = {"Sun", "MON", "tue", "wEd", "Thu", "FRI", "sat"};
+  const char* months[] = {"jan", "FEB", "Mar", "apR", "May", "JUN",
+                          "Jul", "aug", "SEP", "Oct", "nov", "DEC"};
+  for (int m = 0; m < 12; ++m) {
+    for (const char* day : days) {
+      const std::string text = std::string(day) + ", 06 " + months[m] + " 1994 08:49:37 GMT";
+      auto parsed = parseHttpDate(text);
+      ASSERT_TRUE(parsed) << text;
+      const std::string formatted = formatHttpDate(*parsed);
+      EXPECT_EQ(formatted.substr(5, 20), text.substr(5, 3) +
+                                             std::string(1, static_cast<char>(std::toupper(months[m][0]))) +
+                                             std::string(1, static_cast<char>(std::tolower(months[m][1]))) +
+                                             std::string(1, static_cast<char>(std::tolower(months[m][2]))) +
+                                             text.substr(11, 14))
+          << text;
+    }
+  }
+  for (const char* bad : {"Sux, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nox 1994 08:49:37 GMT",
+                          "Sun, 0a Nov 1994 08:49:37 GMT", "Sun, 06 Nov 19x4 08:49:37 GMT",
+                          "Sun; 06 Nov 1994 08:49:37 GMT", "Sun, 06-Nov 1994 08:49:37 GMT",
+                          "Sun, 06 Nov 1994 08.49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMX",
+                          "Sun, 06 Nov 1994 08:49:3 GMT ", "Sun, 00 Nov 1994 08:49:37 GMT",
+                          "Sun, 06 Nov 1994 08:49:37 GMT "}) {
+    // (the last one is trimmed, then valid)
+    const bool expected = std::string_view(bad) == "Sun, 06 Nov 1994 08:49:37 GMT ";
+    EXPECT_EQ(parseHttpDate(bad).has_value(), expected) << bad;
   }
 }
 

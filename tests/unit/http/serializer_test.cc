@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
+#include <vector>
+
 #include <string>
 
 #include "http/request_parser.h"
@@ -93,6 +97,56 @@ TEST(Serializer, RemoveHopByHopFromResponse) {
   ASSERT_EQ(fields.size(), 2u);
   EXPECT_EQ(fields.all()[0].name, "Content-Length");
   EXPECT_EQ(fields.all()[1].name, "Cache-Control");
+}
+
+TEST(Serializer, HopByHopNamesInAnyCaseAndNothingElse) {
+  for (std::string name : {"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                           "transfer-encoding", "upgrade", "proxy-authenticate",
+                           "proxy-authorization"}) {
+    EXPECT_TRUE(isHopByHopField(name)) << name;
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_TRUE(isHopByHopField(name)) << name;
+  }
+  // Same lengths or prefixes as a hop-by-hop name, but end-to-end.
+  for (const char* name : {"", "t", "tx", "tea", "trailers", "upgrade-insecure-requests",
+                           "connectio", "connections", "keep-alivE2", "content-length",
+                           "proxy-authenticatE1", "transfer-encodinG", "x-connection", "upgradx",
+                           "proxy-status", "content-encoding"}) {
+    const bool expected = std::string_view(name) == "transfer-encodinG";
+    EXPECT_EQ(isHopByHopField(name), expected) << name;
+  }
+}
+
+TEST(Serializer, EveryNameListedInConnectionIsRemovedEvenPastTheInlineEight) {
+  Fields fields;
+  std::string listed = "close";
+  for (int i = 0; i < 12; ++i) listed += ", X-Hop-" + std::to_string(i);
+  listed += ", Authorization";  // protected: never listed away
+  fields.add("Connection", listed);
+  std::vector<std::string> names;
+  for (int i = 0; i < 12; ++i) names.push_back("x-hop-" + std::to_string(i));
+  for (const std::string& name : names) fields.add(name, "v");
+  fields.add("Authorization", "Basic x");
+  fields.add("X-Kept", "1");
+  const ConnectionNames connection_names(fields);
+  for (const std::string& name : names) EXPECT_TRUE(connection_names.contains(name)) << name;
+  EXPECT_FALSE(connection_names.contains("x-kept"));
+  removeHopByHop(fields);
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields.all()[0].name, "Authorization");
+  EXPECT_EQ(fields.all()[1].name, "X-Kept");
+
+  RequestHead head;
+  head.method = Method::kGet;
+  head.path = "/";
+  head.authority = "example.org";
+  head.fields.add("Connection", listed);
+  for (const std::string& name : names) head.fields.add(name, "v");
+  head.fields.add("Authorization", "Basic x");
+  std::string out;
+  appendOriginRequest(out, head, ForwardOptions{});
+  EXPECT_EQ(out.find("x-hop-"), std::string::npos) << out;
+  EXPECT_NE(out.find("Authorization: Basic x\r\n"), std::string::npos) << out;
 }
 
 TEST(Serializer, ChunksAndStatusLine) {

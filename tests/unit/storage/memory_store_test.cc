@@ -43,6 +43,30 @@ TEST(MemoryStoreTest, ChargesHeadKeysAndOverheadNotJustTheBody) {
   EXPECT_EQ(bytes, object->chargedBytes() + primary.size());
 }
 
+TEST(MemoryStoreTest, GrowthIsChargedWhereTheObjectIsEvenWithAStaleShardHint) {
+  // insert() leaves a hint of the object's shard so noteGrowth() locks one shard; the hint is
+  // the last store's, so a second store with other shards must still find its entry.
+  MemoryStore first(options(64 << 20, 4, 8 << 20));
+  MemoryStore second(options(64 << 20, 16, 8 << 20));
+  ObjectRef object = testing::makeFillingObject();
+  first.insert("http://a/growing", "", object);
+  second.insert("http://a/growing", "", object);
+  const uint64_t before_first = first.stats().bytes;
+  const uint64_t before_second = second.stats().bytes;
+  object->body()->append(std::string(100000, 'x'));
+  first.noteGrowth(object.get(), object->chargedBytes());
+  second.noteGrowth(object.get(), object->chargedBytes());
+  EXPECT_GE(first.stats().bytes, before_first + 100000);
+  EXPECT_GE(second.stats().bytes, before_second + 100000);
+  EXPECT_EQ(first.stats().bytes - before_first, second.stats().bytes - before_second);
+  // Growth past the limit drops it from both.
+  object->body()->append(std::string(9 << 20, 'y'));
+  first.noteGrowth(object.get(), object->chargedBytes());
+  second.noteGrowth(object.get(), object->chargedBytes());
+  EXPECT_EQ(first.stats().objects, 0u);
+  EXPECT_EQ(second.stats().objects, 0u);
+}
+
 TEST(MemoryStoreTest, EvictionReleasesTheObjectOnceNoReaderHoldsIt) {
   MemoryStore store(options(64 << 10, 1, 64 << 10));
   std::weak_ptr<Body> watched;
