@@ -81,6 +81,12 @@ void EventLoop::post(std::function<void()> fn) {
     std::lock_guard lock(posted_mutex_);
     posted_.push_back(std::move(fn));
   }
+  if (inLoopThread()) {
+    // The loop is not waiting: it runs posted work after this round, and nextTimeoutMs() sees
+    // the flag so the next epoll_wait does not block. No eventfd write, no wake-up round.
+    posted_locally_ = true;
+    return;
+  }
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
 }
@@ -133,7 +139,7 @@ void EventLoop::heapRemove(Timer* timer) {
 }
 
 int EventLoop::nextTimeoutMs() const {
-  if (!deferred_.empty()) return 0;
+  if (!deferred_.empty() || posted_locally_) return 0;
   if (timers_.empty()) return 1000;
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.front()->deadline_ - now_);
   if (wait.count() <= 0) return 0;
@@ -150,6 +156,7 @@ void EventLoop::runExpiredTimers() {
 }
 
 void EventLoop::runPosted() {
+  posted_locally_ = false;  // anything posted from here on is seen by the next round
   {
     std::lock_guard lock(posted_mutex_);
     posted_batch_.swap(posted_);
@@ -160,6 +167,7 @@ void EventLoop::runPosted() {
 
 void EventLoop::run() {
   thread_id_.store(currentThreadId(), std::memory_order_relaxed);
+  running_ = true;
   epoll_event events[kMaxEvents];
   while (!stopping_.load(std::memory_order_relaxed)) {
     const int n = epoll_wait(epoll_fd_, events, kMaxEvents, nextTimeoutMs());
@@ -190,6 +198,7 @@ void EventLoop::run() {
     deferred_.clear();
     for (auto& fn : batch) fn();
   }
+  running_ = false;
 }
 
 }  // namespace ec::net

@@ -68,6 +68,13 @@ class EventLoop {
   void post(std::function<void()> fn);
   // Loop thread only: runs fn after the current batch of events.
   void defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
+  // Loop thread only: destroys `handler` after the current batch of events, when an event for it
+  // may still be waiting in that batch; at once when the loop is not running.
+  template <typename Handler>
+  void destroyLater(Handler* handler) {
+    if (running_) defer([handler] { delete handler; });
+    else delete handler;
+  }
 
   // Monotonic time cached at the start of each iteration (cheap to read on the hot path).
   MonoTime now() const { return now_; }
@@ -94,6 +101,8 @@ class EventLoop {
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
   std::vector<std::function<void()>> posted_batch_;
+  bool posted_locally_ = false;  // loop thread only: post() from the loop itself, not yet run
+  bool running_ = false;         // loop thread only: inside run()
 };
 
 }  // namespace ec::net

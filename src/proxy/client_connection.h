@@ -111,6 +111,7 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   bool want_write_ = false;
   bool read_eof_ = false;
   bool header_deadline_armed_ = false;
+  bool read_event_while_busy_ = false;  // the socket reported input while a request was answered
   uint32_t interest_ = 0;
   uint64_t requests_served_ = 0;
   net::Timer timer_;

@@ -57,7 +57,7 @@ const MetricDecl kOriginErrors{"edgecache_origin_errors_total",
                                "Origin failures by kind (refused, reset, timeout, bad_response, tls_verify, tls_handshake).",
                                Type::kCounter, {"service", "origin", "kind"}, {}, ""};
 const MetricDecl kOriginConnections{"edgecache_origin_connections_total",
-                                    "Origin connections opened (new) and reused from the pool.",
+                                    "Origin connections opened (new), reused from the pool, and closed while idle because the origin closed them or sent unasked-for bytes (closed_idle).",
                                     Type::kCounter, {"service", "origin", "kind"}, {}, ""};
 const MetricDecl kOriginTlsHandshakes{"edgecache_origin_tls_handshakes_total",
                                      "TLS handshakes with origins: full (new) or resumed.",
@@ -211,6 +211,7 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
       r.callback(kOriginTlsHandshakes, {s, o, "resumed"}, [&origin] { return load(origin.tls_handshakes_resumed); });
       r.callback(kOriginConnections, {s, o, "new"}, [&origin] { return load(origin.connects); });
       r.callback(kOriginConnections, {s, o, "reused"}, [&origin] { return load(origin.reused); });
+      r.callback(kOriginConnections, {s, o, "closed_idle"}, [&origin] { return load(origin.closed_idle); });
       r.callback(kOriginOpen, {s, o}, [&origin] {
         return static_cast<double>(origin.open_connections.load(std::memory_order_relaxed));
       });

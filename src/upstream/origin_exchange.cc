@@ -33,11 +33,10 @@ void OriginExchange::start(std::string head_bytes, http::Method method, bool has
 void OriginExchange::connectionReady(OriginConnection connection, bool reused) {
   connection_ = std::move(connection);
   reused_connection_ = reused;
-  registered_ = pool_.loop().add(connection_.fd.get(), EPOLLOUT | EPOLLIN | EPOLLRDHUP, this);
-  if (!registered_) {
-    fail(Error::upstream(ErrorKind::kIo, "cannot watch origin socket"));
-    return;
-  }
+  // The pool registered the socket once (ConnectionWatch); events come here while we hold it.
+  // A reused connection is watched for reading only: the request goes out at once and EPOLLOUT
+  // is added only if the socket pushes back. A new one waits for its connect (EPOLLOUT).
+  connection_.watch->setOwner(this);
   if (reused) {
     onConnected();
   } else {
@@ -68,10 +67,10 @@ void OriginExchange::continueHandshake() {
       onConnected();
       return;
     case tls::ClientStream::Step::kWantRead:
-      pool_.loop().modify(connection_.fd.get(), EPOLLIN | EPOLLRDHUP, this);
+      setInterest(EPOLLIN | EPOLLRDHUP);
       return;
     case tls::ClientStream::Step::kWantWrite:
-      pool_.loop().modify(connection_.fd.get(), EPOLLOUT | EPOLLIN | EPOLLRDHUP, this);
+      setInterest(EPOLLOUT | EPOLLIN | EPOLLRDHUP);
       return;
     case tls::ClientStream::Step::kFailed:
       break;
@@ -181,7 +180,7 @@ void OriginExchange::flushOutput() {
 }
 
 void OriginExchange::updateInterest() {
-  if (!registered_ || phase_ == Phase::kDone || phase_ == Phase::kHandshaking) return;
+  if (!connection_.watch || phase_ == Phase::kDone || phase_ == Phase::kHandshaking) return;
   uint32_t events = 0;
   // A TLS stream may need input to finish a write, or to send to finish a read.
   const bool tls_write_waits = connection_.tls && connection_.tls->writeWaitsForReadable();
@@ -190,7 +189,12 @@ void OriginExchange::updateInterest() {
   if (phase_ == Phase::kConnecting || output_sent_ < output_.size() || tls_read_waits) {
     events |= EPOLLOUT;
   }
-  pool_.loop().modify(connection_.fd.get(), events, this);
+  setInterest(events);
+}
+
+void OriginExchange::setInterest(uint32_t events) {
+  // Most changes of phase keep the mask: then no system call (the watch compares).
+  if (connection_.watch) connection_.watch->setEvents(events);
 }
 
 void OriginExchange::pauseReading() {
@@ -375,8 +379,6 @@ void OriginExchange::fail(Error error) {
 
 void OriginExchange::releaseConnection(bool reusable) {
   if (!connection_) return;
-  if (registered_) pool_.loop().remove(connection_.fd.get());
-  registered_ = false;
   pool_.release(std::move(connection_), reusable);
 }
 

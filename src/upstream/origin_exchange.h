@@ -76,6 +76,8 @@ class OriginExchange final : public net::IoHandler {
   void fail(Error error);
   void finishClean();
   void armTimer(Millis timeout, ErrorKind kind, const char* what);
+  // Sets the epoll mask, skipping the system call when it is already registered as such.
+  void setInterest(uint32_t events);
   // Before the response: send timeout while the origin takes the request, none while the
   // client's body is still coming, first-byte timeout once everything went out.
   void armRequestTimer();
@@ -91,7 +93,6 @@ class OriginExchange final : public net::IoHandler {
   http::Method method_ = http::Method::kGet;
   bool request_body_pending_ = false;
   bool paused_ = false;
-  bool registered_ = false;
   std::string head_bytes_;  // kept for one retry on a stale pooled connection
   std::string output_;
   size_t output_sent_ = 0;

@@ -1,22 +1,34 @@
 #include "upstream/origin_pool.h"
 
-#include <sys/socket.h>
+#include <sys/epoll.h>
 
 #include <algorithm>
-#include <cerrno>
 
 #include "upstream/origin_exchange.h"
 
 namespace ec::upstream {
-namespace {
-// An idle keep-alive connection is usable only if the origin has neither closed it nor sent
-// anything unsolicited; a peek answers both without a syscall per event-loop round.
-bool stillUsable(int fd) {
-  char byte;
-  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+
+bool ConnectionWatch::watch(uint32_t events) {
+  events_ = events;
+  return pool_.loop().add(fd_, events, this);
 }
-}  // namespace
+
+void ConnectionWatch::setEvents(uint32_t events) {
+  if (events == events_) return;
+  events_ = events;
+  pool_.loop().modify(fd_, events, this);
+}
+
+void ConnectionWatch::onIo(uint32_t events) {
+  if (retired_) return;
+  if (owner_ != nullptr) owner_->onIo(events);
+  else pool_.onIdleEvent(this);  // may destroy this watch (after this round)
+}
+
+void RetireWatch::operator()(ConnectionWatch* watch) const {
+  watch->retire();
+  watch->pool().loop().destroyLater(watch);
+}
 
 void OriginSettings::makePoolKey() {
   pool_key = label + "|" + std::to_string(connect_timeout.count()) + "|" +
@@ -37,7 +49,9 @@ void OriginPool::acquire(OriginExchange* exchange) {
   while (!idle_.empty()) {
     Idle idle = std::move(idle_.back());
     idle_.pop_back();
-    if (now - idle.since < settings_.idle_timeout && stillUsable(idle.connection.fd.get())) {
+    // A close or stray bytes from the origin while idle already took the connection out (its
+    // watch stays registered for reading); only age is checked here.
+    if (now - idle.since < settings_.idle_timeout) {
       stats_.reused.fetch_add(1, std::memory_order_relaxed);
       exchange->connectionReady(std::move(idle.connection), /*reused=*/true);
       return;
@@ -64,6 +78,13 @@ bool OriginPool::startNew(OriginExchange* exchange) {
   stats_.open_connections.fetch_add(1, std::memory_order_relaxed);
   OriginConnection connection;
   connection.fd = std::move(*fd);
+  connection.watch.reset(new ConnectionWatch(*this, connection.fd.get()));
+  if (!connection.watch->watch(EPOLLOUT | EPOLLIN | EPOLLRDHUP)) {
+    connection.reset();
+    connectionClosed();
+    exchange->fail(Error::upstream(ErrorKind::kIo, "cannot watch origin socket"));
+    return false;
+  }
   exchange->connectionReady(std::move(connection), /*reused=*/false);
   return true;
 }
@@ -73,7 +94,8 @@ void OriginPool::cancel(OriginExchange* exchange) {
 }
 
 void OriginPool::release(OriginConnection connection, bool reusable) {
-  if (reusable && connection) {
+  if (reusable && connection && connection.watch) {
+    connection.watch->setOwner(nullptr);
     if (!waiting_.empty()) {
       OriginExchange* next = waiting_.front();
       waiting_.pop_front();
@@ -81,10 +103,26 @@ void OriginPool::release(OriginConnection connection, bool reusable) {
       next->connectionReady(std::move(connection), /*reused=*/true);
       return;
     }
+    // Idle: watched for reading only, so a close by the origin is noticed (level-triggered,
+    // nothing else can fire while nobody writes).
+    connection.watch->setEvents(EPOLLIN | EPOLLRDHUP);
     idle_.push_back(Idle{std::move(connection), loop_.now()});
     return;
   }
   connection.reset();
+  connectionClosed();
+}
+
+void OriginPool::onIdleEvent(ConnectionWatch* watch) {
+  auto it = std::find_if(idle_.begin(), idle_.end(),
+                         [watch](const Idle& idle) { return idle.connection.watch.get() == watch; });
+  if (it == idle_.end()) return;
+  stats_.closed_idle.fetch_add(1, std::memory_order_relaxed);
+  idle_.erase(it);  // closes it; the watch goes after this round
+  connectionClosed();
+}
+
+void OriginPool::connectionClosed() {
   --open_;
   stats_.open_connections.fetch_sub(1, std::memory_order_relaxed);
   if (!waiting_.empty()) {

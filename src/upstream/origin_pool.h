@@ -39,12 +39,51 @@ struct OriginSettings {
   std::shared_ptr<tls::ClientContext> tls;
 };
 
-// One origin connection: the socket and, toward a TLS origin, its TLS stream.
+class OriginPool;
+
+// The epoll registration of one origin connection, kept from connect to close. Handing the
+// connection from an exchange to the idle list and back then costs no system call (no
+// EPOLL_CTL_ADD and DEL per request), and an idle connection that the origin closes, or that
+// receives stray bytes, is seen at once instead of by a peek before each reuse. Events go to
+// whoever holds the connection: its exchange, or the pool while it is idle.
+class ConnectionWatch final : public net::IoHandler {
+ public:
+  ConnectionWatch(OriginPool& pool, int fd) : pool_(pool), fd_(fd) {}
+  // EPOLL_CTL_ADD; false if the loop refused the socket.
+  bool watch(uint32_t events);
+  // EPOLL_CTL_MOD, skipped when the mask is already registered.
+  void setEvents(uint32_t events);
+  uint32_t events() const { return events_; }
+  // The exchange that now holds the connection; nullptr while it is idle in the pool.
+  void setOwner(net::IoHandler* owner) { owner_ = owner; }
+  // The connection is closing: events still queued in this round are dropped.
+  void retire() { retired_ = true; }
+  OriginPool& pool() { return pool_; }
+
+  void onIo(uint32_t events) override;
+
+ private:
+  OriginPool& pool_;
+  int fd_;
+  uint32_t events_ = 0;
+  net::IoHandler* owner_ = nullptr;
+  bool retired_ = false;
+};
+
+// Retires a watch and destroys it after the loop's current batch of events (one may be queued).
+struct RetireWatch {
+  void operator()(ConnectionWatch* watch) const;
+};
+
+// One origin connection: the socket, its epoll registration and, toward a TLS origin, its TLS
+// stream.
 struct OriginConnection {
   net::UniqueFd fd;
   std::unique_ptr<tls::ClientStream> tls;
+  std::unique_ptr<ConnectionWatch, RetireWatch> watch;  // declared last: retired before the close
   explicit operator bool() const { return static_cast<bool>(fd); }
   void reset() {
+    watch.reset();
     tls.reset();
     fd.reset();
   }
@@ -55,6 +94,7 @@ struct OriginStats {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> connects{0};
   std::atomic<uint64_t> reused{0};
+  std::atomic<uint64_t> closed_idle{0};  // idle connections the origin closed (or wrote to)
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> resets{0};
   std::atomic<uint64_t> timeouts{0};
@@ -84,6 +124,9 @@ class OriginPool {
   void cancel(OriginExchange* exchange);
   // Returns a connection; reusable ones go idle, others are closed.
   void release(OriginConnection connection, bool reusable);
+  // An idle connection's socket reported something (the origin closed it, or sent bytes no
+  // request asked for): it is closed.
+  void onIdleEvent(ConnectionWatch* watch);
 
  private:
   struct Idle {
@@ -91,6 +134,8 @@ class OriginPool {
     MonoTime since;
   };
   bool startNew(OriginExchange* exchange);
+  // A connection closed: the count drops and a waiting exchange may connect.
+  void connectionClosed();
 
   net::EventLoop& loop_;
   OriginSettings settings_;

@@ -361,3 +361,115 @@ def test_memory_tier_charges_whole_bodies_and_stays_in_bound(start_edgecache, or
     assert held <= 16 * 1024 * 1024
     assert objects >= 1 and held >= objects * len(body)  # each object charged its whole body
     assert node.metric("edgecache_memory_evictions_total") >= 30
+
+
+def _one_shot_origin(after_response):
+    """A raw origin that answers each connection's first request (keep-alive), then calls
+    after_response(conn) and keeps reading; returns (listener, connections accepted list)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+
+    def serve(conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        body = b"pooled"
+        conn.sendall(b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: %d\r\n\r\n%s"
+                     % (len(body), body))
+        try:
+            after_response(conn)
+        except OSError:
+            pass  # the test ended and closed the connection first
+
+    def accept_loop():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+    return listener, accepted
+
+
+def _wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("how", ["close", "stray_bytes"])
+def test_idle_origin_connection_closed_by_origin_is_dropped_at_once(start_edgecache, how):
+    # Idle pooled connections stay watched: when the origin closes one (or writes to it
+    # unasked), edgecache closes it right away, counts it, and the next request connects
+    # afresh without a failed attempt or a retry.
+    def after_response(conn):
+        time.sleep(0.2)
+        if how == "close":
+            conn.shutdown(socket.SHUT_WR)
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+    listener, accepted = _one_shot_origin(after_response)
+    try:
+        address = "127.0.0.1:%d" % listener.getsockname()[1]
+        node = start_edgecache(config={"services": [{"name": "default", "hosts": ["*"],
+                                                     "origins": [{"address": address}]}]})
+        assert node.get("/first").body == b"pooled"
+        assert _wait_for(lambda: node.metric("edgecache_origin_connections_total",
+                                             kind="closed_idle") == 1)
+        assert node.metric("edgecache_origin_connections_open") == 0
+        second = node.get("/second")
+        assert second.status == 200 and second.body == b"pooled"
+        assert len(accepted) == 2
+        assert node.metric("edgecache_origin_connections_total", kind="new") == 2
+        assert node.metric("edgecache_origin_connections_total", kind="reused") == 0
+        assert node.metric("edgecache_origin_errors_total") == 0
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()
+
+
+def test_idle_origin_connection_is_reused_without_a_peek(start_edgecache, origin):
+    # A healthy idle connection is handed to the next request as is (one connection for all).
+    node = start_edgecache(config={"services": [{"name": "default", "hosts": ["*"],
+                                                 "origins": [{"address": origin.address}]}]})
+    for i in range(5):
+        assert node.get("/reuse/%d" % i).status == 200
+    assert origin.connections == 1
+    assert node.metric("edgecache_origin_connections_total", kind="reused") == 4
+    assert node.metric("edgecache_origin_connections_total", kind="closed_idle") == 0
+
+
+def test_requests_pipelined_or_half_closed_during_a_slow_miss(edgecache, origin):
+    # While a miss is fetched the connection reads nothing more, but the read interest is only
+    # dropped once the client speaks: a request pipelined (or a FIN) behind a slow miss must
+    # still be answered in order, once, and the node must not spin on the waiting bytes.
+    origin.script("/slow-miss", Reply(200, CACHEABLE, b"slow", delay_before_headers=0.5))
+    origin.script("/behind", Reply(200, CACHEABLE, b"behind"))
+    with Client(edgecache.port) as client:
+        client.send(request_bytes("GET", "/slow-miss"))
+        time.sleep(0.1)  # the miss is in flight when the next request arrives
+        client.send(request_bytes("GET", "/behind"))
+        first, second = client.read_responses(2)
+    assert (first.status, first.body, second.status, second.body) == (200, b"slow", 200, b"behind")
+    origin.script("/slow-miss-2", Reply(200, CACHEABLE, b"slow too", delay_before_headers=0.5))
+    with Client(edgecache.port) as client:
+        client.send(request_bytes("GET", "/slow-miss-2"))
+        time.sleep(0.1)
+        client.sock.shutdown(socket.SHUT_WR)  # the client is done sending, not reading
+        response = client.read_response()
+    assert (response.status, response.body) == (200, b"slow too")
+    assert origin.request_count("/slow-miss") == origin.request_count("/behind") == 1
+    assert edgecache.healthz()[0] == 200

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "net/buffer.h"
@@ -79,6 +80,83 @@ TEST(EventLoop, DispatchesReadiness) {
   EXPECT_TRUE(recorder.seen & EPOLLIN);
   close(fds[0]);
   close(fds[1]);
+}
+
+TEST(EventLoop, WorkPostedFromTheLoopItselfRunsWithoutWaitingForAnEvent) {
+  // A post from the loop thread skips the eventfd wake-up; the loop must still not block in
+  // epoll_wait with work pending. A chain of posts each posting the next would take about a
+  // second per link (epoll_wait's idle timeout) if it did: the test would never finish.
+  EventLoop loop;
+  int remaining = 2000;
+  std::function<void()> link = [&] {
+    if (--remaining == 0) {
+      loop.stop();
+      return;
+    }
+    loop.post(link);
+  };
+  std::thread runner([&] { loop.run(); });
+  loop.post(link);
+  runner.join();
+  EXPECT_EQ(remaining, 0);
+}
+
+// Destroys its partner (through destroyLater) when it sees input first; counts destructions.
+class Partner : public IoHandler {
+ public:
+  Partner(EventLoop& loop, int& destroyed) : loop_(loop), destroyed_(destroyed) {}
+  ~Partner() override { ++destroyed_; }
+  void onIo(uint32_t) override {
+    ++events;
+    char byte;
+    [[maybe_unused]] ssize_t n = read(fd, &byte, 1);
+    if (partner != nullptr && *partner != nullptr) {
+      Partner* doomed = *partner;
+      *partner = nullptr;
+      doomed->partner = nullptr;  // if its event is queued in this round, it must not strike back
+      loop_.remove(doomed->fd);  // no later round may see it; this round's event may be queued
+      loop_.destroyLater(doomed);
+      EXPECT_EQ(destroyed_, 0);  // not yet: its event may be in this very batch
+    }
+  }
+  Partner** partner = nullptr;
+  int fd = -1;
+  int events = 0;
+
+ private:
+  EventLoop& loop_;
+  int& destroyed_;
+};
+
+TEST(EventLoop, DestroyLaterOutlivesTheBatchAndIsImmediateWhenTheLoopIsStopped) {
+  int a_fds[2], b_fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a_fds), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b_fds), 0);
+  EventLoop loop;
+  int destroyed = 0;
+  auto* a = new Partner(loop, destroyed);
+  auto* b = new Partner(loop, destroyed);
+  Partner* a_slot = a;
+  Partner* b_slot = b;
+  a->partner = &b_slot;  // whichever is dispatched first destroys the other
+  b->partner = &a_slot;
+  a->fd = a_fds[0];
+  b->fd = b_fds[0];
+  ASSERT_TRUE(loop.add(a_fds[0], EPOLLIN, a));
+  ASSERT_TRUE(loop.add(b_fds[0], EPOLLIN, b));
+  ASSERT_EQ(write(a_fds[1], "x", 1), 1);
+  ASSERT_EQ(write(b_fds[1], "x", 1), 1);
+  Timer stopper;
+  std::thread runner([&] { loop.run(); });
+  loop.post([&] { stopper.arm(loop, loop.now() + Millis{50}, [&] { loop.stop(); }); });
+  runner.join();
+  EXPECT_EQ(destroyed, 1);  // the partner went after its batch (ASan checks nobody touched it)
+  Partner* survivor = a_slot != nullptr ? a_slot : b_slot;
+  ASSERT_NE(survivor, nullptr);
+  loop.remove(a_slot != nullptr ? a_fds[0] : b_fds[0]);
+  loop.destroyLater(survivor);  // the loop is not running: at once
+  EXPECT_EQ(destroyed, 2);
+  for (int fd : {a_fds[0], a_fds[1], b_fds[0], b_fds[1]}) close(fd);
 }
 
 TEST(Socket, ParsesAddresses) {
