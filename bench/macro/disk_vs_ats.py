@@ -17,8 +17,25 @@ so this measures each server's disk-tier path on this machine, not the device.
 
   bench/macro/disk_vs_ats.py --edgecache build/release/src/server/edgecache
         [--memory-mib 32] [--disk-mib 1024] [--working-set-x 4] [--seconds 8] [--keep]
+        [--parts hits,restart,zipf] [--restart-objects 1000000] [--zipf-requests 60000]
 
-Whole run: about 1-2 minutes (3 server set-ups x 2 sizes x (warm-up + one pass)).
+Whole run: about 1-2 minutes for the disk hits (3 server set-ups x 2 sizes x (warm-up + one
+pass)), plus the rest of issue 3's benchmark line:
+- restart: --restart-objects objects of 1000 bytes are stored through each server (wrk, misses
+  to the origin), the server is stopped cleanly, its store / span file is synced and dropped from
+  the page cache (posix_fadvise DONTNEED), and the server started again: the time from the spawn
+  to the first response that is a hit on a stored object (the origin's counter did not move),
+  then a sample of 2,000 stored objects tells how many survived. Same storage for both, sized
+  for the objects; ATS's directory sized for them (min_average_object_size 1 KiB) and synced
+  every 5 s (the bench waits --ats-settle seconds after the fill before the stop). About 3-5
+  minutes per server for 1M objects (the fill).
+- index bytes per object: edgecache's index (edgecache_disk_index_bytes / edgecache_disk_objects
+  after the fill) beside ATS's 10-byte directory entry (Traffic Server's "Cache Architecture"
+  developer documentation) and what ATS's directory costs per stored object at that size.
+- zipf: a fixed-seed Zipf trace (alpha 0.9) over objects of 4-256 KiB whose total is 10x the
+  memory tier, replayed through edgecache with both tiers, edgecache with memory only, and ATS
+  (RAM cache = memory tier, span = disk); the first 20% warms, the hit ratio of the rest is
+  1 - origin requests / requests.
 """
 
 import argparse
@@ -26,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +60,11 @@ MIB = 1024 * KIB
 SIZES = [("256KiB", 256 * KIB), ("4MiB", 4 * MIB)]
 SERVER_CPU = 0
 ORIGIN_CPU = 1
+RESTART_OBJECT_BYTES = 1000
+# Zipf trace objects: size classes and their shares (mean ~45 KiB).
+ZIPF_SIZES = [("4KiB", 4 * KIB), ("16KiB", 16 * KIB), ("64KiB", 64 * KIB), ("256KiB", 256 * KIB)]
+ZIPF_SHARES = [0.4, 0.3, 0.2, 0.1]
+ATS_DIR_ENTRY_BYTES = 10  # Traffic Server docs, developer guide "Cache Architecture" (Stripe Directory)
 
 
 def log(msg):
@@ -65,8 +88,15 @@ def originStart(sup, root, port):
         block = bytes((i * 131 + size) & 0xFF for i in range(4096))
         with open(os.path.join(www, label + ".bin"), "wb") as f:
             f.write((block * (size // len(block) + 1))[:size])
+    extra = [("r", RESTART_OBJECT_BYTES)] + [(f"z{label}", size) for label, size in ZIPF_SIZES]
+    for name, size in extra:
+        with open(os.path.join(www, name + ".bin"), "wb") as f:
+            f.write(bytes((i * 17 + size) & 0xFF for i in range(size)))
     locations = "\n".join(
-        f"    location /d/{label}/ {{ try_files /{label}.bin =404; }}" for label, _ in SIZES)
+        [f"    location /d/{label}/ {{ try_files /{label}.bin =404; }}" for label, _ in SIZES] +
+        ["    location /r/ { try_files /r.bin =404; }"] +
+        [f"    location /z/{label}/ {{ try_files /z{label}.bin =404; }}"
+         for label, _ in ZIPF_SIZES])
     with open(os.path.join(root, "nginx.conf"), "w") as f:
         f.write(f"""
 worker_processes 1;
@@ -120,9 +150,11 @@ def waitFor(check, proc, seconds):
 
 
 def edgecacheSetup(root, port, origin, binary, memoryMib, diskMib, admission=""):
+    """diskMib 0: memory tier only."""
     admin = procs.freePort()
     os.makedirs(root, exist_ok=True)
     path = os.path.join(root, "edgecache.yaml")
+    disk = f'  disk: [{{path: "{root}/store.bin", size: {diskMib}MiB}}]\n' if diskMib else ""
     with open(path, "w") as f:
         f.write(f"""
 node_name: bench
@@ -132,8 +164,7 @@ admin: {{address: "127.0.0.1:{admin}"}}
 cache:
   memory_size: {memoryMib}MiB
   max_object_size: 16MiB
-{admission}  disk: [{{path: "{root}/store.bin", size: {diskMib}MiB}}]
-services: [{{name: b, hosts: ["*"], origins: [{{address: "127.0.0.1:{origin}"}}]}}]
+{admission}{disk}services: [{{name: b, hosts: ["*"], origins: [{{address: "127.0.0.1:{origin}"}}]}}]
 """)
     return [binary, "--config", path], admin
 
@@ -156,7 +187,7 @@ def edgecacheMemory(admin):
         got[1].decode(), re.M)}
 
 
-def atsSetup(root, port, origin, memoryMib, diskMib):
+def atsSetup(root, port, origin, memoryMib, diskMib, records=""):
     os.makedirs(root, exist_ok=True)
     peer = peers.trafficServerPeer(root, port, origin)
     # Same storage as edgecache: RAM cache of the memory tier's size, span of the disk's size.
@@ -164,6 +195,7 @@ def atsSetup(root, port, origin, memoryMib, diskMib):
     with open(cfg) as f:
         text = f.read()
     text = text.replace("ram_cache.size INT 1073741824", f"ram_cache.size INT {memoryMib * MIB}")
+    text += records
     with open(cfg, "w") as f:
         f.write(text)
     span = os.path.join(root, "cache", "span.db")
@@ -260,6 +292,314 @@ def measure(sup, name, argv, port, root, originPort, args, extra):
     return cells
 
 
+# ---- Restart with many objects stored, index bytes per object ----
+
+def evict(path):
+    """Syncs a file and drops it from the page cache: the next start reads the device."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fdatasync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def writeTraceScript(path, lines_path, count, marker):
+    """wrk Lua: requests the paths of lines_path in order (cycling), stops its thread after
+    `count` responses and creates `marker` (wrk's main thread sleeps out -d otherwise: the caller
+    interrupts it, which makes it print its report)."""
+    with open(path, "w") as f:
+        f.write(f"""
+local paths = {{}}
+for line in io.lines("{lines_path}") do paths[#paths + 1] = line end
+local n = 0
+local done = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n - 1) % #paths + 1])
+end
+response = function(status, headers, body)
+  done = done + 1
+  if done == {count} then
+    io.open("{marker}", "w"):close()
+    wrk.thread:stop()
+  end
+end
+""")
+
+
+def replay(port, root, name, paths, seconds_cap, connections=32):
+    """Replays `paths` through the server with wrk (-t1 -cN); returns (responses, seconds, non2xx)."""
+    lines = os.path.join(root, f"{name}.paths")
+    with open(lines, "w") as f:
+        f.write("\n".join(paths) + "\n")
+    script = os.path.join(root, f"{name}.lua")
+    marker = os.path.join(root, f"{name}.done")
+    if os.path.exists(marker):
+        os.remove(marker)
+    writeTraceScript(script, lines, len(paths), marker)
+    argv = ["taskset", "-c", str(wrk_run.WRK_CPU), "wrk", "-t1", f"-c{connections}",
+            f"-d{seconds_cap}s", "--latency", "--timeout", "10s", "-s", script,
+            f"http://127.0.0.1:{port}/"]
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while proc.poll() is None and not os.path.exists(marker):
+            if time.monotonic() - started > seconds_cap + 30:
+                break
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # wrk prints its report and exits
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    result = wrk_run.parse(out)
+    if not result.requests:
+        raise RuntimeError(f"wrk gave no report: {err.strip()[:300]}")
+    return result.requests, elapsed, result.non2xx
+
+
+def edgecacheMetric(admin, name):
+    got = httpGet(admin, "/metrics")
+    if not got:
+        return None
+    m = re.search(r"^" + re.escape(name) + r"(?:\{[^}]*\})? ([\d.e+-]+)$", got[1].decode(), re.M)
+    return float(m.group(1)) if m else None
+
+
+def timeToFirstHit(sup, name, argv, port, originPort, objects, log_path, timeout=120):
+    """Starts the server; polls stored objects (a new one each try, so a miss never makes the
+    next try a hit) until one is a hit. Returns (seconds to the first 200, seconds to the first
+    hit, proc)."""
+    before = originRequests(originPort)
+    started = time.monotonic()
+    proc = sup.start(name, argv, SERVER_CPU, log_path)
+    first_ok = None
+    tries = 0
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited during the restart (see {log_path})")
+        probe = (objects // 2 + tries * 7919) % objects
+        tries += 1
+        got = httpGet(port, f"/r/{probe}", timeout=5)
+        now = time.monotonic() - started
+        if not got or got[0] != 200:
+            time.sleep(0.005)
+            continue
+        if first_ok is None:
+            first_ok = now
+        after = originRequests(originPort)
+        missed = after - before - 1  # minus our own counter read
+        before = after
+        if missed == 0:
+            return first_ok, now, proc
+    raise RuntimeError(f"{name}: no hit within {timeout} s of the restart")
+
+
+def survivors(port, originPort, objects, sample=2000):
+    rng = __import__("random").Random(7)
+    keys = rng.sample(range(objects), min(sample, objects))
+    before = originRequests(originPort)
+    for k in keys:
+        got = httpGet(port, f"/r/{k}", timeout=10)
+        if not got or got[0] != 200:
+            raise RuntimeError("a stored object did not come back")
+    missed = originRequests(originPort) - before - 1
+    return 1.0 - missed / len(keys)
+
+
+def restartCell(sup, name, argv, port, root, originPort, objects, files, settle):
+    """Fill, stop, drop from the page cache, start again: the restart figures of one server."""
+    log(f"-- {name}: storing {objects:,} objects of {RESTART_OBJECT_BYTES} bytes")
+    log_path = os.path.join(root, f"{name}-restart.log")
+    proc = sup.start(name, argv, SERVER_CPU, log_path)
+    if not waitFor(lambda: (httpGet(port, "/r/0") or (0,))[0] == 200, proc, 60):
+        raise RuntimeError(f"{name} did not start proxying (see {log_path})")
+    done, seconds, non2xx = replay(port, root, f"{name}-fill",
+                                   [f"/r/{i}" for i in range(objects)], 1800)
+    log(f"{name}: filled {done:,} in {seconds:.0f} s ({done / max(seconds, 1e-9):,.0f} req/s,"
+        f" non-2xx {non2xx})")
+    state = settle(proc)
+    stop_started = time.monotonic()
+    sup.stop(proc, grace=120)
+    stop_seconds = time.monotonic() - stop_started
+    for f in files:
+        evict(f)
+    first_ok, first_hit, proc = timeToFirstHit(sup, name, argv, port, originPort, objects,
+                                               log_path)
+    kept = survivors(port, originPort, objects)
+    after = settle(None) if name.startswith("edgecache") else {}
+    sup.stop(proc, grace=120)
+    cell = {"objects": objects, "fill_seconds": seconds, "stop_seconds": stop_seconds,
+            "first_response_s": first_ok, "first_hit_s": first_hit, "survived": kept,
+            "state": state, "after_restart": after}
+    log(f"{name:9} restart: first response {first_ok:.3f} s, first hit {first_hit:.3f} s after"
+        f" the spawn; {kept:.1%} of a 2,000-object sample still hits; stop took"
+        f" {stop_seconds:.1f} s; {state} {after}")
+    return cell
+
+
+# ---- Zipf hit ratio ----
+
+def zipfTrace(objects, requests, alpha, seed):
+    rng = __import__("random").Random(seed)
+    weights = [1.0 / (k ** alpha) for k in range(1, objects + 1)]
+    total = sum(weights)
+    cumulative = []
+    acc = 0.0
+    for w in weights:
+        acc += w / total
+        cumulative.append(acc)
+    ids = list(range(objects))
+    rng.shuffle(ids)  # popularity rank -> object id (sizes do not follow popularity)
+    labels = []
+    for i in range(objects):
+        r = (i * 2654435761 % 1000) / 1000.0
+        acc = 0.0
+        for (label, _), share in zip(ZIPF_SIZES, ZIPF_SHARES):
+            acc += share
+            if r < acc:
+                break
+        labels.append(label)
+    bisect = __import__("bisect")
+    paths = []
+    for _ in range(requests):
+        rank = min(bisect.bisect_left(cumulative, rng.random()), objects - 1)
+        i = ids[rank]
+        paths.append(f"/z/{labels[i]}/{i}")
+    return paths, labels
+
+
+def zipfCell(sup, name, argv, port, root, originPort, paths, warm_share=0.2):
+    log(f"-- {name}: Zipf trace of {len(paths):,} requests")
+    log_path = os.path.join(root, f"{name}-zipf.log")
+    proc = sup.start(name, argv, SERVER_CPU, log_path)
+    try:
+        probe = paths[0]
+        if not waitFor(lambda: (httpGet(port, probe) or (0,))[0] == 200, proc, 60):
+            raise RuntimeError(f"{name} did not start proxying (see {log_path})")
+        warm = int(len(paths) * warm_share)
+        replay(port, root, f"{name}-zipf-warm", paths[:warm], 900, connections=8)
+        time.sleep(0.5)
+        before = originRequests(originPort)
+        done, seconds, non2xx = replay(port, root, f"{name}-zipf", paths[warm:], 1800,
+                                       connections=8)
+        missed = originRequests(originPort) - before - 1
+    finally:
+        sup.stop(proc, grace=60)
+    ratio = 1.0 - missed / max(done, 1)
+    log(f"{name:15} zipf: {done:,} requests in {seconds:.0f} s, {missed:,} went to the origin:"
+        f" hit ratio {ratio:.3f} (non-2xx {non2xx})")
+    return {"requests": done, "origin_requests": missed, "hit_ratio": ratio, "seconds": seconds}
+
+
+def restartAndIndex(sup, work, originPort, binary, args, results):
+    objects = args.restart_objects
+    # Both stores sized for the objects with room to spare (edgecache's records of a 1000-byte
+    # object through the proxy are ~1.6 KB: body fragment + head with the stored headers).
+    disk_mib = max(256, objects * 2400 // MIB)
+    port = procs.freePort()
+    root = os.path.join(work, "edgecache-restart")
+    argv, admin = edgecacheSetup(root, port, originPort, binary, args.memory_mib, disk_mib)
+
+    def ecSettle(proc):
+        deadline = time.monotonic() + 60
+        while proc is not None and time.monotonic() < deadline:
+            held = edgecacheMetric(admin, "edgecache_disk_objects") or 0
+            if held >= objects * 0.999:
+                break
+            time.sleep(0.5)
+        return {k: edgecacheMetric(admin, "edgecache_" + k) for k in (
+            "disk_objects", "disk_index_bytes", "disk_rebuild_seconds",
+            "disk_rebuild_from_checkpoint", "disk_rebuild_scanned_bytes")}
+
+    store = os.path.join(root, "store.bin")
+    results["restart"] = {"edgecache": restartCell(
+        sup, "edgecache", argv, port, root, originPort, objects, [store, store + ".index"],
+        ecSettle), "disk_mib": disk_mib}
+    port = procs.freePort()
+    root = os.path.join(work, "ats-restart")
+    argv = atsSetup(root, port, originPort, args.memory_mib, disk_mib, records=(
+        "CONFIG proxy.config.cache.min_average_object_size INT 1024\n"
+        "CONFIG proxy.config.cache.dir.sync_frequency INT 5\n"))
+
+    def atsSettle(proc):
+        if proc is not None:
+            time.sleep(args.ats_settle)  # directory syncs (every 5 s) before the stop
+        return {}
+
+    results["restart"]["ats"] = restartCell(
+        sup, "ats", argv, port, root, originPort, objects,
+        [os.path.join(root, "cache", "span.db")], atsSettle)
+    e = results["restart"]["edgecache"]["state"]
+    ats_entries = disk_mib * MIB // 1024
+    results["index"] = {
+        "edgecache_bytes_per_object": (e["disk_index_bytes"] or 0) / max(e["disk_objects"] or 1, 1),
+        "edgecache_objects": e["disk_objects"],
+        "ats_entry_bytes": ATS_DIR_ENTRY_BYTES,
+        "ats_entries": ats_entries,
+        "ats_bytes_per_stored_object": ATS_DIR_ENTRY_BYTES * ats_entries / objects,
+    }
+
+
+def zipfRatios(sup, work, originPort, binary, args, results):
+    mean = sum(size * share for (_, size), share in zip(ZIPF_SIZES, ZIPF_SHARES))
+    objects = int(10 * args.memory_mib * MIB / mean)
+    paths, _ = zipfTrace(objects, args.zipf_requests, args.zipf_alpha, 2026)
+    log(f"zipf: {objects:,} objects (~{objects * mean / MIB:.0f} MiB = 10x the memory tier),"
+        f" alpha {args.zipf_alpha}, {len(paths):,} requests, seed 2026")
+    results["zipf"] = {"objects": objects, "alpha": args.zipf_alpha,
+                       "working_set_mib": objects * mean / MIB}
+    for name, disk in (("edgecache", args.disk_mib), ("edgecache-memory", 0)):
+        port = procs.freePort()
+        root = os.path.join(work, name + "-zipf")
+        argv, _ = edgecacheSetup(root, port, originPort, binary, args.memory_mib, disk)
+        results["zipf"][name] = zipfCell(sup, name, argv, port, root, originPort, paths)
+    port = procs.freePort()
+    root = os.path.join(work, "ats-zipf")
+    argv = atsSetup(root, port, originPort, args.memory_mib, args.disk_mib)
+    results["zipf"]["ats"] = zipfCell(sup, "ats", argv, port, root, originPort, paths)
+
+
+def printRest(results):
+    if "restart" in results:
+        r = results["restart"]
+        e, a = r["edgecache"], r["ats"]
+        log("")
+        log(f"| restart, {e['objects']:,} objects of {RESTART_OBJECT_BYTES} B stored"
+            f" ({r['disk_mib']} MiB store / span, page cache dropped) | edgecache | ATS | ratio |")
+        log("|---|---:|---:|---:|")
+        log(f"| spawn to first response | {e['first_response_s']:.3f} s |"
+            f" {a['first_response_s']:.3f} s | {e['first_response_s'] / a['first_response_s']:.2f}x |")
+        log(f"| spawn to first hit on a stored object | {e['first_hit_s']:.3f} s |"
+            f" {a['first_hit_s']:.3f} s | {e['first_hit_s'] / a['first_hit_s']:.2f}x |")
+        log(f"| stored objects still hits after the restart (2,000 sample) | {e['survived']:.1%} |"
+            f" {a['survived']:.1%} | |")
+        log(f"| clean stop took | {e['stop_seconds']:.1f} s | {a['stop_seconds']:.1f} s | |")
+    if "index" in results:
+        i = results["index"]
+        log("")
+        log(f"index: edgecache {i['edgecache_bytes_per_object']:.1f} bytes per object"
+            f" ({i['edgecache_objects']:.0f} objects); ATS {i['ats_entry_bytes']} bytes per"
+            f" directory entry (docs), {i['ats_entries']:,} entries for this span ="
+            f" {i['ats_bytes_per_stored_object']:.1f} bytes per stored object")
+    if "zipf" in results:
+        z = results["zipf"]
+        log("")
+        log(f"| Zipf alpha {z['alpha']}, {z['objects']:,} objects ({z['working_set_mib']:.0f} MiB ="
+            f" 10x memory) | hit ratio | origin requests | requests |")
+        log("|---|---:|---:|---:|")
+        for name in ("edgecache", "edgecache-memory", "ats"):
+            c = z[name]
+            log(f"| {name} | {c['hit_ratio']:.3f} | {c['origin_requests']:,} | {c['requests']:,} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--edgecache", default="build/release/src/server/edgecache")
@@ -270,6 +610,14 @@ def main():
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--json", help="write the cells here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--parts", default="hits,restart,zipf",
+                        help="comma-separated: hits (disk-hit cells), restart (restart time and"
+                             " index bytes per object), zipf (hit ratio)")
+    parser.add_argument("--restart-objects", type=int, default=1000000)
+    parser.add_argument("--zipf-requests", type=int, default=60000)
+    parser.add_argument("--zipf-alpha", type=float, default=0.9)
+    parser.add_argument("--ats-settle", type=int, default=15,
+                        help="seconds ATS gets after its fill before the stop (directory syncs)")
     args = parser.parse_args()
     binary = os.path.abspath(args.edgecache)
     if not os.access(binary, os.X_OK):
@@ -287,39 +635,46 @@ def main():
             f" working set {args.working_set_x}x memory, wrk -t1 -c{wrk_run.CONNECTIONS}"
             f" -d{args.seconds}s on CPU 1, server on CPU 0")
         results = {}
-        # "edgecache": the default configuration (s3fifo memory tier, exponential admission,
-        # disk hits promoted). "edgecache-disk": memory admission scale 1 KiB, so objects of
-        # 256 KiB and up never enter memory and every hit is a disk-tier hit.
-        for name, admission in (("edgecache", ""),
-                                ("edgecache-disk", "  memory_admission_scale: 1KiB\n")):
+        parts = set(args.parts.split(","))
+        if "hits" in parts:
+            # "edgecache": the default configuration (s3fifo memory tier, exponential admission,
+            # disk hits promoted). "edgecache-disk": memory admission scale 1 KiB, so objects of
+            # 256 KiB and up never enter memory and every hit is a disk-tier hit.
+            for name, admission in (("edgecache", ""),
+                                    ("edgecache-disk", "  memory_admission_scale: 1KiB\n")):
+                port = procs.freePort()
+                root = os.path.join(work, name)
+                argv, admin = edgecacheSetup(root, port, originPort, binary, args.memory_mib,
+                                             args.disk_mib, admission)
+                results[name] = measure(sup, name, argv, port, root, originPort, args,
+                                        {"tiers": lambda admin=admin: edgecacheTiers(admin),
+                                         "state": lambda admin=admin: edgecacheMemory(admin)})
             port = procs.freePort()
-            root = os.path.join(work, name)
-            argv, admin = edgecacheSetup(root, port, originPort, binary, args.memory_mib,
-                                         args.disk_mib, admission)
-            results[name] = measure(sup, name, argv, port, root, originPort, args,
-                                    {"tiers": lambda admin=admin: edgecacheTiers(admin),
-                                     "state": lambda admin=admin: edgecacheMemory(admin)})
-        port = procs.freePort()
-        root = os.path.join(work, "ats")
-        argv = atsSetup(root, port, originPort, args.memory_mib, args.disk_mib)
-        results["ats"] = measure(sup, "ats", argv, port, root, originPort, args,
-                                 {"tiers": lambda: atsRamHits(port)})
-        log("")
-        log("| objects | edgecache config | edgecache hits (memory / disk) | edgecache req/s |"
-            " ATS req/s | req/s ratio | edgecache CPU/req | ATS CPU/req | CPU/req ratio |"
-            " origin requests (ec / ATS) | other work on CPU 0 (ec / ATS) |")
-        log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for label, _ in SIZES:
-            a = results["ats"][label]
-            for name in ("edgecache", "edgecache-disk"):
-                e = results[name][label]
-                log(f"| {label} x {e['objects']} ({e['working_set_mib']:.0f} MiB) | {name} |"
-                    f" {e['tiers'].get('memory', 0):.0f} / {e['tiers'].get('disk', 0):.0f} |"
-                    f" {e['rps']:,.0f} | {a['rps']:,.0f} | {e['rps'] / max(a['rps'], 1):.2f}x |"
-                    f" {e['cpu_us_per_req']:.0f} µs | {a['cpu_us_per_req']:.0f} µs |"
-                    f" {e['cpu_us_per_req'] / max(a['cpu_us_per_req'], 1e-9):.2f}x |"
-                    f" {e['origin_requests']} / {a['origin_requests']} |"
-                    f" {e['other_on_cpu0']:.0%} / {a['other_on_cpu0']:.0%} |")
+            root = os.path.join(work, "ats")
+            argv = atsSetup(root, port, originPort, args.memory_mib, args.disk_mib)
+            results["ats"] = measure(sup, "ats", argv, port, root, originPort, args,
+                                     {"tiers": lambda: atsRamHits(port)})
+            log("")
+            log("| objects | edgecache config | edgecache hits (memory / disk) | edgecache req/s |"
+                " ATS req/s | req/s ratio | edgecache CPU/req | ATS CPU/req | CPU/req ratio |"
+                " origin requests (ec / ATS) | other work on CPU 0 (ec / ATS) |")
+            log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for label, _ in SIZES:
+                a = results["ats"][label]
+                for name in ("edgecache", "edgecache-disk"):
+                    e = results[name][label]
+                    log(f"| {label} x {e['objects']} ({e['working_set_mib']:.0f} MiB) | {name} |"
+                        f" {e['tiers'].get('memory', 0):.0f} / {e['tiers'].get('disk', 0):.0f} |"
+                        f" {e['rps']:,.0f} | {a['rps']:,.0f} | {e['rps'] / max(a['rps'], 1):.2f}x |"
+                        f" {e['cpu_us_per_req']:.0f} µs | {a['cpu_us_per_req']:.0f} µs |"
+                        f" {e['cpu_us_per_req'] / max(a['cpu_us_per_req'], 1e-9):.2f}x |"
+                        f" {e['origin_requests']} / {a['origin_requests']} |"
+                        f" {e['other_on_cpu0']:.0%} / {a['other_on_cpu0']:.0%} |")
+        if "restart" in parts:
+            restartAndIndex(sup, work, originPort, binary, args, results)
+        if "zipf" in parts:
+            zipfRatios(sup, work, originPort, binary, args, results)
+        printRest(results)
         log(f"run took {time.monotonic() - started:.0f} s")
         if args.json:
             with open(args.json, "w") as f:

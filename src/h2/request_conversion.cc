@@ -189,10 +189,16 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
     if (!declared) return DowngradeError::kBadContentLength;
     if (body_length && *body_length != *declared) return DowngradeError::kBadContentLength;
   }
-  const std::optional<uint64_t> length = body_length ? body_length : declared;
+  std::optional<uint64_t> length = body_length ? body_length : declared;
+  out.has_body = length ? *length > 0 : body_follows;
+  // A GET or HEAD without content and without a content-length of its own goes on without
+  // one, as the same request over HTTP/1.1 does (RFC 9110 §8.6: no Content-Length when the
+  // method anticipates no content).
+  if (length && *length == 0 && content_length == nullptr && (*method == "GET" || *method == "HEAD")) {
+    length.reset();
+  }
 
   out.method = *method;
-  out.has_body = length ? *length > 0 : body_follows;
   // The head's size first, then one pass that writes it: no reallocation and no append
   // bookkeeping per piece.
   const std::string_view host_value =

@@ -301,6 +301,23 @@ constexpr std::array<char, 256> kLower = [] {
   return table;
 }();
 
+// ASCII lower-casing eight bytes at a time (names are mostly 4-20 bytes).
+void lowerInto(char* out, std::string_view name) {
+  size_t i = 0;
+  for (; i + 8 <= name.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, name.data() + i, 8);
+    constexpr uint64_t kOnes = 0x0101010101010101ull;
+    const uint64_t low7 = word & (kOnes * 0x7f);                 // no carry between bytes below
+    const uint64_t at_least_a = low7 + kOnes * (0x80 - 'A');     // high bit: byte >= 'A'
+    const uint64_t past_z = low7 + kOnes * (0x80 - 'Z' - 1);     // high bit: byte > 'Z'
+    const uint64_t upper = at_least_a & ~past_z & ~word & (kOnes * 0x80);  // ASCII A-Z only
+    word |= upper >> 2;                                            // 0x80 >> 2 = 0x20
+    std::memcpy(out + i, &word, 8);
+  }
+  for (; i < name.size(); ++i) out[i] = kLower[static_cast<unsigned char>(name[i])];
+}
+
 bool parseDigits(std::string_view text, uint64_t& value) {
   if (text.empty() || text.size() > 15) return false;
   value = 0;
@@ -373,7 +390,7 @@ int H2Stream::submitOwnHead() {
     char* lower = names.data() + name_at;
     // No whitespace check: the names were validated where they came from (our own
     // serializer, or the response parser for an origin's head).
-    for (size_t i = 0; i < name.size(); ++i) lower[i] = kLower[static_cast<unsigned char>(name[i])];
+    lowerInto(lower, name);
     pairs.push_back({offsetPointer(name_at),
                      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
                      value.size(), NGHTTP2_NV_FLAG_NONE});
@@ -572,6 +589,62 @@ long H2Stream::readBody(uint8_t* buffer, size_t length, bool& eof) {
   return static_cast<long>(n);
 }
 
+// --- StreamTable ------------------------------------------------------------------------
+
+size_t StreamTable::locate(int32_t id) const {
+  auto it = std::lower_bound(entries_.begin() + static_cast<std::ptrdiff_t>(front_), entries_.end(), id,
+                             [](const Entry& entry, int32_t key) { return entry.first < key; });
+  return static_cast<size_t>(it - entries_.begin());
+}
+
+H2Stream* StreamTable::find(int32_t id) const {
+  const size_t at = locate(id);
+  return at < entries_.size() && entries_[at].first == id ? entries_[at].second.get() : nullptr;
+}
+
+bool StreamTable::insert(int32_t id, std::unique_ptr<H2Stream> stream) {
+  if (!entries_.empty() && entries_.back().first >= id) {
+    // Not in order (nghttp2 refuses lower ids, so only a reopened slot): insert sorted.
+    const size_t at = locate(id);
+    if (at < entries_.size() && entries_[at].first == id) {
+      if (entries_[at].second) return false;
+      entries_[at].second = std::move(stream);
+    } else {
+      entries_.emplace(entries_.begin() + static_cast<std::ptrdiff_t>(at), id, std::move(stream));
+    }
+  } else {
+    entries_.emplace_back(id, std::move(stream));
+  }
+  ++count_;
+  return true;
+}
+
+std::unique_ptr<H2Stream> StreamTable::take(int32_t id) {
+  const size_t at = locate(id);
+  if (at >= entries_.size() || entries_[at].first != id || !entries_[at].second) return nullptr;
+  std::unique_ptr<H2Stream> stream = std::move(entries_[at].second);
+  --count_;
+  while (front_ < entries_.size() && !entries_[front_].second) ++front_;
+  if (front_ == entries_.size()) {
+    entries_.clear();  // keeps the capacity
+    front_ = 0;
+  } else if (front_ >= 64 && front_ * 2 >= entries_.size()) {
+    entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(front_));
+    front_ = 0;
+  }
+  return stream;
+}
+
+std::vector<std::unique_ptr<H2Stream>> StreamTable::takeAll() {
+  std::vector<std::unique_ptr<H2Stream>> all;
+  for (Entry& entry : entries_) {
+    if (entry.second) all.push_back(std::move(entry.second));
+  }
+  entries_.clear();
+  front_ = count_ = 0;
+  return all;
+}
+
 // --- H2Connection -----------------------------------------------------------------------
 
 H2Connection::H2Connection(WorkerContext& worker, net::UniqueFd fd,
@@ -583,6 +656,7 @@ H2Connection::H2Connection(WorkerContext& worker, net::UniqueFd fd,
       tls_(tls),
       peer_ip_(std::move(peer_ip)),
       on_closed_(std::move(on_closed)),
+      config_generation_(worker.shared().configGeneration()),
       config_(worker.shared().config()),
       session_(*this, config_->h2_limits, [this] {
         return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -591,7 +665,7 @@ H2Connection::H2Connection(WorkerContext& worker, net::UniqueFd fd,
 
 H2Connection::~H2Connection() {
   retired_.clear();
-  streams_.clear();
+  streams_.takeAll();  // deleted here
   free_.clear();
   if (fd_) worker_.loop().remove(fd_.get());
 }
@@ -611,8 +685,15 @@ void H2Connection::start(std::string_view already_read) {
   writeOutput();
 }
 
-bool H2Connection::certificateCovers(std::string_view host) const {
-  return tls_ == nullptr || tls_->certificateCovers(host);
+bool H2Connection::certificateCovers(std::string_view host) {
+  if (tls_ == nullptr) return true;
+  // The certificate is the connection's for its life: a client asking for the same host
+  // again (the usual case) gets the last answer.
+  if (covered_known_ && host == covered_host_) return covered_;
+  covered_ = tls_->certificateCovers(host);
+  covered_host_.assign(host);
+  covered_known_ = true;
+  return covered_;
 }
 
 void H2Connection::armIdleTimer() {
@@ -711,17 +792,10 @@ http::RequestParser& H2Connection::requestParser() {
   return *request_parser_;
 }
 
-H2Stream* H2Connection::find(int32_t stream) const {
-  auto it = std::lower_bound(streams_.begin(), streams_.end(), stream,
-                             [](const auto& entry, int32_t id) { return entry.first < id; });
-  return it != streams_.end() && it->first == stream ? it->second.get() : nullptr;
-}
+H2Stream* H2Connection::find(int32_t stream) const { return streams_.find(stream); }
 
 H2Stream* H2Connection::open(int32_t stream) {
-  if (!streams_.empty() && streams_.back().first >= stream) {
-    if (find(stream) != nullptr) return nullptr;
-    // Not in order (cannot happen with nghttp2, which refuses lower ids): insert sorted.
-  }
+  if (streams_.find(stream) != nullptr) return nullptr;
   std::unique_ptr<H2Stream> fresh;
   if (!free_.empty()) {
     fresh = std::move(free_.back());
@@ -731,9 +805,7 @@ H2Stream* H2Connection::open(int32_t stream) {
     fresh = std::make_unique<H2Stream>(*this, stream);
   }
   H2Stream* raw = fresh.get();
-  auto it = std::lower_bound(streams_.begin(), streams_.end(), stream,
-                             [](const auto& entry, int32_t id) { return entry.first < id; });
-  streams_.emplace(it, stream, std::move(fresh));
+  streams_.insert(stream, std::move(fresh));
   return raw;
 }
 
@@ -789,11 +861,10 @@ void H2Connection::finishClose() {
   closed_ = true;
   timer_.cancel();
   net::closeStream(worker_.loop(), *transport_, fd_);
-  for (auto& [id, stream] : streams_) {
+  for (std::unique_ptr<H2Stream>& stream : streams_.takeAll()) {
     stream->detach();
     worker_.loop().defer([doomed = std::shared_ptr<H2Stream>(std::move(stream))] {});
   }
-  streams_.clear();
   alive_token_.reset();
   on_closed_(this);
 }
@@ -806,7 +877,8 @@ void H2Connection::onRequestHeaders(int32_t stream, std::span<const h2::HeaderFi
   }
   worker_.shared().stats().h2_streams.fetch_add(1, std::memory_order_relaxed);
   timer_.cancel();
-  config_ = worker_.shared().config();
+  // Only when a reload moved the generation: std::atomic_load of the shared_ptr takes a lock.
+  worker_.shared().refreshConfig(config_, config_generation_);
   if (H2Stream* opened = open(stream)) opened->onHeaders(fields, end_stream);
 }
 
@@ -831,13 +903,11 @@ void H2Connection::onRequestEnd(int32_t stream) {
 }
 
 void H2Connection::onStreamClosed(int32_t stream, uint32_t /*error_code*/) {
-  auto it = std::lower_bound(streams_.begin(), streams_.end(), stream,
-                             [](const auto& entry, int32_t id) { return entry.first < id; });
-  if (it == streams_.end() || it->first != stream) return;
-  it->second->detach();
+  std::unique_ptr<H2Stream> closed = streams_.take(stream);
+  if (!closed) return;
+  closed->detach();
   // Recycled after this event: the stream may be on the stack (a callback inside mem_send).
-  retired_.push_back(std::move(it->second));
-  streams_.erase(it);
+  retired_.push_back(std::move(closed));
   if (!reap_scheduled_) {
     reap_scheduled_ = true;
     worker_.loop().defer([this, alive = std::weak_ptr<bool>(alive_token_)] {

@@ -124,6 +124,27 @@ class H2Stream final : public Downstream {
   char status_digits_[3] = {};
 };
 
+// The open streams of a connection by id. Clients open ids in increasing order (RFC 9113
+// §5.1.1), so entries are appended in order; a closed stream leaves an empty slot, skipped
+// from the front (streams mostly close in the order they opened) and compacted now and then:
+// no allocation and no shifting of the others per stream.
+class StreamTable {
+ public:
+  H2Stream* find(int32_t id) const;
+  // False when the id is already open.
+  bool insert(int32_t id, std::unique_ptr<H2Stream> stream);
+  std::unique_ptr<H2Stream> take(int32_t id);  // nullptr when not open
+  bool empty() const { return count_ == 0; }
+  std::vector<std::unique_ptr<H2Stream>> takeAll();
+
+ private:
+  using Entry = std::pair<int32_t, std::unique_ptr<H2Stream>>;
+  size_t locate(int32_t id) const;  // first entry at or after id, from front_
+  std::vector<Entry> entries_;  // sorted by id; closed ones hold nullptr
+  size_t front_ = 0;            // entries before this are all closed
+  size_t count_ = 0;
+};
+
 class H2Connection final : public net::IoHandler, public h2::SessionHandler {
  public:
   using OnClosed = std::function<void(H2Connection*)>;
@@ -158,7 +179,7 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   const std::string& peerIp() const { return peer_ip_; }
   bool secure() const { return tls_ != nullptr; }
   const tls::TlsTransport* tls() const { return tls_; }
-  bool certificateCovers(std::string_view host) const;
+  bool certificateCovers(std::string_view host);
   bool closing() const { return closing_; }
   void writeSoon();  // frames are ready: write after this event
   // Calls the stream's refill() after this event, if it is still open then (one deferred
@@ -187,11 +208,10 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   tls::TlsTransport* tls_;
   std::string peer_ip_;
   OnClosed on_closed_;
+  uint64_t config_generation_ = 0;  // of config_ (WorkerContext::refreshConfig)
   RuntimeConfigPtr config_;
   h2::Session session_;
-  // Open streams by id. Clients open ids in increasing order (RFC 9113 §5.1.1), so this
-  // vector stays sorted by appending: binary search, no node allocation per stream.
-  std::vector<std::pair<int32_t, std::unique_ptr<H2Stream>>> streams_;
+  StreamTable streams_;
   // Closed streams, recycled together after the current event (one may be on the stack): one
   // deferred task per batch, then they wait in free_ for the next streams.
   std::vector<std::unique_ptr<H2Stream>> retired_;
@@ -202,6 +222,9 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   std::string head_names_;
   std::vector<nghttp2_nv> head_pairs_;
   std::optional<http::RequestParser> request_parser_;
+  std::string covered_host_;  // the last host certificateCovers() answered for
+  bool covered_known_ = false;
+  bool covered_ = false;
   RuntimeConfigPtr parser_config_;  // whose limits request_parser_ was made with
   std::string out_;  // serialised frames, written up to out_at_
   size_t out_at_ = 0;

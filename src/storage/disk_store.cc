@@ -24,8 +24,13 @@ std::unique_ptr<DiskStore> DiskStore::open(const DiskStoreOptions& options) {
   Result<bool> opened = store->openFile();
   if (!opened.ok()) {
     store->markFailed(opened.error().context);
-  } else {
+  } else if (opened.value()) {
     store->rebuild();
+  } else {
+    // Just formatted: a new store id, so nothing in the file can match; no scan (a fresh 2 GB
+    // file took 9.5 s to scan for nothing).
+    Scan empty;
+    store->applyScan(empty, 0, {}, 0);
   }
   store->writer_ = std::thread([s = store.get()] { s->writerLoop(); });
   return store;
@@ -33,8 +38,12 @@ std::unique_ptr<DiskStore> DiskStore::open(const DiskStoreOptions& options) {
 
 DiskStore::DiskStore(const DiskStoreOptions& options)
     : options_(options),
-      index_(static_cast<size_t>(
-          options.size_bytes / std::max<uint64_t>(options.average_object_bytes, 512) + 16)) {
+      // Sized for a full store of average objects, but no more than kInitialIndexObjects: the
+      // table grows by 1.2x from there (or is sized from the checkpoint), so it costs at most
+      // 32 bytes per object it holds, whatever the real object sizes are.
+      index_(static_cast<size_t>(std::min<uint64_t>(
+          options.size_bytes / std::max<uint64_t>(options.average_object_bytes, 512) + 16,
+          kInitialIndexObjects))) {
   if (!options_.clock) options_.clock = &SystemTimeSource::instance();
   uint64_t segment = options_.segment_bytes;
   // Stores of 128 MiB or more start their log at 2 MiB and, unless told otherwise, use

@@ -35,7 +35,7 @@ struct DiskStoreOptions {
   uint64_t size_bytes = 0;                   // the file is preallocated to this size
   uint64_t max_object_bytes = 1ull << 30;    // larger objects are not stored
   uint64_t segment_bytes = 0;                // 0: size / 16, clamped to [1 MiB, 64 MiB]
-  uint64_t average_object_bytes = 32 << 10;  // sizes the index for a full store
+  uint64_t average_object_bytes = 32 << 10;  // sizes the index at open (up to 64Ki objects)
   uint64_t write_queue_bytes = 1ull << 30;   // bodies waiting for the writer, at most
   uint64_t sync_interval_ms = 5000;          // fdatasync period while writing (0: never)
   size_t read_threads = 2;
@@ -188,6 +188,7 @@ class DiskStore final : public Store {
   DiskStoreOptions options_;
   int fd_ = -1;
   uint32_t store_id_ = 0;
+  static constexpr uint64_t kInitialIndexObjects = 1 << 16;
   static constexpr uint64_t kFolioAlignBytes = 2 << 20;  // largest page-cache folio (x86-64)
   uint64_t log_start_ = disk::kFileHeaderBytes;  // file offset of the log area
   uint64_t data_bytes_ = 0;      // log area: a whole number of segments

@@ -69,11 +69,19 @@ def test_objects_written_after_the_checkpoint_survive_a_kill_9(start_edgecache, 
     node = start_edgecache(config=config)
     assert node.metric("edgecache_disk_rebuild_from_checkpoint") == 1
     fill(node, after)
-    # Written (not necessarily synced) within ~10 ms of completing; wait until all are indexed.
+    # Written (not synced) within ~10 ms of completing: wait until the store holds all 40
+    # (edgecache_disk_objects counts objects still being written too) and its writes stop.
     for _ in range(100):
         if node.metric("edgecache_disk_objects") == 40:
             break
         time.sleep(0.05)
+    writes = None
+    for _ in range(100):
+        time.sleep(0.2)
+        now = node.metric("edgecache_disk_operations_total", op="write")
+        if now == writes:
+            break
+        writes = now
     assert node.metric("edgecache_disk_checkpoint_writes_total") == 0  # the old one stays
     node.process.kill()  # SIGKILL: no checkpoint, no sync
     node.process.wait()

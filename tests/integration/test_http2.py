@@ -221,7 +221,8 @@ def test_issue_5_recycled_streams_answer_each_response_exactly(node, pki, origin
                                       framing="chunked", chunk_size=1000))
     origin.script("/r-missing", Reply(404, {"Cache-Control": "no-store"}, b"nope"))
     origin.script("/r-raw", Reply(raw=b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
-                                      b"Cache-Control:    max-age=60   \r\nX-Odd:\tv\r\n\r\nraw"))
+                                      b"Cache-Control:    max-age=60   \r\nX-Odd:\tv\r\n"
+                                      b"X-Bound^_`-AZ-az-09~|Long-Name: b\r\n\r\nraw"))
     plan = [("GET", "/r-big", (), 200, big), ("GET", "/r-small", (), 200, b"small"),
             ("GET", "/r-small", (), 200, b"small"), ("HEAD", "/r-small", (), 200, b""),
             ("GET", "/r-small", (("if-none-match", '"v1"'),), 304, b""),
@@ -244,6 +245,7 @@ def test_issue_5_recycled_streams_answer_each_response_exactly(node, pki, origin
                     assert headers.get("content-length") == str(want_length), (path, headers)
                 if path == "/r-raw":
                     assert headers["cache-control"] == "max-age=60" and headers["x-odd"] == "v"
+                    assert headers["x-bound^_`-az-az-09~|long-name"] == "b", headers
         # Many streams at once: 60 concurrent requests for the small hit, then for the raw one.
         base = 1 + 2 * 2 * len(plan)
         for k in range(60):

@@ -26,13 +26,32 @@ TEST(RequestConversion, BuildsACanonicalHeadTheStrictParserAccepts) {
   ASSERT_EQ(convert(fields, out), DowngradeError::kNone);
   EXPECT_EQ(out.head,
             "GET /wiki/Main?x=1 HTTP/1.1\r\nHost: en.wiki.test\r\naccept: */*\r\n"
-            "cookie: a=1; b=2\r\nContent-Length: 0\r\n\r\n");
+            "cookie: a=1; b=2\r\n\r\n");
   http::ParseLimits limits;
   http::RequestParser parser(limits);
   http::RequestHead head;
   ASSERT_EQ(parser.parse(out.head, head), http::RequestParser::Status::kDone);
   EXPECT_EQ(head.authority, "en.wiki.test");
   EXPECT_EQ(head.path, "/wiki/Main?x=1");
+}
+
+TEST(RequestConversion, AnEmptyGetOrHeadCarriesNoContentLengthUnlessTheClientSentOne) {
+  ConvertedRequest out;
+  auto fields = basic();
+  ASSERT_EQ(convert(fields, out, 0), DowngradeError::kNone);
+  EXPECT_EQ(out.head.find("Content-Length"), std::string::npos) << out.head;
+  EXPECT_FALSE(out.has_body);
+  fields[0].value = "HEAD";
+  ASSERT_EQ(convert(fields, out, 0), DowngradeError::kNone);
+  EXPECT_EQ(out.head.find("Content-Length"), std::string::npos) << out.head;
+  fields.push_back({"content-length", "0"});  // the client's own: kept
+  ASSERT_EQ(convert(fields, out, 0), DowngradeError::kNone);
+  EXPECT_NE(out.head.find("Content-Length: 0\r\n"), std::string::npos) << out.head;
+  fields.pop_back();
+  fields[0].value = "POST";  // a method that anticipates content: the length is said
+  ASSERT_EQ(convert(fields, out, 0), DowngradeError::kNone);
+  EXPECT_NE(out.head.find("Content-Length: 0\r\n"), std::string::npos) << out.head;
+  EXPECT_FALSE(out.has_body);
 }
 
 TEST(RequestConversion, BodyLengthComesFromTheDataTotal) {

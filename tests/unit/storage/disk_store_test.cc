@@ -72,7 +72,7 @@ class DiskStoreTest : public ::testing::Test {
     removeFiles();
   }
   void removeFiles() {
-    for (const char* suffix : {"", ".index", ".index.tmp", ".saved"}) {
+    for (const char* suffix : {"", ".index", ".index.tmp", ".saved", ".other", ".other.index"}) {
       std::remove((path_ + suffix).c_str());
     }
   }
@@ -536,13 +536,31 @@ TEST_F(DiskStoreTest, ABadCheckpointFallsBackToTheFullScanAndIsCounted) {
     EXPECT_EQ(foundPatterned(40, 5000).size(), 40u) << damage.what;
     store_.reset();
   }
-  // A checkpoint of another store (same file name, reformatted store): not used.
-  restoreCheckpoint();
-  std::remove(path_.c_str());
+  // The checkpoint of another store of the same size (copied over ours): not used.
+  {
+    DiskStoreOptions options;
+    options.path = path_ + ".other";
+    options.size_bytes = 16 << 20;
+    options.segment_bytes = 1 << 20;
+    auto other = DiskStore::open(options);
+    other->insert("x", "", makePatterned(3000, 9));
+    other->settleForTest();
+  }
+  std::filesystem::copy_file(path_ + ".other.index", checkpoint(),
+                             std::filesystem::copy_options::overwrite_existing);
   open();
   EXPECT_EQ(store_->metrics().checkpoint_fallbacks.load(), 1u);
   EXPECT_EQ(store_->checkpointFallbackReason(), "other store");
-  EXPECT_EQ(store_->stats().objects, 0u);
+  EXPECT_EQ(foundPatterned(40, 5000).size(), 40u);
+  EXPECT_EQ(store_->find("x", none_), nullptr);
+}
+
+TEST_F(DiskStoreTest, AFreshlyFormattedStoreIsNotScanned) {
+  open(64 << 20, 4 << 20);
+  EXPECT_EQ(store_->metrics().rebuild_scanned_bytes.load(), 0u);
+  store_->insert("w0", "", makePatterned(3000, 0));
+  store_->settleForTest();
+  EXPECT_NE(store_->find("w0", none_), nullptr);
 }
 
 // The log goes on after the checkpoint and reclaims segments the checkpoint still lists: those
