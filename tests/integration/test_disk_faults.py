@@ -11,21 +11,13 @@ import time
 
 import pytest
 
-from harness import Edgecache, Reply
+from harness import Edgecache, Reply, wait_for
 
 LONG = {"Cache-Control": "public, max-age=86400", "Content-Type": "text/plain"}
 
 needs_fiu = pytest.mark.skipif(shutil.which("fiu-ctrl") is None,
                                reason="fiu-utils not installed (scripts/install-deps test)")
 
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def disk_config(store):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import Client, Reply
+from harness import Client, Reply, wait_for
 from harness.client import request_bytes
 from harness.edgecache import NODE
 from harness.wire import read_chunked
@@ -400,14 +400,6 @@ def _one_shot_origin(after_response):
     return listener, accepted
 
 
-def _wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 @pytest.mark.parametrize("how", ["close", "stray_bytes"])
 def test_idle_origin_connection_closed_by_origin_is_dropped_at_once(start_edgecache, how):
@@ -426,7 +418,7 @@ def test_idle_origin_connection_closed_by_origin_is_dropped_at_once(start_edgeca
         node = start_edgecache(config={"services": [{"name": "default", "hosts": ["*"],
                                                      "origins": [{"address": address}]}]})
         assert node.get("/first").body == b"pooled"
-        assert _wait_for(lambda: node.metric("edgecache_origin_connections_total",
+        assert wait_for(lambda: node.metric("edgecache_origin_connections_total",
                                              kind="closed_idle") == 1)
         assert node.metric("edgecache_origin_connections_open") == 0
         second = node.get("/second")
@@ -523,7 +515,7 @@ def test_a_client_that_stops_reading_is_closed_after_the_send_timeout(start_edge
     sock = _small_buffer_connection(node.port)
     try:
         sock.sendall(request_bytes("GET", "/big"))
-        assert _wait_for(lambda: node.metric("edgecache_client_send_timeouts_total") == 1,
+        assert wait_for(lambda: node.metric("edgecache_client_send_timeouts_total") == 1,
                          timeout=10)
         received = 0
         try:

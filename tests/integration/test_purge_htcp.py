@@ -6,7 +6,7 @@ import socket
 import struct
 import time
 
-from harness import Reply
+from harness import Reply, wait_for
 from harness.edgecache import free_port
 
 CACHEABLE = {"Cache-Control": "public, max-age=300", "Content-Type": "text/plain"}
@@ -22,14 +22,6 @@ def clr(transaction_id, url, method=b"HEAD"):
     return (struct.pack(">HBBHBBI", 4 + data_length + 2, 0, 0, data_length, 4, 0,
                         transaction_id) + b"\x00\x00" + spec + struct.pack(">H", 2))
 
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def cached(node, path):

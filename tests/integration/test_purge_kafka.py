@@ -12,8 +12,14 @@ import time
 
 import pytest
 
-from harness import Reply
+from harness import Reply, wait_for as harness_wait_for
 from harness.edgecache import find_binary
+
+
+# The Kafka cluster here is an in-process mock, but consumer-group joins take seconds.
+def wait_for(predicate, timeout=30.0):
+    return harness_wait_for(predicate, timeout, interval=0.1)
+
 
 CACHEABLE = {"Cache-Control": "public, max-age=300", "Content-Type": "text/plain"}
 TOPICS = ["eqiad.resource-purge", "codfw.resource-purge"]
@@ -78,14 +84,6 @@ def kafka_config(kafka, **extra):
     section.update(extra)
     return {"purge": {"kafka": section}}
 
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_issue_4_kafka_events_purge_expire_and_report_lag(kafka, start_edgecache, origin):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness import Reply
+from harness import Reply, wait_for
 from harness.tls import Pki, TlsClient, s_client
 from test_tls import CACHEABLE, metric
 
@@ -49,14 +49,6 @@ def organization(node, pki):
     with TlsClient(node.tls_port, pki.context()) as client:
         return client.subject()["organizationName"]
 
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_issue_5_certificate_replaced_on_sighup_keeps_established_connections(
