@@ -251,9 +251,23 @@ def edgecachePeer(root, port, origin, binary):
     return Peer("edgecache", argv, note=_version([binary, "--version"]))
 
 
+def floorPeer(root, port, origin):
+    """Not a proxy: bench/macro/floor.c, the least work an HTTP/1.1 server can do per request on
+    this kernel (one recv, one send, prebuilt answers). Shown beside the peers so a ratio can be
+    read against what no proxy can go below; never the best or leanest peer (report.ratios)."""
+    del origin  # it answers from memory
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor.c")
+    binary = os.path.join(root, "floor")
+    built = subprocess.run(["cc", "-O2", "-o", binary, source], capture_output=True, text=True)
+    if built.returncode != 0:
+        return Peer("floor", ["floor-not-built"], note=built.stderr.strip()[:200])
+    return Peer("floor", [binary, str(port)], note="floor: bare epoll loop, not a proxy")
+
+
 PEERS = {
     "varnish": varnishPeer,
     "ats": trafficServerPeer,
     "nginx": nginxPeer,
     "haproxy": haproxyPeer,
+    "floor": floorPeer,
 }

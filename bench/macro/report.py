@@ -3,6 +3,7 @@
 import statistics
 
 METRICS = ("rps", "p50_ms", "p99_ms", "cpu_us_per_req")
+FLOOR = "floor"  # bench/macro/floor.c: a reference line, not a peer
 
 
 def summarise(passes):
@@ -34,7 +35,7 @@ def ratios(cells, workload, target="edgecache"):
     """
     mine = cells.get(target, {}).get(workload)
     peers = {name: c[workload] for name, c in cells.items()
-             if name != target and c.get(workload) and comparable(c[workload])}
+             if name not in (target, FLOOR) and c.get(workload) and comparable(c[workload])}
     if not mine or not peers:
         return None
     best = max(peers, key=lambda n: peers[n]["rps"])
@@ -81,10 +82,18 @@ def consoleTable(cells, workloads, order, loadgen="wrk"):
     for w in workloads:
         r = ratios(cells, w)
         if r:
+            floor = cells.get(FLOOR, {}).get(w)
+            above = ""
+            if floor and comparable(floor) and cells.get("edgecache", {}).get(w):
+                mine = cells["edgecache"][w]["cpu_us_per_req"]
+                lean = cells[r["leanest_peer"]][w]["cpu_us_per_req"]
+                above = (f"; floor {floor['cpu_us_per_req']:.1f} us/req: edgecache"
+                         f" +{mine - floor['cpu_us_per_req']:.1f}, {r['leanest_peer']}"
+                         f" +{lean - floor['cpu_us_per_req']:.1f} above it")
             lines.append(f"edgecache {w}: {r['rps_ratio']:.2f}x req/s of best peer"
                          f" ({r['best_peer']}),"
                          f" {r['cpu_ratio']:.2f}x CPU/req of leanest peer ({r['leanest_peer']}),"
-                         f" p99 {r['p99_vs_best_peer']:.2f}x of {r['best_peer']}'s")
+                         f" p99 {r['p99_vs_best_peer']:.2f}x of {r['best_peer']}'s{above}")
     return "\n".join(lines)
 
 

@@ -182,6 +182,17 @@ class ReportTest(unittest.TestCase):
         self.assertAlmostEqual(r["cpu_ratio"], 0.75)
         self.assertAlmostEqual(r["p99_vs_best_peer"], 0.5)
 
+    def testTheFloorIsAReferenceNotAPeer(self):
+        cells = {
+            "haproxy": {"1KiB": report.summarise([_pass(100000, 9.0)])},
+            "floor": {"1KiB": report.summarise([_pass(120000, 7.0)])},
+            "edgecache": {"1KiB": report.summarise([_pass(110000, 8.0)])},
+        }
+        r = report.ratios(cells, "1KiB")
+        self.assertEqual((r["best_peer"], r["leanest_peer"]), ("haproxy", "haproxy"))
+        line = report.consoleTable(cells, ["1KiB"], ["haproxy", "edgecache", "floor"])
+        self.assertIn("floor 7.0 us/req: edgecache +1.0, haproxy +2.0 above it", line)
+
     def testNoRatiosWithoutEdgecache(self):
         cells = {"haproxy": {"1KiB": report.summarise([_pass(1, 1)])}}
         self.assertIsNone(report.ratios(cells, "1KiB"))

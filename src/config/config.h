@@ -70,6 +70,7 @@ struct LimitsConfig {
   uint32_t max_connections = 10000;
   uint64_t header_timeout_ms = 10000;
   uint64_t idle_timeout_ms = 60000;
+  uint64_t send_timeout_ms = 60000;
   uint64_t drain_timeout_ms = 30000;
   uint32_t max_ranges = 64;
   bool operator==(const LimitsConfig&) const = default;

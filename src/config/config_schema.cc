@@ -150,7 +150,13 @@ const SectionDecl<LimitsConfig>& limitsDecl() {
            "(`edgecache_header_timeouts_total`).",
            100, 1 * kHour},
           {"idle_timeout", FieldType::kDurationMs, &L::idle_timeout_ms, R,
-           "Time an idle keep-alive client connection stays open.", 1 * kSecond, 1 * kDay},
+           "Time an idle keep-alive client connection stays open. A connection still sending "
+           "its answer is not idle, however long the download takes.", 1 * kSecond, 1 * kDay},
+          {"send_timeout", FieldType::kDurationMs, &L::send_timeout_ms, R,
+           "Longest time a client may take no bytes at all while an answer waits for it; then "
+           "the connection is closed (`edgecache_client_send_timeouts_total`). Guards against "
+           "clients that stop reading (slow-read attacks) without cutting slow downloads.",
+           1 * kSecond, 1 * kHour},
           {"drain_timeout", FieldType::kDurationMs, &L::drain_timeout_ms, R,
            "On SIGTERM, how long in-flight requests may take before the node exits anyway.", 0,
            1 * kHour},

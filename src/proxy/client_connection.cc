@@ -69,6 +69,23 @@ void ClientConnection::armHeaderTimer() {
   });
 }
 
+void ClientConnection::noteSendProgress(uint64_t written) {
+  if (!want_write_) {
+    if (!send_timer_.armed()) return;  // the common case: the answer left in one go
+    send_timer_.cancel();
+    // The answer of a finished request is out: from now on the connection is idle.
+    if (!transaction_ && !closing_ && !header_deadline_armed_) armHeaderTimer();
+    return;
+  }
+  // Bytes wait for the client: it must take some within send_timeout, again after each progress.
+  if (written == 0 && send_timer_.armed()) return;
+  send_timer_.arm(worker_.loop(), worker_.loop().now() + config_->send_timeout, [this] {
+    if (closed_) return;
+    worker_.shared().stats().send_timeouts.fetch_add(1, std::memory_order_relaxed);
+    abortNow();
+  });
+}
+
 void ClientConnection::onIo(uint32_t events) {
   if (closed_) return;
   if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
@@ -317,7 +334,10 @@ void ClientConnection::transactionFinished(bool keep_alive) {
   updateInterest();
   if (!closing_) {
     header_deadline_armed_ = input_.readableBytes() > 0;
-    armHeaderTimer();
+    // Idle time starts once the answer is out: a client still downloading is not idle, however
+    // long that takes (the send timeout guards a client that stopped reading). flush() arms the
+    // idle timer when the last byte leaves.
+    if (header_deadline_armed_ || !want_write_) armHeaderTimer();
     // Pipelined requests already buffered are parsed after this event (not recursively);
     // otherwise reading resumes through the EPOLLIN interest that flush() restored.
     if (input_.readableBytes() > 0 || transport_->hasBufferedInput()) {
@@ -347,6 +367,7 @@ void ClientConnection::flush() {
     finishClose();
     return;
   }
+  noteSendProgress(written);
   // Only the write half here: the read half is settled once per event (readInput) or when a
   // transaction ends, so a hit answered within one event costs no epoll_ctl at all.
   if (want_write_ != ((interest_ & EPOLLOUT) != 0)) updateInterest();
@@ -390,6 +411,7 @@ void ClientConnection::finishClose() {
   if (closed_) return;
   closed_ = true;
   timer_.cancel();
+  send_timer_.cancel();
   net::closeStream(worker_.loop(), *transport_, fd_);
   if (transaction_) {
     transaction_->clientClosed();

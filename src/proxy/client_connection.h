@@ -81,6 +81,9 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   void finishClose();
   void updateInterest();
   void armHeaderTimer();
+  // After each flush: (re)arms the send timeout while bytes wait for the client, and once they
+  // are all out, hands the connection to the idle timer.
+  void noteSendProgress(uint64_t written);
 
   WorkerContext& worker_;
   net::UniqueFd fd_;
@@ -114,7 +117,8 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   bool read_event_while_busy_ = false;  // the socket reported input while a request was answered
   uint32_t interest_ = 0;
   uint64_t requests_served_ = 0;
-  net::Timer timer_;
+  net::Timer timer_;       // header deadline or idle keep-alive
+  net::Timer send_timer_;  // limits.send_timeout while an answer waits for the client
   std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
 };
 

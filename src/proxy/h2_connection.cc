@@ -656,6 +656,7 @@ H2Connection::H2Connection(WorkerContext& worker, net::UniqueFd fd,
       tls_(tls),
       peer_ip_(std::move(peer_ip)),
       on_closed_(std::move(on_closed)),
+      config_generation_(worker.shared().configGeneration()),
       config_(worker.shared().config()),
       session_(*this, config_->h2_limits, [this] {
         return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -876,7 +877,8 @@ void H2Connection::onRequestHeaders(int32_t stream, std::span<const h2::HeaderFi
   }
   worker_.shared().stats().h2_streams.fetch_add(1, std::memory_order_relaxed);
   timer_.cancel();
-  config_ = worker_.shared().config();
+  // Only when a reload moved the generation: std::atomic_load of the shared_ptr takes a lock.
+  worker_.shared().refreshConfig(config_, config_generation_);
   if (H2Stream* opened = open(stream)) opened->onHeaders(fields, end_stream);
 }
 

@@ -208,6 +208,7 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   tls::TlsTransport* tls_;
   std::string peer_ip_;
   OnClosed on_closed_;
+  uint64_t config_generation_ = 0;  // of config_ (WorkerContext::refreshConfig)
   RuntimeConfigPtr config_;
   h2::Session session_;
   StreamTable streams_;

@@ -44,6 +44,10 @@ const MetricDecl kHeaderTimeouts{"edgecache_header_timeouts_total",
                                  "Requests answered 408 because the header section took longer "
                                  "than limits.header_timeout.",
                                  Type::kCounter, {}, {}, ""};
+const MetricDecl kSendTimeouts{"edgecache_client_send_timeouts_total",
+                               "Client connections closed because they took no bytes of a pending "
+                               "answer for limits.send_timeout.",
+                               Type::kCounter, {}, {}, ""};
 const MetricDecl kCacheEvents{
     "edgecache_cache_events_total",
     "Cache events: revalidations sent, background refreshes (stale-while-revalidate), stale "
@@ -121,7 +125,7 @@ const std::vector<const observe::MetricDecl*>& metricDecls() {
     std::vector<const MetricDecl*> list = {
         &kRequests,        &kCacheLookups,      &kParseErrors,       &kClientBytes,
         &kClientBytesSpliced,
-        &kConnections,     &kConnectionsOpen,   &kConnectionsMax,    &kHeaderTimeouts,
+        &kConnections,     &kConnectionsOpen,   &kConnectionsMax,    &kHeaderTimeouts,    &kSendTimeouts,
         &kCacheEvents,     &kOriginRequests,    &kOriginErrors,      &kOriginConnections,
         &kOriginTlsHandshakes, &kOriginOpen,      &kOriginBytes,       &kOriginUnavailable, &kMemoryBytes,
         &kMemoryObjects,   &kMemoryEvictions,   &kMemoryInserts,     &kHttpsRedirects,
@@ -160,6 +164,7 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
     return static_cast<double>(shared.config()->max_connections);
   });
   registry.callback(kHeaderTimeouts, {}, [&stats] { return load(stats.header_timeouts); });
+  registry.callback(kSendTimeouts, {}, [&stats] { return load(stats.send_timeouts); });
   registry.callback(kCacheEvents, {"revalidation"}, [&stats] { return load(stats.revalidations); });
   registry.callback(kCacheEvents, {"background_refresh"}, [&stats] { return load(stats.background_refreshes); });
   registry.callback(kCacheEvents, {"stale_on_error"}, [&stats] { return load(stats.stale_on_error); });

@@ -25,6 +25,7 @@ struct ProxyStats {
   std::atomic<uint64_t> connections_rejected{0};  // over max_connections
   std::atomic<int64_t> connections_open{0};
   std::atomic<uint64_t> header_timeouts{0};
+  std::atomic<uint64_t> send_timeouts{0};  // clients that took no bytes for limits.send_timeout
   std::atomic<uint64_t> origin_unavailable{0};  // 502/504 answered
   std::atomic<uint64_t> stale_on_error{0};
   std::atomic<uint64_t> revalidations{0};

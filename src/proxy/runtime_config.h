@@ -49,6 +49,7 @@ struct RuntimeConfig {
   uint64_t max_object_bytes = 64ull << 20;
   Millis header_timeout{10000};
   Millis idle_timeout{60000};
+  Millis send_timeout{60000};
   h2::SessionLimits h2_limits;  // from the `http2` section
   uint32_t max_connections = 10000;
   std::vector<ServiceRoute> services;

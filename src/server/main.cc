@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       return 0;
     case ec::server::CliOptions::Action::kVersion:
       std::fputs(ec::server::versionText(), stdout);
+      std::fputs("allocator: " EC_ALLOCATOR_NAME "\n", stdout);
       return 0;
     case ec::server::CliOptions::Action::kCheckConfig: {
       auto loaded = ec::server::loadFromCli(*options);

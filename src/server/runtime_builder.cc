@@ -49,6 +49,7 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
   runtime->limits.max_body_bytes = limits.max_request_body;
   runtime->header_timeout = Millis{limits.header_timeout_ms};
   runtime->idle_timeout = Millis{limits.idle_timeout_ms};
+  runtime->send_timeout = Millis{limits.send_timeout_ms};
   const config::Http2Config& http2 = config.http2;
   h2::SessionLimits& h2 = runtime->h2_limits;
   h2.max_concurrent_streams = http2.max_concurrent_streams;

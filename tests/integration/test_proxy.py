@@ -473,3 +473,68 @@ def test_requests_pipelined_or_half_closed_during_a_slow_miss(edgecache, origin)
     assert (response.status, response.body) == (200, b"slow too")
     assert origin.request_count("/slow-miss") == origin.request_count("/behind") == 1
     assert edgecache.healthz()[0] == 200
+
+
+def _big_object_node(start_edgecache, origin, size):
+    body = hashlib.sha256(b"seed").digest() * (size // 32)
+    origin.script("/big", Reply(200, CACHEABLE, body))
+    node = start_edgecache(config={"limits": {"idle_timeout": "1s", "send_timeout": "2s"},
+                                   "cache": {"memory_size": "1GiB", "max_object_size": "64MiB"}})
+    assert node.get("/big").body == body  # stored: the next GET is a memory hit
+    return node, body
+
+
+def _small_buffer_connection(port):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # the server blocks soon
+    sock.connect(("127.0.0.1", port))
+    sock.settimeout(15)
+    return sock
+
+
+def test_a_slow_download_outlasts_the_idle_timeout(start_edgecache, origin):
+    # A hit's whole body is queued at once and the request ends there; the connection is not
+    # idle while the client still downloads (it used to be closed after idle_timeout, cutting
+    # the body). 16 MiB at ~4 MiB/s takes ~4 s against a 1 s idle timeout.
+    node, body = _big_object_node(start_edgecache, origin, 16 << 20)
+    sock = _small_buffer_connection(node.port)
+    try:
+        sock.sendall(request_bytes("GET", "/big"))
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += sock.recv(65536)
+        head, _, received = received.partition(b"\r\n\r\n")
+        assert b" 200 " in head.split(b"\r\n")[0] and b"hit" in head
+        while len(received) < len(body):
+            chunk = sock.recv(256 * 1024)
+            assert chunk, "closed after %d of %d bytes" % (len(received), len(body))
+            received += chunk
+            time.sleep(0.05)
+        assert received == body
+    finally:
+        sock.close()
+    assert node.metric("edgecache_client_send_timeouts_total") == 0
+
+
+def test_a_client_that_stops_reading_is_closed_after_the_send_timeout(start_edgecache, origin):
+    # Slow-read defence: no byte taken for send_timeout (2 s here) closes the connection,
+    # counted; the node keeps serving everyone else.
+    node, body = _big_object_node(start_edgecache, origin, 32 << 20)
+    sock = _small_buffer_connection(node.port)
+    try:
+        sock.sendall(request_bytes("GET", "/big"))
+        assert _wait_for(lambda: node.metric("edgecache_client_send_timeouts_total") == 1,
+                         timeout=10)
+        received = 0
+        try:
+            while True:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    break
+                received += len(chunk)
+        except ConnectionResetError:
+            pass
+        assert received < len(body)  # cut off, never completed
+    finally:
+        sock.close()
+    assert node.get("/big").body == body
