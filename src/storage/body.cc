@@ -97,20 +97,23 @@ uint32_t Body::nextChunkCapacity() const {
       std::clamp<uint64_t>(allocated_end_, kMinChunkBytes, kMaxGrowChunkBytes));
 }
 
+size_t Body::makeRoomFor(size_t index) {
+  Directory* dir = owned_directory_.get();
+  if (index < dir->capacity) return 0;
+  // Copy into a bigger directory; readers holding the old pointer keep reading it.
+  auto bigger = std::make_unique<Directory>(dir->capacity * 2);
+  std::copy(dir->chunks.get(), dir->chunks.get() + index, bigger->chunks.get());
+  bigger->retired = std::move(owned_directory_);
+  owned_directory_ = std::move(bigger);
+  return sizeof(Directory) + owned_directory_->capacity * sizeof(Chunk);
+}
+
 void Body::addChunk(uint32_t capacity) {
   ChunkMemory memory(capacity);
   const size_t index = chunk_count_.load(std::memory_order_relaxed);
+  const size_t extra_charge =
+      (memory.mappedBytes() != 0 ? memory.mappedBytes() : capacity) + makeRoomFor(index);
   Directory* dir = owned_directory_.get();
-  size_t extra_charge = memory.mappedBytes() != 0 ? memory.mappedBytes() : capacity;
-  if (index == dir->capacity) {
-    // Copy into a bigger directory; readers holding the old pointer keep reading it.
-    auto bigger = std::make_unique<Directory>(dir->capacity * 2);
-    std::copy(dir->chunks.get(), dir->chunks.get() + index, bigger->chunks.get());
-    bigger->retired = std::move(owned_directory_);
-    owned_directory_ = std::move(bigger);
-    dir = owned_directory_.get();
-    extra_charge += sizeof(Directory) + dir->capacity * sizeof(Chunk);
-  }
   dir->chunks[index] = Chunk{allocated_end_, memory.data(), capacity, memory.mappedBytes() != 0};
   directory_.store(dir, std::memory_order_release);
   chunk_count_.store(index + 1, std::memory_order_release);
@@ -182,16 +185,8 @@ void Body::appendMapping(const char* data, uint32_t length, void* map_base, size
   if (map_bytes != 0) g_mapped_chunks.fetch_add(1, std::memory_order_relaxed);
   ChunkMemory memory(const_cast<char*>(data), map_base, map_bytes);
   const size_t index = chunk_count_.load(std::memory_order_relaxed);
+  const size_t extra_charge = length + makeRoomFor(index);
   Directory* dir = owned_directory_.get();
-  size_t extra_charge = length;
-  if (index == dir->capacity) {
-    auto bigger = std::make_unique<Directory>(dir->capacity * 2);
-    std::copy(dir->chunks.get(), dir->chunks.get() + index, bigger->chunks.get());
-    bigger->retired = std::move(owned_directory_);
-    owned_directory_ = std::move(bigger);
-    dir = owned_directory_.get();
-    extra_charge += sizeof(Directory) + dir->capacity * sizeof(Chunk);
-  }
   dir->chunks[index] = Chunk{written_, data, length, /*mapped=*/true};
   directory_.store(dir, std::memory_order_release);
   chunk_count_.store(index + 1, std::memory_order_release);

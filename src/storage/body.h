@@ -154,6 +154,9 @@ class Body {
   };
 
   void addChunk(uint32_t capacity);
+  // Grows the directory when slot `index` is past its end (writer only); returns the bytes the
+  // bigger directory adds to the charge, 0 when there was room.
+  size_t makeRoomFor(size_t index);
   void enterNextChunk();  // moves writing to the next chunk (allocated if needed)
   const Chunk* chunkAt(uint64_t offset, const Chunk** last) const;
   int fill(const Chunk* chunk, const Chunk* last, uint64_t offset, uint64_t end, bool mapped_only,

@@ -32,19 +32,6 @@ inline uint64_t monoMs(const TimeSource& clock) {
       std::chrono::duration_cast<Millis>(clock.monoNow().time_since_epoch()).count());
 }
 
-inline bool preadAll(int fd, char* out, uint64_t bytes, uint64_t offset) {
-  if (faultFires("edgecache/disk/read")) return false;
-  while (bytes > 0) {
-    const ssize_t n = ::pread(fd, out, bytes, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    out += n;
-    bytes -= static_cast<uint64_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return true;
-}
-
 // pread of a file that is not the store (no fault point): the checkpoint.
 inline bool preadAllPlain(int fd, char* out, uint64_t bytes, uint64_t offset) {
   while (bytes > 0) {
@@ -56,6 +43,11 @@ inline bool preadAllPlain(int fd, char* out, uint64_t bytes, uint64_t offset) {
     offset += static_cast<uint64_t>(n);
   }
   return true;
+}
+
+// pread of the store itself, where the read fault point can fail it.
+inline bool preadAll(int fd, char* out, uint64_t bytes, uint64_t offset) {
+  return !faultFires("edgecache/disk/read") && preadAllPlain(fd, out, bytes, offset);
 }
 
 inline bool writeAllPlain(int fd, const char* data, uint64_t bytes) {
