@@ -172,8 +172,11 @@ CONFIG proxy.config.body_factory.template_sets_dir STRING {etc}/body_factory
     return Peer("ats", argv, note=_version(["traffic_server", "--version"]))
 
 
-def nginxPeer(root, port, origin):
-    _write(os.path.join(root, "nginx.conf"), f"""
+def nginxPreamble(root, access_log="access_log off;"):
+    """The start of an nginx peer's configuration up to inside `http {`: one worker in the
+    foreground, files under root, keep-alive without limits, the 64 MiB-key / 8 GiB cache.
+    Shared by the plain (here) and the TLS (tls_peers.py) peer runs."""
+    return f"""
 worker_processes 1;
 daemon off;
 pid {root}/nginx.pid;
@@ -181,7 +184,7 @@ error_log {root}/error.log warn;
 worker_rlimit_nofile 16384;
 events {{ worker_connections 8192; }}
 http {{
-  access_log off;
+  {access_log}
   sendfile on;
   tcp_nopush on;
   keepalive_requests 100000000;
@@ -193,7 +196,11 @@ http {{
   scgi_temp_path {root}/tmp_scgi;
   proxy_cache_path {root}/cache levels=1:2 keys_zone=bench:64m max_size=8g inactive=2h
                    use_temp_path=off;
-  upstream origin {{
+"""
+
+
+def nginxPeer(root, port, origin):
+    _write(os.path.join(root, "nginx.conf"), nginxPreamble(root) + f"""  upstream origin {{
     server 127.0.0.1:{origin};
     keepalive 128;
   }}

@@ -78,28 +78,9 @@ def nginxPeer(root, port, origin, cert, key, both):
     # is its own record of every handshake. It costs nginx a little CPU per connection, which
     # only makes its figures conservative (the log write is ~1 us next to a ~400 us handshake).
     hslog = os.path.join(root, "tls.log")
-    _write(os.path.join(root, "nginx.conf"), f"""
-worker_processes 1;
-daemon off;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-worker_rlimit_nofile 16384;
-events {{ worker_connections 8192; }}
-http {{
-  log_format tls '$ssl_session_reused $ssl_protocol';
-  access_log {hslog} tls buffer=256k flush=1s;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000000;
-  keepalive_timeout 120s;
-  client_body_temp_path {root}/tmp_body;
-  proxy_temp_path {root}/tmp_proxy;
-  fastcgi_temp_path {root}/tmp_fcgi;
-  uwsgi_temp_path {root}/tmp_uwsgi;
-  scgi_temp_path {root}/tmp_scgi;
-  proxy_cache_path {root}/cache levels=1:2 keys_zone=bench:64m max_size=8g inactive=2h
-                   use_temp_path=off;
-  ssl_certificate {cert};
+    access = ("log_format tls '$ssl_session_reused $ssl_protocol';\n"
+              f"  access_log {hslog} tls buffer=256k flush=1s;")
+    _write(os.path.join(root, "nginx.conf"), peers.nginxPreamble(root, access) + f"""  ssl_certificate {cert};
   ssl_certificate_key {key};
   ssl_protocols TLSv1.3;
   ssl_session_cache off;
