@@ -92,6 +92,13 @@ void appendLower(std::string& out, std::string_view text) {
   for (char* c = out.data() + at; c != out.data() + out.size(); ++c) *c = asciiLower(*c);
 }
 
+bool isAllDigits(std::string_view text) {
+  for (char c : text) {
+    if (!isDigit(c)) return false;
+  }
+  return true;
+}
+
 bool isDefaultPort(std::string_view scheme, uint64_t port) {
   if (scheme.size() == 4 && equalsIgnoreCase(scheme, "http")) return port == 80;
   if (scheme.size() == 5 && equalsIgnoreCase(scheme, "https")) return port == 443;
@@ -119,6 +126,14 @@ void appendAuthority(std::string& out, std::string_view scheme, std::string_view
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   appendLower(out, host);
   if (!port.empty()) {
+    // The common case first: a canonical port number that is not the scheme's default (1 to
+    // 5 digits, no leading zero, so it cannot overflow) is already its normal form.
+    if (port.size() <= 5 && port.front() != '0' && isAllDigits(port) && port != "80" &&
+        port != "443") {
+      out.push_back(':');
+      out.append(port);
+      return;
+    }
     auto number = parseDecimal(port);
     if (!number) {
       out.push_back(':');
@@ -154,13 +169,19 @@ std::string normalizeAuthority(std::string_view scheme, std::string_view authori
 std::string primaryKey(std::string_view scheme, std::string_view authority,
                        std::string_view path_and_query) {
   std::string key;
-  key.reserve(scheme.size() + 3 + authority.size() + path_and_query.size() + 1);
+  appendPrimaryKey(key, scheme, authority, path_and_query);
+  return key;
+}
+
+void appendPrimaryKey(std::string& key, std::string_view scheme, std::string_view authority,
+                      std::string_view path_and_query) {
+  key.reserve(key.size() + scheme.size() + 3 + authority.size() + path_and_query.size() + 1);
   appendLower(key, scheme);
   key.append("://");
   appendAuthority(key, scheme, authority);
   if (path_and_query == "*") {
     key.append("*");
-    return key;
+    return;
   }
   const size_t question = path_and_query.find('?');
   const std::string_view path = path_and_query.substr(0, question);
@@ -177,7 +198,6 @@ std::string primaryKey(std::string_view scheme, std::string_view authority,
     if (query.find('%') == std::string_view::npos) key.append(query);
     else key.append(normalizeEscapes(query, false));
   }
-  return key;
 }
 
 }  // namespace ec::cache

@@ -115,7 +115,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
                                 CacheResult /*result*/) {
   if (finished_) return;
   const cache::ObjectMeta& meta = object->meta();
-  const WallTime now = worker_.shared().clock().wallNow();
+  const WallTime now = worker_.wallNow();
   const int64_t age = cache::currentAge(meta, now);
   body_ = object->body();
   object_ = std::move(object);
@@ -352,7 +352,7 @@ void Transaction::respondOriginFailure(int status) {
 void Transaction::noteStatus(int status) {
   // Counted when the head is queued, before the client can see the response, so a scrape
   // right after a response always includes it.
-  if (response_status_ == 0) first_byte_time_ = worker_.shared().clock().monoNow();
+  if (response_status_ == 0) first_byte_time_ = worker_.monoNow();
   response_status_ = status;
   worker_.shared().stats().countStatus(status);
 }

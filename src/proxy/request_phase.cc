@@ -12,11 +12,13 @@ Transaction::Transaction(WorkerContext& worker, Downstream& connection,
       connection_(connection),
       config_(std::move(config)),
       head_(head),
-      start_time_(worker.shared().clock().monoNow()) {}
+      primary_key_(worker.takeKeyBuffer()),
+      start_time_(worker.monoNow()) {}
 
 Transaction::~Transaction() {
   if (subscribed_ && body_) body_->unsubscribe(this);
   if (pass_exchange_) pass_exchange_->abort();
+  worker_.giveBackKeyBuffer(std::move(primary_key_));
 }
 
 void Transaction::start() { routeRequest(); }
@@ -62,7 +64,8 @@ void Transaction::routeRequest() {
   const std::string_view scheme = connection_.secure() ? std::string_view("https")
                                   : head_.scheme.empty() ? std::string_view("http")
                                                          : head_.scheme;
-  primary_key_ = cache::primaryKey(scheme, head_.authority, head_.path);
+  primary_key_.clear();
+  cache::appendPrimaryKey(primary_key_, scheme, head_.authority, head_.path);
   // A GET or HEAD with a body ("fat GET") is forwarded with its body and never cached: the
   // body is not part of the key, so caching it would be a poisoning vector.
   if (cacheable_method_ && head_.framing != http::BodyFraming::kNone &&
