@@ -89,7 +89,10 @@ namespace {
 void appendLower(std::string& out, std::string_view text) {
   const size_t at = out.size();
   out.append(text);
-  for (char* c = out.data() + at; c != out.data() + out.size(); ++c) *c = asciiLower(*c);
+  // Local bounds: stores through a char* could alias the string's own size and pointer.
+  char* const first = out.data() + at;
+  const size_t size = text.size();
+  for (size_t i = 0; i < size; ++i) first[i] = asciiLower(first[i]);
 }
 
 bool isAllDigits(std::string_view text) {
@@ -106,19 +109,15 @@ bool isDefaultPort(std::string_view scheme, uint64_t port) {
 }
 
 void appendAuthority(std::string& out, std::string_view scheme, std::string_view authority) {
-  // One pass from the end: userinfo ends at the last '@'; the port separator is the last ':'
-  // after it, unless an IPv6 literal's closing bracket comes later.
-  size_t colon = std::string_view::npos;
-  bool bracket_seen = false;
-  for (size_t i = authority.size(); i-- > 0;) {
-    const char c = authority[i];
-    if (c == '@') {
-      authority.remove_prefix(i + 1);
-      if (colon != std::string_view::npos) colon -= i + 1;
-      break;
-    }
-    if (c == ']') bracket_seen = true;
-    else if (c == ':' && !bracket_seen && colon == std::string_view::npos) colon = i;
+  // Userinfo ends at the last '@'; the port separator is the last ':' after it, unless an
+  // IPv6 literal's closing bracket comes later. No '@' (nearly always) costs one memchr.
+  if (authority.find('@') != std::string_view::npos) {
+    authority.remove_prefix(authority.rfind('@') + 1);
+  }
+  size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos &&
+      authority.find(']', colon + 1) != std::string_view::npos) {
+    colon = std::string_view::npos;  // inside an IPv6 literal: no port
   }
   std::string_view host = authority.substr(0, colon);
   std::string_view port =

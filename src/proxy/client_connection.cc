@@ -367,17 +367,22 @@ void ClientConnection::transactionFinished(bool keep_alive) {
 void ClientConnection::flush() {
   if (closed_) return;
   uint64_t written = 0;
-  uint64_t spliced = 0;
-  auto result = output_.flush(*transport_, written, &worker_.splicePipes(), &spliced);
-  ProxyStats& stats = worker_.shared().stats();
-  stats.client_bytes_out.fetch_add(written, std::memory_order_relaxed);
-  if (spliced != 0) stats.client_bytes_spliced.fetch_add(spliced, std::memory_order_relaxed);
-  if (!result.ok()) {
-    abortNow();
-    return;
+  bool all_out = true;
+  // Nothing queued (a hit's answer already left in the flush that queued it): no transport call.
+  if (!output_.empty()) {
+    uint64_t spliced = 0;
+    auto result = output_.flush(*transport_, written, &worker_.splicePipes(), &spliced);
+    ProxyStats& stats = worker_.shared().stats();
+    stats.client_bytes_out.fetch_add(written, std::memory_order_relaxed);
+    if (spliced != 0) stats.client_bytes_spliced.fetch_add(spliced, std::memory_order_relaxed);
+    if (!result.ok()) {
+      abortNow();
+      return;
+    }
+    all_out = *result;
   }
-  want_write_ = !*result;
-  if (*result && closing_ && !transaction_) {
+  want_write_ = !all_out;
+  if (all_out && closing_ && !transaction_) {
     finishClose();
     return;
   }

@@ -31,9 +31,15 @@ std::string_view dispositionName(Disposition disposition) {
 }
 
 void appendNumber(std::string& out, uint64_t value) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out.append(digits, static_cast<size_t>(end - digits));
+  // From the last digit back: Age and Content-Length are short, this beats to_chars' length
+  // computation for them.
+  char digits[20];
+  char* first = digits + sizeof digits;
+  do {
+    *--first = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  out.append(first, static_cast<size_t>(digits + sizeof digits - first));
 }
 
 // The stored head without the named field (for multipart answers, whose parts carry it).
