@@ -175,9 +175,17 @@ std::string primaryKey(std::string_view scheme, std::string_view authority,
 void appendPrimaryKey(std::string& key, std::string_view scheme, std::string_view authority,
                       std::string_view path_and_query) {
   key.reserve(key.size() + scheme.size() + 3 + authority.size() + path_and_query.size() + 1);
+  appendKeyOrigin(key, scheme, authority);
+  appendKeyTarget(key, path_and_query);
+}
+
+void appendKeyOrigin(std::string& key, std::string_view scheme, std::string_view authority) {
   appendLower(key, scheme);
   key.append("://");
   appendAuthority(key, scheme, authority);
+}
+
+void appendKeyTarget(std::string& key, std::string_view path_and_query) {
   if (path_and_query == "*") {
     key.append("*");
     return;

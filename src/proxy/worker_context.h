@@ -114,6 +114,19 @@ class WorkerContext {
     }
     return wall_now_;
   }
+  // The last host routed on this worker. Keep-alive connections repeat their Host, so its
+  // route and the normalised "scheme://host[:port]" that starts its cache keys are reused
+  // while the config, the scheme and the authority bytes stay the same (loop thread only).
+  struct HostMemo {
+    RuntimeConfigPtr config;  // held, so that its address is not reused while remembered
+    std::string scheme;
+    std::string authority;    // as the request spelled it
+    const ServiceRoute* service = nullptr;
+    std::string key_origin;
+  };
+  // The memo for (config, scheme, authority), refreshed when any of them differs.
+  const HostMemo& routeHost(const RuntimeConfigPtr& config, std::string_view scheme,
+                            std::string_view authority);
   // Cache-key buffers of finished transactions, cleared with their capacity kept: a request
   // builds its key without allocating (loop thread only).
   std::string takeKeyBuffer() {
@@ -155,6 +168,7 @@ class WorkerContext {
   static constexpr size_t kMaxSpareKeys = 256;       // > the streams one h2 connection runs
   static constexpr size_t kMaxSpareKeyBytes = 2048;  // longer keys are rare: not kept
   std::vector<std::string> spare_keys_;
+  HostMemo host_memo_;
 };
 
 }  // namespace ec::proxy
