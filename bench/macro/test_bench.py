@@ -17,6 +17,18 @@ import report  # noqa: E402
 import tls_peers  # noqa: E402
 import wrk_run  # noqa: E402
 
+
+def _loadScript(name):
+    """A runner script of this directory (no .py suffix) as a module, without running main."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader(name, os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), name))
+    spec = importlib.util.spec_from_loader(name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
 # Verbatim wrk 4.1 output (Debian 12), one with errors and a slow tail.
 WRK_OK = """Running 1s test @ http://127.0.0.1:40367/a
   1 threads and 2 connections
@@ -153,6 +165,26 @@ class TlsPeersTest(unittest.TestCase):
                 text = f.read()
             self.assertIn("session_cache_size: 0", text)
             self.assertIn("session_tickets: false", text)
+            with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_floor.c")) as f:
+                text = f.read()
+            self.assertIn("SSL_SESS_CACHE_OFF", text)
+            self.assertIn("SSL_CTX_set_num_tickets(ctx, 0)", text)
+
+    def testTheTlsFloorIsAReferenceNotAPeer(self):
+        tls_run = _loadScript("tls_run")
+        cells = {
+            "haproxy": {"h1": dict(report.summarise([_pass(70000, 14.0)]),
+                                   loadgen_us_per_req=14.0)},
+            "floor": {"h1": dict(report.summarise([_pass(75000, 11.0)]),
+                                 loadgen_us_per_req=13.0)},
+            "edgecache": {"h1": dict(report.summarise([_pass(72000, 10.0)]),
+                                     loadgen_us_per_req=13.6)},
+        }
+        v = tls_run.verdicts(cells)["h1"]
+        self.assertEqual((v["best_peer"], v["leanest_peer"]), ("haproxy", "haproxy"))
+        self.assertAlmostEqual(v["rps_ratio"], 72000 / 70000)
+        self.assertIn("the floor (bare OpenSSL, no proxy) reaches 1.07x", v["text"])
+        self.assertFalse(v["met"])
 
 
 class ReportTest(unittest.TestCase):

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 from dataclasses import dataclass, field
 
@@ -276,12 +277,58 @@ listeners:
                    extra={"counter_source": "/metrics: edgecache_tls_handshakes_total{session}"})
 
 
+# --- the floor --------------------------------------------------------------------------------
+
+
+def floorPeer(root, port, origin, cert, key, both):
+    """Not a proxy: bench/macro/tls_floor.c, the least work a TLS 1.3 + HTTP/1.1 server can do per
+    request with OpenSSL (prebuilt answers, one SSL_write each). Shown beside the peers, never
+    the best or leanest peer: in the h1 and handshake workloads its req/s is the ceiling that
+    h2load's own core allows any server here. HTTP/1.1 only, so it sits out the h2 workload."""
+    del origin, both  # it answers from memory
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_floor.c")
+    binary = os.path.join(root, "tls_floor")
+    built = subprocess.run(["cc", "-O2", "-o", binary, source, "-lssl", "-lcrypto"],
+                           capture_output=True, text=True)
+    if built.returncode != 0:
+        return TlsPeer("floor", ["tls-floor-not-built"], note=built.stderr.strip()[:200])
+
+    def counters():
+        got = _httpsGet(port, "/floor-counters")
+        if got is None or got[0] != 200:
+            return None
+        handshakes, resumed = (int(x) for x in got[1].split())
+        return handshakes, resumed
+
+    return TlsPeer("floor", [binary, str(port), cert, key],
+                   note="floor: bare OpenSSL epoll loop, not a proxy", counters=counters,
+                   extra={"counter_source": "GET /floor-counters",
+                          "workloads": ["handshake", "h1"]})
+
+
+def _httpsGet(port, path):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ctx)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode(errors="replace")
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
 PEERS = {
     "nginx": nginxPeer,
     "haproxy": haproxyPeer,
     "ats": trafficServerPeer,
+    "floor": floorPeer,
 }
 
 
 def available(name):
-    return shutil.which({"nginx": "nginx", "haproxy": "haproxy", "ats": "traffic_server"}[name])
+    return shutil.which({"nginx": "nginx", "haproxy": "haproxy", "ats": "traffic_server",
+                         "floor": "cc"}[name])
