@@ -230,6 +230,7 @@ struct Http2Config {
   uint32_t empty_data_rate = 100;
   uint32_t window_update_burst = 1000;
   uint32_t window_update_rate = 500;
+  uint64_t max_response_buffer = 1 << 20;
   bool operator==(const Http2Config&) const = default;
 };
 

@@ -415,6 +415,12 @@ const SectionDecl<Http2Config>& http2Decl() {
            "WINDOW_UPDATE frames at once.", 1, 1000000},
           {"window_update_rate", FieldType::kCount, &H::window_update_rate, R,
            "WINDOW_UPDATE frames per second.", 1, 1000000},
+          {"max_response_buffer", FieldType::kSize, &H::max_response_buffer, R,
+           "Response bytes one connection holds copied for its client beyond the socket, over "
+           "all its streams (each stream holds at most 256 KiB, and at least 16 KiB whatever "
+           "the others hold). A client that reads slowly or keeps its windows shut cannot make "
+           "the node buffer more (`edgecache_http2_response_buffer_full_total`).",
+           64 * kKiB, 1 * kGiB},
       }};
   return decl;
 }

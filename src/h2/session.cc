@@ -151,6 +151,19 @@ void Session::shutdown() {
                         nullptr, 0);
 }
 
+void Session::terminate(uint32_t error_code) {
+  nghttp2_session_terminate_session(session_, error_code);
+}
+
+int32_t Session::streamSendWindow(int32_t stream) const {
+  const int32_t window = nghttp2_session_get_stream_remote_window_size(session_, stream);
+  return window < 0 ? -1 : window;
+}
+
+int32_t Session::connectionSendWindow() const {
+  return nghttp2_session_get_remote_window_size(session_);
+}
+
 int Session::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* user) {
   Session* s = self(user);
   const SessionLimits& l = s->limits_;

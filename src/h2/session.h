@@ -106,6 +106,12 @@ class Session {
   void resetStream(int32_t stream, uint32_t error_code);
   // Graceful: GOAWAY NO_ERROR with the last stream seen; streams in flight finish.
   void shutdown();
+  // GOAWAY with `error_code`; no more streams or frames (takeOutput still gives the GOAWAY).
+  void terminate(uint32_t error_code);
+  // What the client's flow control lets us send now: on the stream (its window, 0 or less
+  // when exhausted; -1 when the stream is unknown) and on the connection.
+  int32_t streamSendWindow(int32_t stream) const;
+  int32_t connectionSendWindow() const;
 
  private:
   struct Bucket {

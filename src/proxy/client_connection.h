@@ -66,7 +66,6 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   std::unique_ptr<net::Transport> releaseTransport() { return std::move(transport_); }
   std::string takeInput();
 
-  static constexpr uint64_t kHighWatermark = 1 << 20;  // pass-through backpressure
   static constexpr size_t kBufferedBodyBytes = 1 << 20;  // request bodies checked whole
 
  private:

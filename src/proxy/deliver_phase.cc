@@ -309,7 +309,7 @@ void Transaction::onWritable() {
   if (finished_) return;
   if (body_) pumpBody();
   if (pass_exchange_ && pass_paused_ &&
-      connection_.output().queuedBytes() < ClientConnection::kHighWatermark / 2) {
+      connection_.output().queuedBytes() < connection_.outputHighWatermark() / 2) {
     pass_paused_ = false;
     pass_exchange_->resumeReading();
   }

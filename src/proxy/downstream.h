@@ -34,6 +34,11 @@ class Downstream {
   virtual void abortNow() = 0;
   // True when the client came over TLS.
   virtual bool secure() const = 0;
+  // Bytes a pass-through answer may queue in output() before its origin is paused (reading
+  // resumes below half): 1 MiB on HTTP/1.1; an HTTP/2 stream stages less here and holds its
+  // ready bytes under its connection's bound (http2.max_response_buffer).
+  static constexpr uint64_t kHighWatermark = 1 << 20;
+  virtual uint64_t outputHighWatermark() const { return kHighWatermark; }
   // The TLS session's facts (the access log's `tls` field); nullptr on plain HTTP.
   virtual const tls::TlsInfo* tlsInfo() const { return nullptr; }
 };

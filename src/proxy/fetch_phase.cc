@@ -144,7 +144,7 @@ void Transaction::onResponseData(std::string_view data) {
     output.appendCopy(data);
   }
   connection_.flush();
-  if (!finished_ && output.queuedBytes() >= ClientConnection::kHighWatermark && !pass_paused_) {
+  if (!finished_ && output.queuedBytes() >= connection_.outputHighWatermark() && !pass_paused_) {
     pass_paused_ = true;
     pass_exchange_->pauseReading();
   }

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "http/parse_error.h"
 #include "http/serializer.h"
@@ -13,13 +14,15 @@
 #include "proxy/transaction.h"
 #include "proxy/worker_context.h"
 #include "tls/tls_transport.h"
-#include "tls/tls_transport.h"
 
 namespace ec::proxy {
 namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;
-constexpr size_t kDataBudget = 256 * 1024;   // body bytes held ready per stream
+constexpr size_t kDataBudget = 256 * 1024;   // body bytes held ready per stream, at most
+// ... and at least, whatever the connection holds (http2.max_response_buffer): every stream
+// can make progress without waiting for another stream's client to read.
+constexpr size_t kDataFloor = 16 * 1024;
 constexpr size_t kOutputBudget = 64 * 1024;  // frames serialised ahead of the socket
 
 // A Transport that appends what is written to a string, up to a limit: how a stream takes the
@@ -89,11 +92,21 @@ void H2Stream::reuse(int32_t id) {
   data_at_ = 0;
   head_submitted_ = has_body_ = finished_ = body_done_ = deferred_ = detached_ = false;
   refill_pending_ = false;
+  held_ = 0;
+  sent_ = 0;
+  send_watch_.reset();
 }
 
 const std::string& H2Stream::peerIp() const { return connection_.peerIp(); }
 bool H2Stream::closing() const { return connection_.closing(); }
 bool H2Stream::secure() const { return connection_.secure(); }
+
+uint64_t H2Stream::outputHighWatermark() const {
+  // pullResponse() moves queued bytes into the stream's own buffers at once, up to its share
+  // of http2.max_response_buffer; only past that do they stay queued, and then a pass-through
+  // origin is paused after this much more.
+  return kDataFloor;
+}
 
 const tls::TlsInfo* H2Stream::tlsInfo() const {
   return connection_.tls() != nullptr ? &connection_.tls()->info() : nullptr;
@@ -278,6 +291,8 @@ void H2Stream::abortNow() {
 }
 
 void H2Stream::detach() {
+  connection_.noteHeld(held_, 0);  // recycle() or the destructor frees the bytes
+  held_ = 0;
   detached_ = true;
   // Bytes held back from the window still count against the connection's.
   connection_.session().consume(id_, unconsumed_);
@@ -501,14 +516,46 @@ bool H2Stream::submitHead() {
   return true;
 }
 
+void H2Stream::account() {
+  if (detached_) return;
+  const size_t now = response_.size() + dataLeft();
+  if (now == held_) return;
+  connection_.noteHeld(held_, now);
+  held_ = now;
+}
+
+bool H2Stream::waitsForClientWindow() {
+  return !detached_ && head_submitted_ && dataLeft() > 0;
+}
+
+bool H2Stream::sendStalled() {
+  const bool waiting =
+      waitsForClientWindow() && connection_.session().streamSendWindow(id_) <= 0;
+  return send_watch_.check(waiting, sent_);
+}
+
 void H2Stream::pullResponse() {
   if (detached_) return;
-  // Take the transaction's HTTP/1.1 bytes, no more than the stream holds ready.
-  while (!output_.empty() && response_.size() + dataLeft() < kDataBudget) {
-    StringSink sink(response_, kDataBudget - dataLeft());
+  account();
+  // Take the transaction's HTTP/1.1 bytes, no more than the stream may hold ready: its share
+  // of http2.max_response_buffer, between kDataFloor and kDataBudget.
+  const size_t allowance = h2::responseAllowance(held_, connection_.held(),
+                                                 connection_.config().h2_response_buffer,
+                                                 kDataFloor, kDataBudget);
+  while (!output_.empty() && response_.size() + dataLeft() < allowance) {
+    StringSink sink(response_, allowance - dataLeft());
     uint64_t written = 0;
     if (!output_.flush(sink, written).ok() || written == 0) break;
   }
+  if (allowance < kDataBudget && !output_.empty() && response_.size() + dataLeft() >= allowance) {
+    connection_.worker().shared().stats().h2_response_buffer_full.fetch_add(
+        1, std::memory_order_relaxed);
+  }
+  convertResponse();
+  account();
+}
+
+void H2Stream::convertResponse() {
   if (!head_submitted_ && !submitHead()) {
     if (finished_ && output_.empty() && !head_submitted_ && !detached_) abortNow();
     connection_.writeSoon();
@@ -560,7 +607,7 @@ void H2Stream::refill() {
   if (detached_) return;
   refill_pending_ = false;
   pullResponse();
-  if (transaction_ && output_.queuedBytes() < ClientConnection::kHighWatermark) {
+  if (transaction_ && output_.queuedBytes() < outputHighWatermark()) {
     transaction_->onWritable();
   }
 }
@@ -581,6 +628,9 @@ long H2Stream::readBody(uint8_t* buffer, size_t length, bool& eof) {
     data_.clear();
     data_at_ = 0;
   }
+  sent_ += n;
+  connection_.noteSent(n);
+  account();
   eof = dataLeft() == 0 && body_done_;
   if (!body_done_ && dataLeft() < kDataBudget / 4 && !refill_pending_) {
     refill_pending_ = true;
@@ -705,6 +755,69 @@ void H2Connection::armIdleTimer() {
   });
 }
 
+void H2Connection::armSendTimer() {
+  if (send_timer_.armed() || closed_) return;
+  const Millis period = std::max(Millis{1}, config_->send_timeout / h2::SendWatch::kChecksPerTimeout);
+  send_timer_.arm(worker_.loop(), worker_.loop().now() + period, [this] { checkSendProgress(); });
+}
+
+void H2Connection::checkSendProgress() {
+  if (closed_) return;
+  // The connection: frames wait for the socket, or response bytes for the client's windows,
+  // and nothing moved (DATA handed to frames, or the socket taking frames that carry DATA).
+  bool data_waiting = false;
+  streams_.forEach([&data_waiting](H2Stream& stream) {
+    if (!data_waiting && stream.waitsForClientWindow()) data_waiting = true;
+  });
+  const bool out_waiting = out_at_ < out_.size();
+  if (send_watch_.check(out_waiting || data_waiting, sent_progress_)) {
+    endStalled();
+    return;
+  }
+  // A stream whose own window stays shut while the connection moves: reset, so one stuck
+  // stream cannot pin its transaction and object forever on a busy connection.
+  bool reset = false;
+  streams_.forEach([this, &reset](H2Stream& stream) {
+    if (!stream.sendStalled()) return;
+    worker_.shared().stats().h2_stream_send_timeouts.fetch_add(1, std::memory_order_relaxed);
+    EC_LOG_EVERY_SECOND(LogLevel::kWarning,
+                        "http2: client %s kept stream %d's window shut for limits.send_timeout "
+                        "(%lld ms): stream reset (CANCEL)",
+                        peer_ip_.c_str(), stream.id(),
+                        static_cast<long long>(config_->send_timeout.count()));
+    session_.resetStream(stream.id(), NGHTTP2_CANCEL);
+    reset = true;
+  });
+  if (reset) writeSoon();
+  if (!streams_.empty() || out_at_ < out_.size()) {
+    armSendTimer();
+  } else {
+    send_watch_.reset(sent_progress_);
+  }
+}
+
+void H2Connection::endStalled() {
+  worker_.shared().stats().h2_send_timeouts.fetch_add(1, std::memory_order_relaxed);
+  EC_LOG_EVERY_SECOND(LogLevel::kWarning,
+                      "http2: client %s took no response bytes for limits.send_timeout (%lld ms) "
+                      "with %zu streams open: connection closed",
+                      peer_ip_.c_str(), static_cast<long long>(config_->send_timeout.count()),
+                      streams_.size());
+  closing_ = true;
+  session_.terminate(NGHTTP2_ENHANCE_YOUR_CALM);
+  // Best effort: the GOAWAY goes behind what already waits, in one write attempt.
+  if (out_at_ == out_.size()) {
+    out_.clear();
+    out_at_ = 0;
+  }
+  session_.takeOutput(out_, out_.size() + 1);
+  if (out_at_ < out_.size()) {
+    iovec iov{out_.data() + out_at_, out_.size() - out_at_};
+    (void)transport_->writev(&iov, 1);
+  }
+  finishClose();
+}
+
 void H2Connection::onIo(uint32_t events) {
   if (closed_) return;
   if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
@@ -815,6 +928,7 @@ void H2Connection::writeOutput() {
     if (out_at_ == out_.size()) {
       out_.clear();
       out_at_ = 0;
+      out_has_data_ = false;  // readBody() sets it again (noteSent)
       session_.takeOutput(out_, kOutputBudget);
       if (out_.empty()) break;
     }
@@ -822,13 +936,17 @@ void H2Connection::writeOutput() {
     // 64 KiB forward after each would copy it again.
     iovec iov{out_.data() + out_at_, out_.size() - out_at_};
     const net::IoResult io = transport_->writev(&iov, 1);
-    if (io.kind == net::IoResult::Kind::kBlocked) break;
+    if (io.kind == net::IoResult::Kind::kBlocked) {
+      armSendTimer();  // the socket is full: the client must take some within send_timeout
+      break;
+    }
     if (io.kind != net::IoResult::Kind::kBytes) {
       finishClose();
       return;
     }
     worker_.shared().stats().client_bytes_out.fetch_add(io.bytes, std::memory_order_relaxed);
     out_at_ += io.bytes;
+    if (out_has_data_) sent_progress_ += io.bytes;
   }
   const bool idle = out_at_ == out_.size() && !session_.wantsWrite();
   if (idle && (closing_ || !session_.wantsRead())) {
@@ -860,6 +978,7 @@ void H2Connection::finishClose() {
   if (closed_) return;
   closed_ = true;
   timer_.cancel();
+  send_timer_.cancel();
   net::closeStream(worker_.loop(), *transport_, fd_);
   for (std::unique_ptr<H2Stream>& stream : streams_.takeAll()) {
     stream->detach();
@@ -877,6 +996,7 @@ void H2Connection::onRequestHeaders(int32_t stream, std::span<const h2::HeaderFi
   }
   worker_.shared().stats().h2_streams.fetch_add(1, std::memory_order_relaxed);
   timer_.cancel();
+  armSendTimer();
   // Only when a reload moved the generation: std::atomic_load of the shared_ptr takes a lock.
   worker_.shared().refreshConfig(config_, config_generation_);
   if (H2Stream* opened = open(stream)) opened->onHeaders(fields, end_stream);
@@ -890,6 +1010,7 @@ void H2Connection::onRequestHeadersTooLarge(int32_t stream, bool /*end_stream*/)
   }
   worker_.shared().stats().h2_streams.fetch_add(1, std::memory_order_relaxed);
   timer_.cancel();
+  armSendTimer();
   if (H2Stream* opened = open(stream)) opened->onHeadersTooLarge();
 }
 

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 
+#include "h2/send_progress.h"
 #include "h2/session.h"
 #include "http/body_decoder.h"
 #include "http/message.h"
@@ -62,6 +63,7 @@ class H2Stream final : public Downstream {
   void abortNow() override;
   bool secure() const override;
   const tls::TlsInfo* tlsInfo() const override;
+  uint64_t outputHighWatermark() const override;
 
   // From the connection.
   void onHeaders(std::span<const h2::HeaderField> fields, bool end_stream);
@@ -71,6 +73,13 @@ class H2Stream final : public Downstream {
   void onEnd();
   long readBody(uint8_t* buffer, size_t length, bool& eof);
   void detach();  // the stream closed: no more frames, the transaction is dropped
+  // Response bytes ready for DATA frames that the client's flow control holds back now.
+  bool waitsForClientWindow();
+  // One send-progress check (H2Connection's timer): true when this stream has waited on its
+  // own exhausted window for limits.send_timeout without a byte moving.
+  bool sendStalled();
+  // Response bytes this stream holds copied (counted against http2.max_response_buffer).
+  size_t heldBytes() const { return held_; }
 
  private:
   // GET and HEAD bodies are buffered whole (rare; kept for cacheability), at most this much.
@@ -82,12 +91,15 @@ class H2Stream final : public Downstream {
   void refuseBody(bool too_large);
   void respondLocal(int status, std::string_view body);
   void pullResponse();
+  void convertResponse();  // response_ -> HEADERS and data_ (pullResponse's second half)
   bool submitHead();
   // The fast path of submitHead() for heads the proxy wrote itself: 1 submitted, 0 not a
   // plain head (the parser decides), -1 incomplete.
   int submitOwnHead();
   void submitPairs(size_t head_bytes);
   size_t dataLeft() const { return data_.size() - data_at_; }
+  // Reports a change of response_ + data_ to the connection's buffer account.
+  void account();
 
   H2Connection& connection_;
   int32_t id_;
@@ -122,6 +134,9 @@ class H2Stream final : public Downstream {
   bool detached_ = false;
   bool refill_pending_ = false;
   char status_digits_[3] = {};
+  size_t held_ = 0;        // response_ + dataLeft() as last reported to the connection
+  uint64_t sent_ = 0;      // body bytes handed to DATA frames
+  h2::SendWatch send_watch_;
 };
 
 // The open streams of a connection by id. Clients open ids in increasing order (RFC 9113
@@ -135,6 +150,13 @@ class StreamTable {
   bool insert(int32_t id, std::unique_ptr<H2Stream> stream);
   std::unique_ptr<H2Stream> take(int32_t id);  // nullptr when not open
   bool empty() const { return count_ == 0; }
+  size_t size() const { return count_; }
+  template <typename F>
+  void forEach(F&& f) const {
+    for (size_t i = front_; i < entries_.size(); ++i) {
+      if (entries_[i].second) f(*entries_[i].second);
+    }
+  }
   std::vector<std::unique_ptr<H2Stream>> takeAll();
 
  private:
@@ -191,6 +213,15 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   std::vector<nghttp2_nv>& headPairs() { return head_pairs_; }
   // One request parser per connection, reset per request: its field list keeps its capacity.
   http::RequestParser& requestParser();
+  // The connection's account of response bytes its streams hold copied, bounded by
+  // http2.max_response_buffer (see h2::responseAllowance).
+  void noteHeld(size_t before, size_t after) { held_ += after; held_ -= before; }
+  size_t held() const { return held_; }
+  // DATA payload bytes handed to frames: send progress.
+  void noteSent(size_t bytes) {
+    sent_progress_ += bytes;
+    out_has_data_ = true;
+  }
 
  private:
   void readInput();
@@ -198,6 +229,11 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   void updateInterest();
   void finishClose();
   void armIdleTimer();
+  // The send-progress check (limits.send_timeout): armed once while streams are open or
+  // frames wait for the socket, re-armed by itself every send_timeout / kChecksPerTimeout.
+  void armSendTimer();
+  void checkSendProgress();
+  void endStalled();
   H2Stream* find(int32_t stream) const;
   H2Stream* open(int32_t stream);  // a recycled or new stream; nullptr if the id is open
   void runRefills();
@@ -234,6 +270,13 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   bool read_scheduled_ = false;
   uint32_t interest_ = 0;
   net::Timer timer_;
+  net::Timer send_timer_;
+  h2::SendWatch send_watch_;
+  // Send progress: DATA payload bytes handed to frames, plus bytes the socket took while
+  // out_ held DATA (frames a client merely answers with, such as PING ACK, are no progress).
+  uint64_t sent_progress_ = 0;
+  bool out_has_data_ = false;
+  size_t held_ = 0;  // response bytes held copied by the streams (noteHeld)
   std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
 };
 

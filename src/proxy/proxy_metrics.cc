@@ -46,8 +46,9 @@ const MetricDecl kHeaderTimeouts{"edgecache_header_timeouts_total",
                                  Type::kCounter, {}, {}, ""};
 const MetricDecl kSendTimeouts{"edgecache_client_send_timeouts_total",
                                "Client connections closed because they took no bytes of a pending "
-                               "answer for limits.send_timeout.",
-                               Type::kCounter, {}, {}, ""};
+                               "answer for limits.send_timeout, by protocol (http1; http2: no "
+                               "response byte moved, socket full or windows shut).",
+                               Type::kCounter, {"protocol"}, {}, ""};
 const MetricDecl kCacheEvents{
     "edgecache_cache_events_total",
     "Cache events: revalidations sent, background refreshes (stale-while-revalidate), stale "
@@ -106,6 +107,16 @@ const MetricDecl kH2Calm{
     "rapid_reset, continuation_flood, hpack_bomb, ping_flood, settings_flood, empty_data_flood, "
     "window_update_flood.",
     Type::kCounter, {"reason"}, {}, ""};
+const MetricDecl kH2StreamSendTimeouts{
+    "edgecache_http2_stream_send_timeouts_total",
+    "HTTP/2 streams reset (RST_STREAM CANCEL) because the client kept their window shut for "
+    "limits.send_timeout while the rest of its connection went on.",
+    Type::kCounter, {}, {}, ""};
+const MetricDecl kH2ResponseBufferFull{
+    "edgecache_http2_response_buffer_full_total",
+    "Times an HTTP/2 stream took less of its response than it would have because its "
+    "connection already held http2.max_response_buffer bytes for a client that reads slowly.",
+    Type::kCounter, {}, {}, ""};
 const MetricDecl kH2Refused{
     "edgecache_http2_refused_requests_total",
     "HTTP/2 requests reset because they cannot become a canonical HTTP/1.1 request, by reason "
@@ -130,7 +141,7 @@ const std::vector<const observe::MetricDecl*>& metricDecls() {
         &kOriginTlsHandshakes, &kOriginOpen,      &kOriginBytes,       &kOriginUnavailable, &kMemoryBytes,
         &kMemoryObjects,   &kMemoryEvictions,   &kMemoryInserts,     &kHttpsRedirects,
         &kH2Connections,   &kH2Streams,         &kH2Misdirected,     &kH2Calm,
-        &kH2Refused};
+        &kH2Refused,       &kH2StreamSendTimeouts, &kH2ResponseBufferFull};
     for (const MetricDecl* decl : serviceMetricDecls()) list.push_back(decl);
     return list;
   }();
@@ -164,7 +175,10 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
     return static_cast<double>(shared.config()->max_connections);
   });
   registry.callback(kHeaderTimeouts, {}, [&stats] { return load(stats.header_timeouts); });
-  registry.callback(kSendTimeouts, {}, [&stats] { return load(stats.send_timeouts); });
+  registry.callback(kSendTimeouts, {"http1"}, [&stats] { return load(stats.send_timeouts); });
+  registry.callback(kSendTimeouts, {"http2"}, [&stats] { return load(stats.h2_send_timeouts); });
+  registry.callback(kH2StreamSendTimeouts, {}, [&stats] { return load(stats.h2_stream_send_timeouts); });
+  registry.callback(kH2ResponseBufferFull, {}, [&stats] { return load(stats.h2_response_buffer_full); });
   registry.callback(kCacheEvents, {"revalidation"}, [&stats] { return load(stats.revalidations); });
   registry.callback(kCacheEvents, {"background_refresh"}, [&stats] { return load(stats.background_refreshes); });
   registry.callback(kCacheEvents, {"stale_on_error"}, [&stats] { return load(stats.stale_on_error); });

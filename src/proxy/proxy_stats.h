@@ -26,6 +26,7 @@ struct ProxyStats {
   std::atomic<int64_t> connections_open{0};
   std::atomic<uint64_t> header_timeouts{0};
   std::atomic<uint64_t> send_timeouts{0};  // clients that took no bytes for limits.send_timeout
+  std::atomic<uint64_t> h2_send_timeouts{0};  // the same for HTTP/2 connections
   std::atomic<uint64_t> origin_unavailable{0};  // 502/504 answered
   std::atomic<uint64_t> stale_on_error{0};
   std::atomic<uint64_t> revalidations{0};
@@ -41,6 +42,8 @@ struct ProxyStats {
   std::atomic<uint64_t> h2_malformed{0};    // frames or header blocks nghttp2 refused
   std::atomic<uint64_t> h2_header_lists_too_large{0};  // answered 431 on their stream
   std::atomic<uint64_t> h2_bodies_too_large{0};        // streamed past max_request_body: reset
+  std::atomic<uint64_t> h2_stream_send_timeouts{0};  // streams whose window stayed shut: CANCEL
+  std::atomic<uint64_t> h2_response_buffer_full{0};  // pulls held back by max_response_buffer
   std::array<std::atomic<uint64_t>, static_cast<size_t>(h2::CalmReason::kCount)> h2_calm{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(h2::DowngradeError::kCount)> h2_downgrade_errors{};  // fetched bodies not stored: purged meanwhile
 

@@ -51,6 +51,7 @@ struct RuntimeConfig {
   Millis idle_timeout{60000};
   Millis send_timeout{60000};
   h2::SessionLimits h2_limits;  // from the `http2` section
+  size_t h2_response_buffer = size_t{1} << 20;  // http2.max_response_buffer
   uint32_t max_connections = 10000;
   std::vector<ServiceRoute> services;
   // "X-Cache: <node> <hit|miss|pass|int>\r\nX-Cache-Status: ...\r\n" for each disposition

@@ -67,6 +67,7 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
   h2.empty_data_rate = http2.empty_data_rate;
   h2.window_update_burst = http2.window_update_burst;
   h2.window_update_rate = http2.window_update_rate;
+  runtime->h2_response_buffer = static_cast<size_t>(http2.max_response_buffer);
   runtime->max_connections = limits.max_connections;
 
   const config::CacheConfig& cache = config.cache;

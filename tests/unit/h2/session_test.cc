@@ -425,3 +425,50 @@ TEST_F(SessionTest, ARequestAndItsResponseWithNghttp2sClient) {
 
 }  // namespace
 }  // namespace ec::h2
+
+namespace ec::h2 {
+namespace {
+
+std::string u32(uint32_t v) {
+  return std::string{static_cast<char>(v >> 24), static_cast<char>((v >> 16) & 0xff),
+                     static_cast<char>((v >> 8) & 0xff), static_cast<char>(v & 0xff)};
+}
+
+// The windows the send-progress check reads: a client's SETTINGS_INITIAL_WINDOW_SIZE 0 shuts
+// every stream's window, WINDOW_UPDATE opens it; terminate() queues GOAWAY with its code.
+TEST(SessionWindowsTest, SendWindowsFollowTheClientsSettingsAndUpdates) {
+  Recorder recorder;
+  int64_t now = 1000;
+  Session session(recorder, SessionLimits{}, [&now] { return now; });
+  ASSERT_TRUE(session.start());
+  std::string all(kPreface);
+  all += frame(kSettings, 0, 0, std::string("\x00\x04", 2) + u32(0));  // INITIAL_WINDOW_SIZE 0
+  all += frame(kHeaders, kEndHeaders | kEndStream, 1, requestBlock());
+  ASSERT_TRUE(session.receive(all));
+  EXPECT_EQ(session.streamSendWindow(1), 0);
+  EXPECT_EQ(session.connectionSendWindow(), 65535);
+  EXPECT_EQ(session.streamSendWindow(3), -1);  // not open
+  ASSERT_TRUE(session.receive(frame(8, 0, 1, u32(100))));  // WINDOW_UPDATE stream 1
+  EXPECT_EQ(session.streamSendWindow(1), 100);
+  recorder.bodies[1] = std::string(1000, 'x');
+  ASSERT_TRUE(session.submitResponse(1, {{":status", "200"}}, true));
+  std::string out;
+  session.takeOutput(out, 1 << 20);
+  EXPECT_EQ(session.streamSendWindow(1), 0);  // 100 bytes went, the rest waits
+  EXPECT_EQ(session.connectionSendWindow(), 65535 - 100);
+  session.terminate(NGHTTP2_ENHANCE_YOUR_CALM);
+  out.clear();
+  session.takeOutput(out, 1 << 20);
+  bool goaway = false;
+  for (size_t at = 0; at + 9 <= out.size();) {
+    const size_t length = (static_cast<uint8_t>(out[at]) << 16) |
+                          (static_cast<uint8_t>(out[at + 1]) << 8) | static_cast<uint8_t>(out[at + 2]);
+    if (out[at + 3] == 7 && length >= 8 && static_cast<uint8_t>(out[at + 9 + 7]) == 0x0b) goaway = true;
+    at += 9 + length;
+  }
+  EXPECT_TRUE(goaway);
+  EXPECT_FALSE(session.wantsRead());
+}
+
+}  // namespace
+}  // namespace ec::h2
