@@ -3,6 +3,7 @@
 // as it arrives.
 #include <charconv>
 #include <cinttypes>
+#include <cstring>
 
 #include "base/strings.h"
 #include "cache/conditional.h"
@@ -40,6 +41,23 @@ void appendNumber(std::string& out, uint64_t value) {
     value /= 10;
   } while (value != 0);
   out.append(first, static_cast<size_t>(digits + sizeof digits - first));
+}
+
+// "<prefix><value><suffix>" in one append (a head line with a number: Age, Content-Length).
+template <size_t P, size_t S>
+void appendNumberLine(std::string& out, const char (&prefix)[P], uint64_t value,
+                      const char (&suffix)[S]) {
+  char line[P + S + 20];
+  char* const end = line + sizeof line;
+  char* first = end - (S - 1);
+  std::memcpy(first, suffix, S - 1);
+  do {
+    *--first = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  first -= P - 1;
+  std::memcpy(first, prefix, P - 1);
+  out.append(first, static_cast<size_t>(end - first));
 }
 
 // The stored head without the named field (for multipart answers, whose parts carry it).
@@ -135,9 +153,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
   out.reserve(meta.head.size() + 256 + inline_body);
   auto appendCommon = [&](std::string_view stored_head) {
     out += stored_head;
-    out += "Age: ";
-    appendNumber(out, static_cast<uint64_t>(std::max<int64_t>(age, 0)));
-    out += "\r\n";
+    appendNumberLine(out, "Age: ", static_cast<uint64_t>(std::max<int64_t>(age, 0)), "\r\n");
     appendXCacheFields(out, meta.upstream_x_cache, disposition);
     if (!head_.keep_alive || connection_.closing()) out += "Connection: close\r\n";
   };
@@ -220,12 +236,12 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
   noteStatus(meta.status);
   appendCommon(meta.head);
   const bool bodyless_status = meta.status == 204 || meta.status == 304 || meta.status < 200;
+  bool terminated = false;  // the empty line that ends the head is out already
   if (complete || meta.content_length >= 0) {
     body_end_ = complete ? body_->available() : static_cast<uint64_t>(meta.content_length);
     if (!bodyless_status) {
-      out += "Content-Length: ";
-      appendNumber(out, body_end_);
-      out += "\r\n";
+      appendNumberLine(out, "Content-Length: ", body_end_, "\r\n\r\n");
+      terminated = true;
     }
   } else if (head_.version == http::Version::kHttp11) {
     body_end_ = kUnknownEnd;
@@ -237,7 +253,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
     body_end_ = kUnknownEnd;
     close_delimited_out_ = !head_only;
   }
-  out += "\r\n";
+  if (!terminated) out += "\r\n";
   connection_.output().appendOwned(std::move(out));
   if (head_only || bodyless_status) {
     body_end_ = 0;

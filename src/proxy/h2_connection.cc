@@ -305,9 +305,6 @@ void H2Stream::detach() {
 
 namespace {
 
-// Name pointers are stored as offsets into the names scratch while it grows; fixed after.
-uint8_t* offsetPointer(size_t offset) { return reinterpret_cast<uint8_t*>(offset); }
-
 constexpr std::array<char, 256> kLower = [] {
   std::array<char, 256> table{};
   for (int c = 0; c < 256; ++c) {
@@ -360,8 +357,13 @@ int H2Stream::submitOwnHead() {
   if (first_end == nullptr) return -1;
   size_t at = static_cast<size_t>(static_cast<const char*>(first_end) - text.data()) + 1;
 
+  // Sized once (the names are part of the text, which may carry a body too: capped), so the
+  // pointers into it stay put and no line pays for growing it. Names beyond the cap, rare,
+  // take the parser's path.
+  constexpr size_t kNamesCap = 4096;
   std::string& names = connection_.headNames();
-  names.clear();
+  names.resize(std::min(text.size(), kNamesCap));
+  size_t names_used = 0;
   std::vector<nghttp2_nv>& pairs = connection_.headPairs();
   pairs.clear();
   static constexpr char kStatus[] = ":status";
@@ -400,18 +402,15 @@ int H2Stream::submitOwnHead() {
     } else if (isConnectionSpecific(name)) {
       continue;
     }
-    const size_t name_at = names.size();
-    names.resize(name_at + name.size());
-    char* lower = names.data() + name_at;
+    if (name.size() > names.size() - names_used) return 0;
+    char* lower = names.data() + names_used;
+    names_used += name.size();
     // No whitespace check: the names were validated where they came from (our own
     // serializer, or the response parser for an origin's head).
     lowerInto(lower, name);
-    pairs.push_back({offsetPointer(name_at),
+    pairs.push_back({reinterpret_cast<uint8_t*>(lower),
                      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
                      value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
-  for (size_t i = 1; i < pairs.size(); ++i) {
-    pairs[i].name = reinterpret_cast<uint8_t*>(names.data()) + reinterpret_cast<size_t>(pairs[i].name);
   }
   // Framing as RFC 9112 §6.3 gives it for these heads: no body for HEAD, 204 and 304;
   // Content-Length; otherwise the body runs to the end of the transaction's output.
