@@ -268,3 +268,84 @@ def test_issue_5_h2_max_response_buffer_out_of_range_is_refused(tmp_path):
                           timeout=30)
     assert done.returncode != 0
     assert "http2.max_response_buffer" in (done.stdout + done.stderr).decode()
+
+
+def rss_kib(node):
+    with open("/proc/%d/status" % node.process.pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def rss_growth_with_shut_windows(start_edgecache, pki, origin, budget, connections=2, streams=100):
+    """RSS growth (KiB) while `connections` clients each hold `streams` answers of a cached
+    1 MiB object behind shut windows."""
+    origin.script("/obj", Reply(200, CACHEABLE, body_of(1 << 20, 5)))
+    node = start(start_edgecache, pki, send_timeout="60s", http2={"max_response_buffer": budget})
+    with H2Raw(node.tls_port, pki.context()) as warm:
+        request(warm, 1, "/obj")
+        assert warm.response(1)[0] == 200
+    time.sleep(0.3)
+    before = rss_kib(node)
+    clients = []
+    try:
+        for _ in range(connections):
+            h2 = H2Raw(node.tls_port, pki.context())
+            clients.append(h2)
+            shut_windows(h2)
+            for i in range(streams):
+                request(h2, 1 + 2 * i, "/obj")
+            reader = Reader(h2)
+            assert reader.until(lambda: len(reader.status) == streams, 20)
+        time.sleep(1)
+        return rss_kib(node) - before, metric(node, "edgecache_http2_response_buffer_full_total")
+    finally:
+        for h2 in clients:
+            h2.close()
+
+
+def test_issue_5_h2_non_reading_clients_cannot_make_the_node_buffer_per_stream(start_edgecache, pki,
+                                                                               origin, monkeypatch):
+    # A small ASan quarantine, so freed buffers do not look like held ones.
+    monkeypatch.setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:quarantine_size_mb=8")
+    # A budget no connection reaches (what every connection did before the bound): each of the
+    # 200 streams copies 256 KiB of the object ready for DATA frames, about 50 MiB.
+    unbounded, full = rss_growth_with_shut_windows(start_edgecache, pki, origin, "1GiB")
+    assert full == 0
+    # The default 1 MiB: 1 MiB + 100 x 16 KiB per connection, about 5 MiB for both.
+    bounded, full = rss_growth_with_shut_windows(start_edgecache, pki, origin, "1MiB")
+    assert full > 0
+    print("rss growth for 2 x 100 shut streams: %.1f MiB unbounded, %.1f MiB with 1 MiB budget"
+          % (unbounded / 1024, bounded / 1024))
+    assert unbounded > 40 * 1024, unbounded
+    assert bounded < 25 * 1024 and bounded * 3 < unbounded, (bounded, unbounded)
+
+
+def test_issue_5_h2_client_that_stops_reading_the_socket_is_closed(start_edgecache, pki, origin):
+    big = body_of(24 << 20, 6)
+    origin.script("/huge", Reply(200, CACHEABLE, big))
+    origin.script("/small", Reply(200, CACHEABLE, b"small"))
+    node = start(start_edgecache, pki)
+    with H2Raw(node.tls_port, pki.context()) as h2:
+        # Windows wide open, then the client reads nothing more: the socket fills up.
+        h2.send(frame(SETTINGS, 0, 0, struct.pack(">HI", INITIAL_WINDOW_SIZE, (1 << 31) - 1)) +
+                frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", (1 << 31) - 1 - 65535)))
+        request(h2, 1, "/huge")
+        started = time.monotonic()
+        deadline = started + 20
+        while time.monotonic() < deadline:
+            if metric(node, "edgecache_client_send_timeouts_total", protocol="http2") == 1:
+                break
+            time.sleep(0.2)
+        assert metric(node, "edgecache_client_send_timeouts_total", protocol="http2") == 1
+        assert time.monotonic() - started >= 0.9  # the socket filled, then a whole timeout
+        print("closed %.2f s after the request" % (time.monotonic() - started))
+        serves_others(node, pki)
+        # What the kernel buffered still arrives, then the end: not the whole body.
+        reader = Reader(h2)
+        while reader.step(2.0):
+            pass
+        assert h2.closed
+        assert len(reader.bodies.get(1, b"")) < len(big)
+        assert 1 not in reader.ended
