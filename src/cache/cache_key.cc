@@ -157,6 +157,26 @@ bool isPlainPath(std::string_view path) {
   return true;
 }
 
+// True when the whole target (path and query) is already its normal form: a path with no
+// escape and no dot-segment, a query with no escape. One pass; the common case.
+bool isPlainTarget(std::string_view target) {
+  if (target.empty() || target.front() != '/') return false;
+  bool in_query = false;
+  for (size_t i = 1; i < target.size(); ++i) {
+    const char c = target[i];
+    if (c == '%') return false;
+    if (c == '?') {
+      in_query = true;
+    } else if (c == '.' && !in_query && target[i - 1] == '/') {
+      // "/." ending the path, or followed by '/' or '.': a dot-segment (or may start one).
+      if (i + 1 == target.size()) return false;
+      const char next = target[i + 1];
+      if (next == '/' || next == '.' || next == '?') return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string normalizeAuthority(std::string_view scheme, std::string_view authority) {
@@ -186,6 +206,10 @@ void appendKeyOrigin(std::string& key, std::string_view scheme, std::string_view
 }
 
 void appendKeyTarget(std::string& key, std::string_view path_and_query) {
+  if (isPlainTarget(path_and_query)) {
+    key.append(path_and_query);
+    return;
+  }
   if (path_and_query == "*") {
     key.append("*");
     return;

@@ -140,12 +140,24 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
 
   // Host (RFC 9112 §3.2): exactly one valid line in HTTP/1.1, even when absolute-form names the
   // authority (which then wins, §3.2.2).
-  // One pass for the count and the value.
+  // One pass for the count and the value. It also notes, by name length only, whether any
+  // line could be Transfer-Encoding or Content-Length (17, 14), Expect (6) or Connection (10):
+  // most requests have none, and the readings below of absent fields are then known.
   size_t host_count = 0;
   std::string_view host;
+  bool maybe_framing = false;
+  bool maybe_expect = false;
+  bool maybe_connection = false;
   for (const Field& field : fields.all()) {
-    if (field.name.size() == 4 && equalsIgnoreCase(field.name, "host") && host_count++ == 0) {
-      host = field.value;
+    switch (field.name.size()) {
+      case 4:
+        if (equalsIgnoreCase(field.name, "host") && host_count++ == 0) host = field.value;
+        break;
+      case 14:
+      case 17: maybe_framing = true; break;
+      case 6: maybe_expect = true; break;
+      case 10: maybe_connection = true; break;
+      default: break;
     }
   }
   if (host_count > 1) return fail(ParseErrorKind::kDuplicateHost, "more than one Host line");
@@ -156,8 +168,8 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
   }
 
   // Framing (RFC 9112 §6). A request never gets the benefit of the doubt.
-  const TransferCoding coding = readTransferCoding(fields);
-  const ContentLength length = readContentLength(fields);
+  const TransferCoding coding = maybe_framing ? readTransferCoding(fields) : TransferCoding::kAbsent;
+  const ContentLength length = maybe_framing ? readContentLength(fields) : ContentLength{};
   if (coding != TransferCoding::kAbsent) {
     if (!http11) return fail(ParseErrorKind::kTeInHttp10, "Transfer-Encoding in HTTP/1.0");
     if (length.state != ContentLength::State::kAbsent) {
@@ -188,7 +200,7 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
   }
 
   // Expect (RFC 9110 §10.1.1): only 100-continue exists; HTTP/1.0 clients cannot use it.
-  if (fields.has("expect")) {
+  if (maybe_expect && fields.has("expect")) {
     size_t elements = 0;
     bool only_continue = true;
     fields.forEachListElement("expect", [&](std::string_view element) {
@@ -201,9 +213,13 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
     head.expect_continue = http11;
   }
 
-  head.keep_alive = http11 ? !fields.hasListToken("connection", "close")
-                           : fields.hasListToken("connection", "keep-alive") &&
-                                 !fields.hasListToken("connection", "close");
+  if (!maybe_connection) {
+    head.keep_alive = http11;
+  } else {
+    head.keep_alive = http11 ? !fields.hasListToken("connection", "close")
+                             : fields.hasListToken("connection", "keep-alive") &&
+                                   !fields.hasListToken("connection", "close");
+  }
   return Status::kDone;
 }
 

@@ -84,6 +84,15 @@ TEST(PrimaryKey, RemovesDotSegments) {
   EXPECT_EQ(primaryKey("http", "h", "/a/b?x=/../y"), "http://h/a/b?x=/../y");
 }
 
+TEST(PrimaryKey, DotSegmentsBeforeAQueryAndDotsInNamesAreTellApart) {
+  EXPECT_EQ(primaryKey("http", "h", "/a/.?q"), "http://h/a/?q");
+  EXPECT_EQ(primaryKey("http", "h", "/a/..?q=1"), "http://h/?q=1");
+  EXPECT_EQ(primaryKey("http", "h", "/.well-known/x.txt?v=1.2"), "http://h/.well-known/x.txt?v=1.2");
+  EXPECT_EQ(primaryKey("http", "h", "/a..b/c.?d/./e"), "http://h/a..b/c.?d/./e");
+  EXPECT_EQ(primaryKey("http", "h", "/a?%7e"), "http://h/a?%7E");
+  EXPECT_EQ(primaryKey("http", "h", "/."), "http://h/");
+}
+
 TEST(PrimaryKey, KeepsDoubleSlashesAndEmptyPath) {
   EXPECT_EQ(primaryKey("http", "h", "//a//b"), "http://h//a//b");
   EXPECT_EQ(primaryKey("http", "h", ""), "http://h/");

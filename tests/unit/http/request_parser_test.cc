@@ -276,6 +276,31 @@ TEST(RequestParser, AbsoluteFormAuthorityWinsOverHost) {
   EXPECT_EQ(parseAll("GET http://evil/ HTTP/1.1\r\nHost: a b\r\n\r\n", head).kind, K::kBadHost);
 }
 
+TEST(RequestParser, FieldsWithTheLengthsOfFramingNamesAreReadByName) {
+  // deriveSemantics skips the framing, Expect and Connection readings when no field name has
+  // their lengths; names of those lengths that are something else must change nothing.
+  RequestHead head;
+  ASSERT_EQ(parseAll("GET / HTTP/1.1\r\nHost: a\r\nX-Seventeen-Chars: 1\r\nX-Fourteen-Chr: 2\r\n"
+                     "X-Six1: 3\r\nX-Ten-Char: 4\r\n\r\n", head).status,
+            RequestParser::Status::kDone);
+  EXPECT_EQ(head.framing, BodyFraming::kNone);
+  EXPECT_TRUE(head.keep_alive);
+  EXPECT_FALSE(head.expect_continue);
+  ASSERT_EQ(parseAll("POST / HTTP/1.1\r\nHost: a\r\nCONTENT-LENGTH: 5\r\n\r\n", head).status,
+            RequestParser::Status::kDone);
+  EXPECT_EQ(head.framing, BodyFraming::kContentLength);
+  EXPECT_EQ(head.content_length, 5u);
+  ASSERT_EQ(parseAll("POST / HTTP/1.1\r\nHost: a\r\nTransfer-ENCODING: chunked\r\n\r\n", head).status,
+            RequestParser::Status::kDone);
+  EXPECT_EQ(head.framing, BodyFraming::kChunked);
+  ASSERT_EQ(parseAll("GET / HTTP/1.1\r\nHost: a\r\nCONNECTION: close\r\n\r\n", head).status,
+            RequestParser::Status::kDone);
+  EXPECT_FALSE(head.keep_alive);
+  ASSERT_EQ(parseAll("GET / HTTP/1.0\r\nX-Ten-Char: keep-alive\r\n\r\n", head).status,
+            RequestParser::Status::kDone);
+  EXPECT_FALSE(head.keep_alive);
+}
+
 TEST(RequestParser, KeepAliveAndExpect) {
   RequestHead head;
   ASSERT_EQ(parseAll("GET / HTTP/1.0\r\n\r\n", head).status, RequestParser::Status::kDone);
