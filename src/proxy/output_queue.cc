@@ -191,11 +191,13 @@ void OutputQueue::popFront() {
   // Release what the segment holds now (an object reference may pin a large body).
   Segment& front = segments_[front_];
   front.body.reset();
-  if (front.bytes.capacity() <= kSpareLimit && front.bytes.capacity() > spare_.capacity()) {
+  const size_t capacity = front.bytes.capacity();
+  if (capacity <= kSpareLimit && capacity > spare_.capacity()) {
     front.bytes.clear();
-    spare_.swap(front.bytes);
+    spare_ = std::move(front.bytes);  // a smaller spare it replaces is released
+  } else if (capacity > std::string().capacity()) {
+    std::string().swap(front.bytes);
   }
-  std::string().swap(front.bytes);
   ++front_;
   if (front_ == segments_.size()) {
     segments_.clear();
