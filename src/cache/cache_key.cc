@@ -89,7 +89,17 @@ namespace {
 void appendLower(std::string& out, std::string_view text) {
   const size_t at = out.size();
   out.append(text);
-  for (char* c = out.data() + at; c != out.data() + out.size(); ++c) *c = asciiLower(*c);
+  // Local bounds: stores through a char* could alias the string's own size and pointer.
+  char* const first = out.data() + at;
+  const size_t size = text.size();
+  for (size_t i = 0; i < size; ++i) first[i] = asciiLower(first[i]);
+}
+
+bool isAllDigits(std::string_view text) {
+  for (char c : text) {
+    if (!isDigit(c)) return false;
+  }
+  return true;
 }
 
 bool isDefaultPort(std::string_view scheme, uint64_t port) {
@@ -99,19 +109,15 @@ bool isDefaultPort(std::string_view scheme, uint64_t port) {
 }
 
 void appendAuthority(std::string& out, std::string_view scheme, std::string_view authority) {
-  // One pass from the end: userinfo ends at the last '@'; the port separator is the last ':'
-  // after it, unless an IPv6 literal's closing bracket comes later.
-  size_t colon = std::string_view::npos;
-  bool bracket_seen = false;
-  for (size_t i = authority.size(); i-- > 0;) {
-    const char c = authority[i];
-    if (c == '@') {
-      authority.remove_prefix(i + 1);
-      if (colon != std::string_view::npos) colon -= i + 1;
-      break;
-    }
-    if (c == ']') bracket_seen = true;
-    else if (c == ':' && !bracket_seen && colon == std::string_view::npos) colon = i;
+  // Userinfo ends at the last '@'; the port separator is the last ':' after it, unless an
+  // IPv6 literal's closing bracket comes later. No '@' (nearly always) costs one memchr.
+  if (authority.find('@') != std::string_view::npos) {
+    authority.remove_prefix(authority.rfind('@') + 1);
+  }
+  size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos &&
+      authority.find(']', colon + 1) != std::string_view::npos) {
+    colon = std::string_view::npos;  // inside an IPv6 literal: no port
   }
   std::string_view host = authority.substr(0, colon);
   std::string_view port =
@@ -119,6 +125,14 @@ void appendAuthority(std::string& out, std::string_view scheme, std::string_view
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   appendLower(out, host);
   if (!port.empty()) {
+    // The common case first: a canonical port number that is not the scheme's default (1 to
+    // 5 digits, no leading zero, so it cannot overflow) is already its normal form.
+    if (port.size() <= 5 && port.front() != '0' && isAllDigits(port) && port != "80" &&
+        port != "443") {
+      out.push_back(':');
+      out.append(port);
+      return;
+    }
     auto number = parseDecimal(port);
     if (!number) {
       out.push_back(':');
@@ -154,13 +168,27 @@ std::string normalizeAuthority(std::string_view scheme, std::string_view authori
 std::string primaryKey(std::string_view scheme, std::string_view authority,
                        std::string_view path_and_query) {
   std::string key;
-  key.reserve(scheme.size() + 3 + authority.size() + path_and_query.size() + 1);
+  appendPrimaryKey(key, scheme, authority, path_and_query);
+  return key;
+}
+
+void appendPrimaryKey(std::string& key, std::string_view scheme, std::string_view authority,
+                      std::string_view path_and_query) {
+  key.reserve(key.size() + scheme.size() + 3 + authority.size() + path_and_query.size() + 1);
+  appendKeyOrigin(key, scheme, authority);
+  appendKeyTarget(key, path_and_query);
+}
+
+void appendKeyOrigin(std::string& key, std::string_view scheme, std::string_view authority) {
   appendLower(key, scheme);
   key.append("://");
   appendAuthority(key, scheme, authority);
+}
+
+void appendKeyTarget(std::string& key, std::string_view path_and_query) {
   if (path_and_query == "*") {
     key.append("*");
-    return key;
+    return;
   }
   const size_t question = path_and_query.find('?');
   const std::string_view path = path_and_query.substr(0, question);
@@ -177,7 +205,6 @@ std::string primaryKey(std::string_view scheme, std::string_view authority,
     if (query.find('%') == std::string_view::npos) key.append(query);
     else key.append(normalizeEscapes(query, false));
   }
-  return key;
 }
 
 }  // namespace ec::cache

@@ -20,6 +20,14 @@ namespace ec::cache {
 // A target of "*" (OPTIONS) is kept as is.
 std::string primaryKey(std::string_view scheme, std::string_view authority,
                        std::string_view path_and_query);
+// The same key appended to `out` (a reused buffer: no allocation once it has the capacity).
+void appendPrimaryKey(std::string& out, std::string_view scheme, std::string_view authority,
+                      std::string_view path_and_query);
+// The same key in two parts, for a caller that keeps the first one per host:
+// appendKeyOrigin writes "scheme://host[:port]", appendKeyTarget the path and query, each
+// normalised as above.
+void appendKeyOrigin(std::string& out, std::string_view scheme, std::string_view authority);
+void appendKeyTarget(std::string& out, std::string_view path_and_query);
 
 // Normalises an authority alone (lowercase host, no trailing dot, no default port), as used
 // inside primaryKey; exposed for same-host comparisons (invalidation).

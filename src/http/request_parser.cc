@@ -140,11 +140,17 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
 
   // Host (RFC 9112 §3.2): exactly one valid line in HTTP/1.1, even when absolute-form names the
   // authority (which then wins, §3.2.2).
-  const size_t host_count = fields.count("host");
+  // One pass for the count and the value.
+  size_t host_count = 0;
+  std::string_view host;
+  for (const Field& field : fields.all()) {
+    if (field.name.size() == 4 && equalsIgnoreCase(field.name, "host") && host_count++ == 0) {
+      host = field.value;
+    }
+  }
   if (host_count > 1) return fail(ParseErrorKind::kDuplicateHost, "more than one Host line");
   if (host_count == 0 && http11) return fail(ParseErrorKind::kMissingHost, "HTTP/1.1 without Host");
   if (host_count == 1) {
-    const std::string_view host = *fields.get("host");
     if (!isValidAuthority(host)) return fail(ParseErrorKind::kBadHost, "invalid Host");
     if (head.target_form != TargetForm::kAbsolute) head.authority = host;
   }

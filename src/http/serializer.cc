@@ -110,6 +110,10 @@ void removeHopByHop(Fields& fields) {
 }
 
 void appendStatusLine(std::string& out, int status) {
+  if (status == 200) {  // nearly every answer: one append
+    out.append("HTTP/1.1 200 OK\r\n");
+    return;
+  }
   out.append("HTTP/1.1 ");
   appendDecimal(out, static_cast<uint64_t>(status));
   out.push_back(' ');

@@ -24,8 +24,13 @@ bool isHexDigit(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= '
 
 bool isValidPort(std::string_view port) {
   if (port.empty() || port.size() > 5) return false;
-  auto value = parseDecimal(port);
-  return value && *value <= 65535;
+  // Five digits at most: no overflow to check, so no parseDecimal.
+  uint32_t value = 0;
+  for (char c : port) {
+    if (!isDigit(c)) return false;
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return value <= 65535;
 }
 
 bool isValidIpv6Literal(std::string_view inside) {

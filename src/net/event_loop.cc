@@ -172,6 +172,7 @@ void EventLoop::run() {
   while (!stopping_.load(std::memory_order_relaxed)) {
     const int n = epoll_wait(epoll_fd_, events, kMaxEvents, nextTimeoutMs());
     now_ = std::chrono::steady_clock::now();
+    ++iteration_;
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       if (events[i].data.ptr == nullptr) {
@@ -190,6 +191,7 @@ void EventLoop::run() {
       for (auto& fn : batch) fn();
     }
   }
+  iteration_ = 0;  // no more per-iteration caching: what runs now reads the clocks itself
   runPosted();
   // Deferred calls often own objects being retired (connections, fetches): release them here,
   // on the loop thread, rather than in the destructor.

@@ -39,6 +39,8 @@ class Timer {
   void arm(EventLoop& loop, MonoTime deadline, std::function<void()> callback);
   void cancel();
   bool armed() const { return heap_index_ != kNotArmed; }
+  // When an armed timer fires (meaningless while not armed).
+  MonoTime deadline() const { return deadline_; }
 
  private:
   friend class EventLoop;
@@ -76,8 +78,12 @@ class EventLoop {
     else delete handler;
   }
 
-  // Monotonic time cached at the start of each iteration (cheap to read on the hot path).
+  // Monotonic time cached at the start of each iteration (cheap to read on the hot path): the
+  // one clock read per iteration. Timers and request timing use it.
   MonoTime now() const { return now_; }
+  // Counts iterations (one per epoll_wait) while run() runs; 0 outside run(). Lets users cache
+  // something per iteration (WorkerContext::wallNow()).
+  uint64_t iteration() const { return iteration_; }
   bool inLoopThread() const;
 
  private:
@@ -96,6 +102,7 @@ class EventLoop {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> thread_id_{0};
   MonoTime now_{};
+  uint64_t iteration_ = 0;
   std::vector<Timer*> timers_;  // binary min-heap on deadline_
   std::vector<std::function<void()>> deferred_;
   std::mutex posted_mutex_;

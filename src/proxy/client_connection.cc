@@ -53,20 +53,34 @@ void ClientConnection::armHeaderTimer() {
   const bool partial = input_.readableBytes() > 0;
   const bool handshaking = tls_ != nullptr && !tls_->handshakeDone();
   const Millis timeout = (partial || handshaking) ? config_->header_timeout : config_->idle_timeout;
-  timer_.arm(worker_.loop(), worker_.loop().now() + timeout, [this, partial] {
-    if (transaction_ || closed_) return;
-    if (tls_ != nullptr && !tls_->handshakeDone()) {
-      tls_->noteHandshakeTimeout();
-      abortNow();
-      return;
-    }
-    if (partial) {
-      worker_.shared().stats().header_timeouts.fetch_add(1, std::memory_order_relaxed);
-      respondError(408, "Request header timeout.\n", false, 0);
-    } else {
-      finishClose();
-    }
-  });
+  header_deadline_ = worker_.loop().now() + timeout;
+  header_timer_partial_ = partial;
+  header_timer_live_ = true;
+  if (!timer_.armed() || header_deadline_ < timer_.deadline()) armHeaderTimerAt(header_deadline_);
+}
+
+void ClientConnection::armHeaderTimerAt(MonoTime deadline) {
+  timer_.arm(worker_.loop(), deadline, [this] { onHeaderTimer(); });
+}
+
+void ClientConnection::onHeaderTimer() {
+  if (!header_timer_live_ || transaction_ || closed_) return;
+  if (worker_.loop().now() < header_deadline_) {
+    armHeaderTimerAt(header_deadline_);  // the deadline moved since the timer was armed
+    return;
+  }
+  header_timer_live_ = false;
+  if (tls_ != nullptr && !tls_->handshakeDone()) {
+    tls_->noteHandshakeTimeout();
+    abortNow();
+    return;
+  }
+  if (header_timer_partial_) {
+    worker_.shared().stats().header_timeouts.fetch_add(1, std::memory_order_relaxed);
+    respondError(408, "Request header timeout.\n", false, 0);
+  } else {
+    finishClose();
+  }
 }
 
 void ClientConnection::noteSendProgress(uint64_t written) {
@@ -204,7 +218,7 @@ void ClientConnection::processInput() {
 }
 
 void ClientConnection::startRequest() {
-  timer_.cancel();
+  header_timer_live_ = false;  // timer_ stays armed: it does nothing when it fires now
   header_deadline_armed_ = false;
   if (worker_.shared().draining()) closing_ = true;
   worker_.shared().refreshConfig(config_, config_generation_);  // each request sees the newest
@@ -353,17 +367,22 @@ void ClientConnection::transactionFinished(bool keep_alive) {
 void ClientConnection::flush() {
   if (closed_) return;
   uint64_t written = 0;
-  uint64_t spliced = 0;
-  auto result = output_.flush(*transport_, written, &worker_.splicePipes(), &spliced);
-  ProxyStats& stats = worker_.shared().stats();
-  stats.client_bytes_out.fetch_add(written, std::memory_order_relaxed);
-  if (spliced != 0) stats.client_bytes_spliced.fetch_add(spliced, std::memory_order_relaxed);
-  if (!result.ok()) {
-    abortNow();
-    return;
+  bool all_out = true;
+  // Nothing queued (a hit's answer already left in the flush that queued it): no transport call.
+  if (!output_.empty()) {
+    uint64_t spliced = 0;
+    auto result = output_.flush(*transport_, written, &worker_.splicePipes(), &spliced);
+    ProxyStats& stats = worker_.shared().stats();
+    stats.client_bytes_out.fetch_add(written, std::memory_order_relaxed);
+    if (spliced != 0) stats.client_bytes_spliced.fetch_add(spliced, std::memory_order_relaxed);
+    if (!result.ok()) {
+      abortNow();
+      return;
+    }
+    all_out = *result;
   }
-  want_write_ = !*result;
-  if (*result && closing_ && !transaction_) {
+  want_write_ = !all_out;
+  if (all_out && closing_ && !transaction_) {
     finishClose();
     return;
   }

@@ -79,7 +79,13 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   void closeSoon();
   void finishClose();
   void updateInterest();
+  // (Re)starts the idle or header deadline. The timer itself moves only when the deadline
+  // comes earlier than where it is armed; one that fires early finds the deadline moved and
+  // re-arms (onHeaderTimer), so a keep-alive connection touches the timer heap about once per
+  // idle_timeout instead of twice per request.
   void armHeaderTimer();
+  void onHeaderTimer();
+  void armHeaderTimerAt(MonoTime deadline);
   // After each flush: (re)arms the send timeout while bytes wait for the client, and once they
   // are all out, hands the connection to the idle timer.
   void noteSendProgress(uint64_t written);
@@ -116,7 +122,12 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   bool read_event_while_busy_ = false;  // the socket reported input while a request was answered
   uint32_t interest_ = 0;
   uint64_t requests_served_ = 0;
-  net::Timer timer_;       // header deadline or idle keep-alive
+  net::Timer timer_;       // header deadline or idle keep-alive (at or before header_deadline_)
+  // The deadline timer_ stands for while header_timer_live_: header_timeout when
+  // header_timer_partial_ (or a TLS handshake), idle_timeout otherwise.
+  MonoTime header_deadline_{};
+  bool header_timer_live_ = false;
+  bool header_timer_partial_ = false;
   net::Timer send_timer_;  // limits.send_timeout while an answer waits for the client
   std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
 };

@@ -3,6 +3,7 @@
 // as it arrives.
 #include <charconv>
 #include <cinttypes>
+#include <cstring>
 
 #include "base/strings.h"
 #include "cache/conditional.h"
@@ -31,9 +32,32 @@ std::string_view dispositionName(Disposition disposition) {
 }
 
 void appendNumber(std::string& out, uint64_t value) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out.append(digits, static_cast<size_t>(end - digits));
+  // From the last digit back: Age and Content-Length are short, this beats to_chars' length
+  // computation for them.
+  char digits[20];
+  char* first = digits + sizeof digits;
+  do {
+    *--first = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  out.append(first, static_cast<size_t>(digits + sizeof digits - first));
+}
+
+// "<prefix><value><suffix>" in one append (a head line with a number: Age, Content-Length).
+template <size_t P, size_t S>
+void appendNumberLine(std::string& out, const char (&prefix)[P], uint64_t value,
+                      const char (&suffix)[S]) {
+  char line[P + S + 20];
+  char* const end = line + sizeof line;
+  char* first = end - (S - 1);
+  std::memcpy(first, suffix, S - 1);
+  do {
+    *--first = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  first -= P - 1;
+  std::memcpy(first, prefix, P - 1);
+  out.append(first, static_cast<size_t>(end - first));
 }
 
 // The stored head without the named field (for multipart answers, whose parts carry it).
@@ -115,7 +139,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
                                 CacheResult /*result*/) {
   if (finished_) return;
   const cache::ObjectMeta& meta = object->meta();
-  const WallTime now = worker_.shared().clock().wallNow();
+  const WallTime now = worker_.wallNow();
   const int64_t age = cache::currentAge(meta, now);
   body_ = object->body();
   object_ = std::move(object);
@@ -129,9 +153,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
   out.reserve(meta.head.size() + 256 + inline_body);
   auto appendCommon = [&](std::string_view stored_head) {
     out += stored_head;
-    out += "Age: ";
-    appendNumber(out, static_cast<uint64_t>(std::max<int64_t>(age, 0)));
-    out += "\r\n";
+    appendNumberLine(out, "Age: ", static_cast<uint64_t>(std::max<int64_t>(age, 0)), "\r\n");
     appendXCacheFields(out, meta.upstream_x_cache, disposition);
     if (!head_.keep_alive || connection_.closing()) out += "Connection: close\r\n";
   };
@@ -214,12 +236,12 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
   noteStatus(meta.status);
   appendCommon(meta.head);
   const bool bodyless_status = meta.status == 204 || meta.status == 304 || meta.status < 200;
+  bool terminated = false;  // the empty line that ends the head is out already
   if (complete || meta.content_length >= 0) {
     body_end_ = complete ? body_->available() : static_cast<uint64_t>(meta.content_length);
     if (!bodyless_status) {
-      out += "Content-Length: ";
-      appendNumber(out, body_end_);
-      out += "\r\n";
+      appendNumberLine(out, "Content-Length: ", body_end_, "\r\n\r\n");
+      terminated = true;
     }
   } else if (head_.version == http::Version::kHttp11) {
     body_end_ = kUnknownEnd;
@@ -231,7 +253,7 @@ void Transaction::deliverObject(storage::ObjectRef object, Disposition dispositi
     body_end_ = kUnknownEnd;
     close_delimited_out_ = !head_only;
   }
-  out += "\r\n";
+  if (!terminated) out += "\r\n";
   connection_.output().appendOwned(std::move(out));
   if (head_only || bodyless_status) {
     body_end_ = 0;
@@ -352,7 +374,7 @@ void Transaction::respondOriginFailure(int status) {
 void Transaction::noteStatus(int status) {
   // Counted when the head is queued, before the client can see the response, so a scrape
   // right after a response always includes it.
-  if (response_status_ == 0) first_byte_time_ = worker_.shared().clock().monoNow();
+  if (response_status_ == 0) first_byte_time_ = worker_.monoNow();
   response_status_ = status;
   worker_.shared().stats().countStatus(status);
 }

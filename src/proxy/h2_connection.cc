@@ -306,9 +306,6 @@ void H2Stream::detach() {
 
 namespace {
 
-// Name pointers are stored as offsets into the names scratch while it grows; fixed after.
-uint8_t* offsetPointer(size_t offset) { return reinterpret_cast<uint8_t*>(offset); }
-
 constexpr std::array<char, 256> kLower = [] {
   std::array<char, 256> table{};
   for (int c = 0; c < 256; ++c) {
@@ -350,6 +347,29 @@ int H2Stream::submitOwnHead() {
   // The proxy's own heads (http/serializer and the deliver phase): "HTTP/1.1 200 OK", then
   // "Name: value" lines, CRLF endings. Anything else goes to the full parser.
   const std::string_view text = response_;
+  std::vector<nghttp2_nv>& pairs = connection_.headPairs();
+  static constexpr char kStatus[] = ":status";
+  H2Connection::OwnHeadMemo& memo = connection_.ownHeadMemo();
+  if (!memo.text.empty() && text.size() >= memo.text.size() &&
+      std::memcmp(text.data(), memo.text.data(), memo.text.size()) == 0) {
+    // The same head bytes as the last one this connection scanned (hits on one object): the
+    // same pairs, values pointing into this response's copy of them.
+    pairs.clear();
+    std::memcpy(status_digits_, memo.text.data() + 9, 3);
+    pairs.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus)),
+                     reinterpret_cast<uint8_t*>(status_digits_), sizeof kStatus - 1, 3,
+                     NGHTTP2_NV_FLAG_NONE});
+    char* const names = memo.names.data();
+    char* const values = const_cast<char*>(text.data());
+    for (const H2Connection::OwnHeadMemo::Line& line : memo.lines) {
+      pairs.push_back({reinterpret_cast<uint8_t*>(names + line.name_at),
+                       reinterpret_cast<uint8_t*>(values + line.value_at), line.name_size,
+                       line.value_size, NGHTTP2_NV_FLAG_NONE});
+    }
+    frameOwnHead(memo.code, memo.has_length, memo.length);
+    submitPairs(memo.text.size());
+    return 1;
+  }
   if (text.size() < 16 || text.compare(0, 9, "HTTP/1.1 ") != 0) return text.size() < 16 ? -1 : 0;
   const char* digits = text.data() + 9;
   for (int i = 0; i < 3; ++i) {
@@ -361,11 +381,16 @@ int H2Stream::submitOwnHead() {
   if (first_end == nullptr) return -1;
   size_t at = static_cast<size_t>(static_cast<const char*>(first_end) - text.data()) + 1;
 
-  std::string& names = connection_.headNames();
-  names.clear();
-  std::vector<nghttp2_nv>& pairs = connection_.headPairs();
+  // Lower-cased names go to the memo's scratch, sized once (the names are part of the text,
+  // which may carry a body too: capped), so the pointers into it stay put and no line pays
+  // for growing it. Names beyond the cap, rare, take the parser's path.
+  constexpr size_t kNamesCap = 4096;
+  memo.text.clear();  // valid again only once this head is scanned whole
+  memo.lines.clear();
+  std::string& names = memo.names;
+  names.resize(std::min(text.size(), kNamesCap));
+  size_t names_used = 0;
   pairs.clear();
-  static constexpr char kStatus[] = ":status";
   status_digits_[0] = digits[0];
   status_digits_[1] = digits[1];
   status_digits_[2] = digits[2];
@@ -401,19 +426,30 @@ int H2Stream::submitOwnHead() {
     } else if (isConnectionSpecific(name)) {
       continue;
     }
-    const size_t name_at = names.size();
-    names.resize(name_at + name.size());
-    char* lower = names.data() + name_at;
+    if (name.size() > names.size() - names_used) return 0;
+    char* lower = names.data() + names_used;
     // No whitespace check: the names were validated where they came from (our own
     // serializer, or the response parser for an origin's head).
     lowerInto(lower, name);
-    pairs.push_back({offsetPointer(name_at),
+    pairs.push_back({reinterpret_cast<uint8_t*>(lower),
                      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
                      value.size(), NGHTTP2_NV_FLAG_NONE});
+    memo.lines.push_back({static_cast<uint32_t>(names_used), static_cast<uint32_t>(name.size()),
+                          static_cast<uint32_t>(value.data() - text.data()),
+                          static_cast<uint32_t>(value.size())});
+    names_used += name.size();
   }
-  for (size_t i = 1; i < pairs.size(); ++i) {
-    pairs[i].name = reinterpret_cast<uint8_t*>(names.data()) + reinterpret_cast<size_t>(pairs[i].name);
-  }
+  // Everything above depends on these bytes only: the next head with the same bytes reuses it.
+  memo.text.assign(text.data(), head_bytes);
+  memo.code = code;
+  memo.has_length = has_length;
+  memo.length = length;
+  frameOwnHead(code, has_length, length);
+  submitPairs(head_bytes);
+  return 1;
+}
+
+void H2Stream::frameOwnHead(int code, bool has_length, uint64_t length) {
   // Framing as RFC 9112 §6.3 gives it for these heads: no body for HEAD, 204 and 304;
   // Content-Length; otherwise the body runs to the end of the transaction's output.
   if (head_.method == http::Method::kHead || code == 204 || code == 304) {
@@ -427,8 +463,6 @@ int H2Stream::submitOwnHead() {
     framing_ = http::BodyFraming::kCloseDelimited;
     has_body_ = true;
   }
-  submitPairs(head_bytes);
-  return 1;
 }
 
 void H2Stream::submitPairs(size_t head_bytes) {

@@ -98,6 +98,8 @@ class H2Stream final : public Downstream {
   // plain head (the parser decides), -1 incomplete.
   int submitOwnHead();
   void submitPairs(size_t head_bytes);
+  // Sets framing_, remaining_ and has_body_ for an own head (submitOwnHead).
+  void frameOwnHead(int code, bool has_length, uint64_t length);
   size_t dataLeft() const { return data_.size() - data_at_; }
   // Reports a change of response_ + data_ to the connection's buffer account.
   void account();
@@ -212,6 +214,21 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   // Scratch for a response's HEADERS (lower-cased names, name/value pairs): one per
   // connection, reused by every stream, so submitting a head allocates nothing here.
   std::string& headNames() { return head_names_; }
+  // The last own response head scanned on this connection (H2Stream::submitOwnHead): a head
+  // with the same bytes (the next hit on the same object) reuses its pairs without a scan.
+  struct OwnHeadMemo {
+    std::string text;   // the head through its empty line; empty: nothing remembered
+    std::string names;  // lower-cased names (the pairs' name pointers point here)
+    struct Line {
+      uint32_t name_at, name_size;    // in names
+      uint32_t value_at, value_size;  // in text
+    };
+    std::vector<Line> lines;
+    int code = 0;
+    bool has_length = false;
+    uint64_t length = 0;
+  };
+  OwnHeadMemo& ownHeadMemo() { return own_head_memo_; }
   std::vector<nghttp2_nv>& headPairs() { return head_pairs_; }
   // One request parser per connection, reset per request: its field list keeps its capacity.
   http::RequestParser& requestParser();
@@ -258,6 +275,7 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   std::vector<int32_t> refills_;
   bool refill_scheduled_ = false;
   std::string head_names_;
+  OwnHeadMemo own_head_memo_;
   std::vector<nghttp2_nv> head_pairs_;
   std::optional<http::RequestParser> request_parser_;
   std::string covered_host_;  // the last host certificateCovers() answered for

@@ -47,7 +47,7 @@ void Transaction::lookup() {
 
 void Transaction::continueLookup(storage::ObjectRef object, Disposition hit) {
   SharedState& shared = worker_.shared();
-  const WallTime now = shared.clock().wallNow();
+  const WallTime now = worker_.wallNow();
   if (object && object->body()->state() == storage::Body::State::kFailed) object = nullptr;
   if (object) {
     const cache::ServeDecision decision =

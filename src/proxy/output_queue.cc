@@ -34,7 +34,8 @@ void OutputQueue::appendOwned(std::string bytes) {
 
 void OutputQueue::appendCopy(std::string_view bytes) { appendOwned(std::string(bytes)); }
 
-void OutputQueue::appendBody(std::shared_ptr<storage::Body> body, uint64_t offset, uint64_t length) {
+void OutputQueue::appendBody(const std::shared_ptr<storage::Body>& body, uint64_t offset,
+                             uint64_t length) {
   if (length == 0) return;
   queued_bytes_ += length;
   if (length <= kInlineBodyBytes) {
@@ -50,7 +51,7 @@ void OutputQueue::appendBody(std::shared_ptr<storage::Body> body, uint64_t offse
       }
     }
   }
-  segments_.push_back(Segment{{}, std::move(body), offset, length});
+  segments_.push_back(Segment{{}, body, offset, length});  // the one reference taken
 }
 
 // A zero-copy disk body whose bytes the store reclaimed while we sent them: what went out may

@@ -27,7 +27,7 @@ class OutputQueue {
   // cost no allocation in steady state. Give it back through appendOwned().
   std::string takeBuffer() { return std::move(spare_); }
   // [offset, offset+length) of body; all of it must already be available.
-  void appendBody(std::shared_ptr<storage::Body> body, uint64_t offset, uint64_t length);
+  void appendBody(const std::shared_ptr<storage::Body>& body, uint64_t offset, uint64_t length);
 
   // Body ranges at least this long are sent by reference when a pipe pool is given.
   static constexpr uint64_t kSpliceMinBytes = 16u << 10;

@@ -12,11 +12,13 @@ Transaction::Transaction(WorkerContext& worker, Downstream& connection,
       connection_(connection),
       config_(std::move(config)),
       head_(head),
-      start_time_(worker.shared().clock().monoNow()) {}
+      primary_key_(worker.takeKeyBuffer()),
+      start_time_(worker.monoNow()) {}
 
 Transaction::~Transaction() {
   if (subscribed_ && body_) body_->unsubscribe(this);
   if (pass_exchange_) pass_exchange_->abort();
+  worker_.giveBackKeyBuffer(std::move(primary_key_));
 }
 
 void Transaction::start() { routeRequest(); }
@@ -34,7 +36,13 @@ void Transaction::routeRequest() {
     handlePurge();
     return;
   }
-  service_ = config_->routeFor(head_.authority);
+  // Over TLS the key says https whatever the request line claims: origins see
+  // X-Forwarded-Proto and may answer differently per scheme.
+  const std::string_view scheme = connection_.secure() ? std::string_view("https")
+                                  : head_.scheme.empty() ? std::string_view("http")
+                                                         : head_.scheme;
+  const WorkerContext::HostMemo& host = worker_.routeHost(config_, scheme, head_.authority);
+  service_ = host.service;
   if (service_ == nullptr || service_->origins.empty()) {
     countResult(CacheResult::kInternal);
     respondSynthetic(421, "No service is configured for this host.\n");
@@ -57,12 +65,8 @@ void Transaction::routeRequest() {
     default:
       break;
   }
-  // Over TLS the key says https whatever the request line claims: origins see
-  // X-Forwarded-Proto and may answer differently per scheme.
-  const std::string_view scheme = connection_.secure() ? std::string_view("https")
-                                  : head_.scheme.empty() ? std::string_view("http")
-                                                         : head_.scheme;
-  primary_key_ = cache::primaryKey(scheme, head_.authority, head_.path);
+  primary_key_.assign(host.key_origin);
+  cache::appendKeyTarget(primary_key_, head_.path);
   // A GET or HEAD with a body ("fat GET") is forwarded with its body and never cached: the
   // body is not part of the key, so caching it would be a poisoning vector.
   if (cacheable_method_ && head_.framing != http::BodyFraming::kNone &&

@@ -44,7 +44,7 @@ void Transaction::recordCompletion() {
   if (recorded_) return;
   recorded_ = true;
   SharedState& shared = worker_.shared();
-  const MonoTime now = shared.clock().monoNow();
+  const MonoTime now = worker_.monoNow();
   const bool head_sent = response_status_ != 0;
   const double ttfb = head_sent ? secondsBetween(start_time_, first_byte_time_) : 0.0;
   if (head_sent && service_ != nullptr && service_->metrics) {
@@ -59,7 +59,7 @@ void Transaction::recordCompletion() {
 
   accesslog::AccessRecord record;
   record.hostname = config_->node_name;
-  record.dt_epoch_seconds = shared.clock().wallNow().time_since_epoch().count();
+  record.dt_epoch_seconds = worker_.wallNow().time_since_epoch().count();
   record.time_firstbyte = ttfb;
   record.ip = connection_.peerIp();
   record.http_status = response_status_;

@@ -1,5 +1,6 @@
 #include "proxy/worker_context.h"
 
+#include "cache/cache_key.h"
 #include "proxy/fetch.h"
 
 namespace ec::proxy {
@@ -14,6 +15,22 @@ upstream::OriginStats& SharedState::originStats(const std::string& label) {
   auto& slot = origin_stats_[label];
   if (!slot) slot = std::make_unique<upstream::OriginStats>();
   return *slot;
+}
+
+const WorkerContext::HostMemo& WorkerContext::routeHost(const RuntimeConfigPtr& config,
+                                                        std::string_view scheme,
+                                                        std::string_view authority) {
+  HostMemo& memo = host_memo_;
+  if (memo.config.get() == config.get() && memo.authority == authority && memo.scheme == scheme) {
+    return memo;
+  }
+  memo.config = config;
+  memo.scheme.assign(scheme);
+  memo.authority.assign(authority);
+  memo.service = config->routeFor(authority);
+  memo.key_origin.clear();
+  cache::appendKeyOrigin(memo.key_origin, scheme, authority);
+  return memo;
 }
 
 upstream::OriginPool& WorkerContext::poolFor(const upstream::OriginSettings& settings) {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "base/time_source.h"
 #include "net/event_loop.h"
@@ -99,6 +100,48 @@ class WorkerContext {
   WorkerContext(SharedState& shared, net::EventLoop& loop) : shared_(shared), loop_(loop) {}
   SharedState& shared() { return shared_; }
   net::EventLoop& loop() { return loop_; }
+  // Clock reads on the request path, at most one system clock read per loop iteration
+  // (docs/design/event-loop.md, "One clock read per iteration"). monoNow() is the loop's cached
+  // time; wallNow() is the shared clock (adjustable in tests) read by the first caller in an
+  // iteration and reused by the rest. Outside the loop (not running) both read fresh.
+  MonoTime monoNow() const { return loop_.iteration() != 0 ? loop_.now() : shared_.clock().monoNow(); }
+  WallTime wallNow() {
+    const uint64_t iteration = loop_.iteration();
+    if (iteration == 0) return shared_.clock().wallNow();
+    if (iteration != wall_iteration_) {
+      wall_now_ = shared_.clock().wallNow();
+      wall_iteration_ = iteration;
+    }
+    return wall_now_;
+  }
+  // The last host routed on this worker. Keep-alive connections repeat their Host, so its
+  // route and the normalised "scheme://host[:port]" that starts its cache keys are reused
+  // while the config, the scheme and the authority bytes stay the same (loop thread only).
+  struct HostMemo {
+    RuntimeConfigPtr config;  // held, so that its address is not reused while remembered
+    std::string scheme;
+    std::string authority;    // as the request spelled it
+    const ServiceRoute* service = nullptr;
+    std::string key_origin;
+  };
+  // The memo for (config, scheme, authority), refreshed when any of them differs.
+  const HostMemo& routeHost(const RuntimeConfigPtr& config, std::string_view scheme,
+                            std::string_view authority);
+  // Cache-key buffers of finished transactions, cleared with their capacity kept: a request
+  // builds its key without allocating (loop thread only).
+  std::string takeKeyBuffer() {
+    if (spare_keys_.empty()) return {};
+    std::string key = std::move(spare_keys_.back());
+    spare_keys_.pop_back();
+    return key;
+  }
+  void giveBackKeyBuffer(std::string&& key) {
+    if (key.capacity() > std::string().capacity() && key.capacity() <= kMaxSpareKeyBytes &&
+        spare_keys_.size() < kMaxSpareKeys) {
+      key.clear();
+      spare_keys_.push_back(std::move(key));
+    }
+  }
   // The pool for an origin of the given config generation's service (pools are keyed by
   // label and address, so a reload that keeps an origin keeps its idle connections).
   upstream::OriginPool& poolFor(const upstream::OriginSettings& settings);
@@ -120,6 +163,12 @@ class WorkerContext {
   uint32_t round_robin_ = 0;
   net::SplicePipePool splice_pipes_;
   std::set<std::shared_ptr<Fetch>> fetches_;
+  uint64_t wall_iteration_ = 0;
+  WallTime wall_now_{};
+  static constexpr size_t kMaxSpareKeys = 256;       // > the streams one h2 connection runs
+  static constexpr size_t kMaxSpareKeyBytes = 2048;  // longer keys are rare: not kept
+  std::vector<std::string> spare_keys_;
+  HostMemo host_memo_;
 };
 
 }  // namespace ec::proxy

@@ -54,9 +54,9 @@ MemoryStore::MemoryStore(const MemoryStoreOptions& options)
 
 MemoryStore::~MemoryStore() = default;
 
-MemoryStore::Shard& MemoryStore::shardFor(std::string_view primary) {
+MemoryStore::Shard& MemoryStore::shardFor(const HashedKey& key) {
   // Mix before reducing: std::hash of a string may be weak in its low bits for some libraries.
-  uint64_t h = std::hash<std::string_view>{}(primary);
+  uint64_t h = key.hash;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
@@ -64,9 +64,10 @@ MemoryStore::Shard& MemoryStore::shardFor(std::string_view primary) {
 }
 
 ObjectRef MemoryStore::find(std::string_view primary, const http::Fields& request) {
-  Shard& shard = shardFor(primary);
+  const HashedKey key = hashed(primary);
+  Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mu);
-  auto it = shard.index.find(primary);
+  auto it = shard.index.find(key);
   if (it == shard.index.end()) {
     ++shard.misses;
     return nullptr;
@@ -118,7 +119,8 @@ void MemoryStore::insert(std::string_view primary, std::string_view secondary, O
   // cost two allocations on every insert to save one, under the lock, on some.
   Graveyard graveyard;
 
-  Shard& shard = shardFor(primary);
+  const HashedKey key = hashed(primary);
+  Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mu);
   // Charged under the lock, after any noteGrowth() that found nothing here (see noteGrowth).
   entry->charge = entry->object->chargedBytes() + key_bytes;
@@ -126,12 +128,12 @@ void MemoryStore::insert(std::string_view primary, std::string_view secondary, O
     graveyard.entries.push_back(std::move(entry));
     return;  // grew past the limit since the check above; the writer erases what it replaces
   }
-  auto it = shard.index.find(primary);
+  auto it = shard.index.find(key);
   if (it == shard.index.end()) {
     fresh_primary->key.assign(primary);
     fresh_primary->vary_names = vary_names;
     const std::string_view view = fresh_primary->key;
-    it = shard.index.emplace(view, std::move(fresh_primary)).first;
+    it = shard.index.emplace(HashedKey{view, key.hash}, std::move(fresh_primary)).first;
   }
   Primary& record = *it->second;
   if (record.vary_names != vary_names) {
@@ -167,9 +169,10 @@ bool MemoryStore::eraseIf(std::string_view primary, std::string_view secondary,
 bool MemoryStore::eraseVariant(std::string_view primary, std::string_view secondary,
                                const CachedObject* only_if) {
   Graveyard graveyard;
-  Shard& shard = shardFor(primary);
+  const HashedKey key = hashed(primary);
+  Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mu);
-  auto it = shard.index.find(primary);
+  auto it = shard.index.find(key);
   if (it == shard.index.end()) return false;
   for (const std::unique_ptr<Entry>& entry : it->second->variants) {
     if (entry->secondary != secondary) continue;
@@ -183,9 +186,10 @@ bool MemoryStore::eraseVariant(std::string_view primary, std::string_view second
 
 size_t MemoryStore::eraseAll(std::string_view primary) {
   Graveyard graveyard;
-  Shard& shard = shardFor(primary);
+  const HashedKey key = hashed(primary);
+  Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mu);
-  auto it = shard.index.find(primary);
+  auto it = shard.index.find(key);
   if (it == shard.index.end()) return 0;
   const size_t removed = it->second->variants.size();
   dropAllVariants(shard, *it->second, graveyard, IfEmpty::kErasePrimary);
@@ -245,7 +249,7 @@ void MemoryStore::detach(Shard& shard, Entry* entry, Graveyard& graveyard, IfEmp
   graveyard.entries.push_back(std::move(*it));
   variants.erase(it);
   if (variants.empty() && if_empty == IfEmpty::kErasePrimary) {
-    auto node = shard.index.extract(std::string_view(owner->key));
+    auto node = shard.index.extract(hashed(owner->key));
     graveyard.primaries.push_back(std::move(node.mapped()));
   }
 }

@@ -59,11 +59,24 @@ class MemoryStore final : public Store {
     std::vector<std::string> vary_names;
     std::vector<std::unique_ptr<Entry>> variants;  // few: one unless the response varies
   };
+  // A primary key with its hash, computed once per call: it picks the shard and is the hash
+  // inside the shard's index too.
+  struct HashedKey {
+    std::string_view text;
+    size_t hash;
+    bool operator==(const HashedKey& other) const { return text == other.text; }
+  };
+  struct HashedKeyHash {
+    size_t operator()(const HashedKey& key) const { return key.hash; }
+  };
+  static HashedKey hashed(std::string_view primary) {
+    return {primary, std::hash<std::string_view>{}(primary)};
+  }
   struct Shard {
     mutable std::mutex mu;
     uint32_t number = 0;  // index in shards_
     // Keyed by a view of Primary::key (stable: Primary is heap-allocated).
-    std::unordered_map<std::string_view, std::unique_ptr<Primary>> index;
+    std::unordered_map<HashedKey, std::unique_ptr<Primary>, HashedKeyHash> index;
     std::unordered_map<const CachedObject*, Entry*> by_object;  // for noteGrowth()
     std::unique_ptr<EvictionPolicy> policy;
     uint64_t evictions = 0;
@@ -77,7 +90,7 @@ class MemoryStore final : public Store {
     std::vector<std::unique_ptr<Primary>> primaries;
   };
 
-  Shard& shardFor(std::string_view primary);
+  Shard& shardFor(const HashedKey& key);
   // Removes the variant; if `only_if` is not null, only while it is still that object.
   bool eraseVariant(std::string_view primary, std::string_view secondary,
                     const CachedObject* only_if);

@@ -267,3 +267,31 @@ def test_issue_5_recycled_streams_answer_each_response_exactly(node, pki, origin
             assert got[base + 2 * k] == (b"small" if k % 2 == 0 else b"raw"), k
     assert origin.request_count("/r-big") == 1 and origin.request_count("/r-small") == 1
     assert origin.request_count("/r-chunked") == 2
+
+
+def test_issue_5_a_repeated_head_is_answered_like_the_first(node, pki, origin):
+    """hitpath: a connection remembers the last response head it scanned, and a head with the
+    same bytes (the next hit on the object) reuses the scan. The reused answer must be the
+    scanned one field for field; a HEAD with the same head has no body; once the head changes
+    (Age moves when the clock does) the new bytes are scanned, not the remembered ones."""
+    origin.script("/memo", Reply(200, dict(CACHEABLE, ETag='"m1"', **{"X-Extra": "Some Value"}),
+                                 b"memo body"))
+    node.freeze_clock()
+    with H2Raw(node.tls_port, pki.context()) as h2:
+        answers = []
+        stream = 1
+        for method, advance in (("GET", 0), ("GET", 0), ("GET", 0), ("HEAD", 0), ("GET", 7),
+                                ("GET", 0)):
+            node.advance(advance)
+            h2.send(frame(HEADERS, END_STREAM | END_HEADERS, stream,
+                          h2.block(h2.request_headers(path="/memo", method=method))))
+            answers.append(h2.response(stream))
+            stream += 2
+    (s0, h0, b0), (s1, h1, b1), (s2, h2_, b2), (s3, h3, b3), (s4, h4, b4), (s5, h5, b5) = answers
+    assert (s0, b0) == (200, b"memo body") and h0["x-cache"].endswith("miss")
+    assert (s1, b1) == (s2, b2) == (s5, b5) == (s4, b4) == (200, b"memo body")
+    assert h1 == h2_, (h1, h2_)  # the remembered scan gives the same fields
+    assert h1["x-extra"] == "Some Value" and h1["content-length"] == "9" and h1["etag"] == '"m1"'
+    assert (s3, b3) == (200, b"") and h3 == h1  # HEAD: same fields, no body
+    assert h4["age"] == str(int(h1["age"]) + 7) and h5 == h4
+    assert origin.request_count("/memo") == 1

@@ -530,3 +530,77 @@ def test_a_client_that_stops_reading_is_closed_after_the_send_timeout(start_edge
     finally:
         sock.close()
     assert node.get("/big").body == body
+
+
+def _read_response(sock):
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(65536)
+        assert chunk, "closed before a response head"
+        received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    length = int([line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:")][0])
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head, rest
+
+
+def _closed_within(sock, seconds):
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_the_idle_deadline_moves_with_each_request(start_edgecache, origin):
+    # The idle timer is not re-armed per request: it fires at the deadline it was armed for
+    # and, finding that a later request moved the deadline, waits again (lazy re-arm). The
+    # connection must still close idle_timeout after the end of its LAST answer, never earlier.
+    origin.script("/idle", Reply(200, CACHEABLE, b"idle body"))
+    node = start_edgecache(config={"limits": {"idle_timeout": "1500ms"}})
+    assert node.get("/idle").body == b"idle body"
+    sock = socket.create_connection(("127.0.0.1", node.port))
+    try:
+        sock.sendall(request_bytes("GET", "/idle"))
+        assert _read_response(sock)[1] == b"idle body"
+        time.sleep(1.0)  # 1.0 s idle of 1.5 s
+        sock.sendall(request_bytes("GET", "/idle"))
+        assert _read_response(sock)[1] == b"idle body"
+        # The first deadline (1.5 s after the first answer) passes here: still open.
+        assert not _closed_within(sock, 1.0)
+        sock.sendall(request_bytes("GET", "/idle"))
+        assert _read_response(sock)[1] == b"idle body"
+        started = time.monotonic()
+        assert _closed_within(sock, 5.0)
+        assert 1.2 < time.monotonic() - started < 3.5
+    finally:
+        sock.close()
+
+
+def test_a_partial_head_after_keep_alive_still_gets_the_header_timeout(start_edgecache, origin):
+    # A keep-alive connection holds the (long) idle deadline; a request head that then starts
+    # and never ends must get the (shorter) header deadline, earlier than the armed timer.
+    origin.script("/partial", Reply(200, CACHEABLE, b"partial"))
+    node = start_edgecache(config={"limits": {"idle_timeout": "30s", "header_timeout": "1s"}})
+    sock = socket.create_connection(("127.0.0.1", node.port))
+    try:
+        sock.sendall(request_bytes("GET", "/partial"))
+        assert _read_response(sock)[1] == b"partial"
+        sock.sendall(b"GET /partial HTTP/1.1\r\nHost: a")
+        started = time.monotonic()
+        sock.settimeout(10)
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 408 ")
+        assert time.monotonic() - started < 5
+    finally:
+        sock.close()
+    assert node.metric("edgecache_header_timeouts_total") >= 1

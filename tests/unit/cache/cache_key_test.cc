@@ -31,6 +31,39 @@ TEST(PrimaryKey, FindsThePortAfterUserinfoAndIpv6Literals) {
   EXPECT_EQ(primaryKey("http", "host:x1", "/"), "http://host:x1/");
 }
 
+TEST(PrimaryKey, CanonicalPortsTakeTheFastPathWithTheSameResult) {
+  EXPECT_EQ(primaryKey("http", "Host:8080", "/"), "http://host:8080/");
+  EXPECT_EQ(primaryKey("http", "host:65535", "/"), "http://host:65535/");
+  EXPECT_EQ(primaryKey("http", "host:99999", "/"), "http://host:99999/");  // kept verbatim, as before
+  EXPECT_EQ(primaryKey("http", "host:123456", "/"), "http://host:123456/");
+  EXPECT_EQ(primaryKey("https", "host:80", "/"), "https://host:80/");
+  EXPECT_EQ(primaryKey("http", "host:443", "/"), "http://host:443/");
+  EXPECT_EQ(primaryKey("http", "host:1", "/"), "http://host:1/");
+  EXPECT_EQ(primaryKey("http", "host:0", "/"), "http://host:0/");
+}
+
+TEST(PrimaryKey, InTwoPartsOrAppendedToABufferItIsTheSameKey) {
+  const struct {
+    const char* scheme;
+    const char* authority;
+    const char* target;
+  } cases[] = {{"HTTP", "Example.TEST:8080", "/a/./b?x=%7e"},
+               {"https", "u:p@[::1]:443", "/%41/../c"},
+               {"http", "h.", "*"},
+               {"http", "host:0080", ""}};
+  for (const auto& c : cases) {
+    const std::string expected = primaryKey(c.scheme, c.authority, c.target);
+    std::string buffer = "stale bytes";
+    buffer.clear();
+    appendPrimaryKey(buffer, c.scheme, c.authority, c.target);
+    EXPECT_EQ(buffer, expected);
+    std::string parts;
+    appendKeyOrigin(parts, c.scheme, c.authority);
+    appendKeyTarget(parts, c.target);
+    EXPECT_EQ(parts, expected);
+  }
+}
+
 TEST(PrimaryKey, NormalisesPercentEscapes) {
   EXPECT_EQ(primaryKey("http", "h", "/a%2fb%7e%41"), "http://h/a%2Fb~A");
   EXPECT_EQ(primaryKey("http", "h", "/%e2%82%ac"), "http://h/%E2%82%AC");

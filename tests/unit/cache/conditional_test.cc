@@ -27,6 +27,15 @@ ConditionalResult evaluate(std::initializer_list<Header> headers,
   return evaluateConditional(makeRequest(method, "/", headers), meta);
 }
 
+TEST(Conditional, FieldNamesAreFoundInAnyCaseAmongOthers) {
+  EXPECT_EQ(evaluate({{"Accept", "*/*"}, {"IF-NONE-MATCH", "\"v1\""}}), ConditionalResult::kNotModified);
+  EXPECT_EQ(evaluate({{"User-Agent", "x"}, {"iF-mAtCh", "\"v2\""}}),
+            ConditionalResult::kPreconditionFailed);
+  EXPECT_EQ(evaluate({{"If-Modified-Since", kLastModified}}), ConditionalResult::kNotModified);
+  EXPECT_EQ(evaluate({{"Accept", "*/*"}, {"If-Range", "\"v1\""}}), ConditionalResult::kNone);
+  EXPECT_EQ(evaluate({{"Accept", "*/*"}}), ConditionalResult::kNone);
+}
+
 TEST(Conditional, IfNoneMatchWeakComparison) {
   EXPECT_EQ(evaluate({{"If-None-Match", "\"v1\""}}), ConditionalResult::kNotModified);
   EXPECT_EQ(evaluate({{"If-None-Match", "W/\"v1\""}}), ConditionalResult::kNotModified);

@@ -26,6 +26,25 @@ TEST(EventLoop, PostFromAnotherThreadRunsOnTheLoop) {
   EXPECT_TRUE(ran_in_loop);
 }
 
+TEST(EventLoop, CountsIterationsOnlyWhileRunning) {
+  EventLoop loop;
+  EXPECT_EQ(loop.iteration(), 0u);
+  uint64_t first = 0;
+  uint64_t second = 0;
+  std::thread runner([&] { loop.run(); });
+  loop.post([&] {
+    first = loop.iteration();
+    loop.post([&] {
+      second = loop.iteration();
+      loop.stop();
+    });
+  });
+  runner.join();
+  EXPECT_GE(first, 1u);
+  EXPECT_GT(second, first);  // posted from the loop: runs in a later iteration
+  EXPECT_EQ(loop.iteration(), 0u);
+}
+
 TEST(EventLoop, TimersFireInDeadlineOrderAndCancelledOnesDoNot) {
   EventLoop loop;
   std::vector<int> fired;

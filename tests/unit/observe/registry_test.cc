@@ -83,6 +83,19 @@ TEST(RegistryTest, HistogramWithoutLabels) {
             "edgecache_object_size_bytes_count 1\n");
 }
 
+TEST(RegistryTest, HistogramBucketsAreInclusiveAndZeroIsCounted) {
+  Histogram histogram({0.5, 1.0, 2.0});
+  histogram.observe(0);
+  histogram.observe(0.5);
+  histogram.observe(0.75);
+  histogram.observe(2.0);
+  histogram.observe(3.0);
+  Histogram::Snapshot snapshot = histogram.snapshot();
+  EXPECT_EQ(snapshot.cumulative, (std::vector<uint64_t>{2, 3, 4, 5}));
+  EXPECT_EQ(snapshot.count, 5u);
+  EXPECT_DOUBLE_EQ(snapshot.sum, 6.25);
+}
+
 TEST(RegistryTest, NanObservationIsIgnored) {
   Histogram histogram({1.0});
   histogram.observe(std::nan(""));
