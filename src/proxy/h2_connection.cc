@@ -95,6 +95,7 @@ void H2Stream::reuse(int32_t id) {
   held_ = 0;
   sent_ = 0;
   send_watch_.reset();
+  send_timed_out_ = false;
 }
 
 const std::string& H2Stream::peerIp() const { return connection_.peerIp(); }
@@ -559,13 +560,15 @@ void H2Stream::account() {
 }
 
 bool H2Stream::waitsForClientWindow() {
-  return !detached_ && head_submitted_ && dataLeft() > 0;
+  return !detached_ && !send_timed_out_ && head_submitted_ && dataLeft() > 0;
 }
 
 bool H2Stream::sendStalled() {
   const bool waiting =
       waitsForClientWindow() && connection_.session().streamSendWindow(id_) <= 0;
-  return send_watch_.check(waiting, sent_);
+  if (!send_watch_.check(waiting, sent_)) return false;
+  send_timed_out_ = true;
+  return true;
 }
 
 void H2Stream::pullResponse() {

@@ -76,7 +76,8 @@ class H2Stream final : public Downstream {
   // Response bytes ready for DATA frames that the client's flow control holds back now.
   bool waitsForClientWindow();
   // One send-progress check (H2Connection's timer): true when this stream has waited on its
-  // own exhausted window for limits.send_timeout without a byte moving.
+  // own exhausted window for limits.send_timeout without a byte moving (once: the caller
+  // resets it, and it no longer waits for anything).
   bool sendStalled();
   // Response bytes this stream holds copied (counted against http2.max_response_buffer).
   size_t heldBytes() const { return held_; }
@@ -139,6 +140,7 @@ class H2Stream final : public Downstream {
   size_t held_ = 0;        // response_ + dataLeft() as last reported to the connection
   uint64_t sent_ = 0;      // body bytes handed to DATA frames
   h2::SendWatch send_watch_;
+  bool send_timed_out_ = false;  // reset for limits.send_timeout; its RST_STREAM may still wait
 };
 
 // The open streams of a connection by id. Clients open ids in increasing order (RFC 9113
