@@ -1,8 +1,10 @@
 #pragma once
 // The metric types rooms update on the hot path (Counter, Gauge, Histogram) and MetricDecl, the
-// declaration each room lists its metrics with. Updates are relaxed atomics, never locks; a
-// Counter is sharded across cache lines so that workers incrementing the same series do not
-// bounce one line between cores, and the shards are summed only when scraped.
+// declaration each room lists its metrics with. Updates are never locks: Counter and Histogram
+// are sharded across cache lines, one shard per thread for the first threads that touch them
+// (workers start first), written with a plain load and store by that thread alone — no
+// lock-prefixed instruction on the hot path — and a few shared shards with atomic adds for any
+// thread past those. Shards are summed only when scraped.
 
 #include <array>
 #include <atomic>
@@ -29,12 +31,27 @@ struct MetricDecl {
 
 namespace detail {
 inline constexpr size_t kCacheLine = 64;
-inline constexpr size_t kCounterShards = 8;
-// A small per-thread index, handed out round-robin as threads first touch a counter.
+// Shards a single thread owns (the workers, which start first, and the node's few service
+// threads); threads after the first kOwnedShards are spread over kSharedShards shards that take
+// atomic adds, as every shard did before.
+inline constexpr size_t kOwnedShards = 32;
+inline constexpr size_t kSharedShards = 4;
+inline constexpr size_t kShards = kOwnedShards + kSharedShards;
+// 0, 1, ... once each as threads first touch a metric, then the shared shards round-robin.
 size_t nextThreadShard();
 inline size_t threadShard() {
   thread_local const size_t shard = nextThreadShard();
   return shard;
+}
+// n added to a cell of the calling thread's shard: a relaxed load and store when the thread owns
+// the shard (nobody else writes it, so no increment is lost and no lock prefix is paid), an
+// atomic add on the shared shard.
+inline void addToShard(std::atomic<uint64_t>& cell, size_t shard, uint64_t n) {
+  if (shard < kOwnedShards) {
+    cell.store(cell.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  } else {
+    cell.fetch_add(n, std::memory_order_relaxed);
+  }
 }
 }  // namespace detail
 
@@ -45,7 +62,8 @@ class Counter {
   Counter& operator=(const Counter&) = delete;
 
   void inc(uint64_t n = 1) {
-    cells_[detail::threadShard()].value.fetch_add(n, std::memory_order_relaxed);
+    const size_t shard = detail::threadShard();
+    detail::addToShard(cells_[shard].value, shard, n);
   }
   uint64_t value() const;
 
@@ -53,7 +71,7 @@ class Counter {
   struct alignas(detail::kCacheLine) Cell {
     std::atomic<uint64_t> value{0};
   };
-  std::array<Cell, detail::kCounterShards> cells_;
+  std::array<Cell, detail::kShards> cells_;
 };
 
 class alignas(detail::kCacheLine) Gauge {
@@ -71,9 +89,10 @@ class alignas(detail::kCacheLine) Gauge {
   std::atomic<int64_t> value_{0};
 };
 
-// Fixed buckets from the declaration. observe() costs a short scan of the bounds and two relaxed
-// atomic adds; cumulative counts are computed only at scrape time.
-class alignas(detail::kCacheLine) Histogram {
+// Fixed buckets from the declaration. observe() costs a short scan of the bounds and two adds
+// in the calling thread's shard (see the file comment); cumulative counts are computed only at
+// scrape time.
+class Histogram {
  public:
   explicit Histogram(std::vector<double> bounds);
   Histogram(const Histogram&) = delete;
@@ -90,9 +109,20 @@ class alignas(detail::kCacheLine) Histogram {
   Snapshot snapshot() const;
 
  private:
+  struct alignas(detail::kCacheLine) Line {
+    std::atomic<uint64_t> cells[detail::kCacheLine / sizeof(uint64_t)];
+  };
+  // A shard: one count per bucket (the last is +Inf), then the sum's bits; whole lines, so two
+  // threads' shards never share one.
+  std::atomic<uint64_t>& cell(size_t shard, size_t index) const {
+    const size_t per_line = detail::kCacheLine / sizeof(uint64_t);
+    return lines_[shard * lines_per_shard_ + index / per_line].cells[index % per_line];
+  }
+  size_t sumIndex() const { return bounds_.size() + 1; }
+
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // per bucket, not cumulative; last is +Inf
-  std::atomic<double> sum_{0};
+  size_t lines_per_shard_;
+  std::unique_ptr<Line[]> lines_;
 };
 
 // Bucket sets for the common cases, so that rooms agree and dashboards can compare.
