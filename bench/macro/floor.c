@@ -16,22 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct object {
-  const char* path;
-  size_t size;
-  char* answer;  // head + body
-  size_t answer_len;
-};
-
-static struct object objects[] = {
-    {"/obj/1k.bin", 1024, NULL, 0},
-    {"/obj/16k.bin", 16 * 1024, NULL, 0},
-    {"/obj/256k.bin", 256 * 1024, NULL, 0},
-    {"/obj/4m.bin", 4 * 1024 * 1024, NULL, 0},
-};
-#define OBJECT_COUNT (sizeof objects / sizeof objects[0])
-
-static const char not_found[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+#include "floor_answers.h"
 
 struct connection {
   int fd;
@@ -41,27 +26,6 @@ struct connection {
   size_t output_len;
   size_t output_sent;
 };
-
-static void build_answers(void) {
-  for (size_t i = 0; i < OBJECT_COUNT; ++i) {
-    struct object* o = &objects[i];
-    char head[512];
-    int head_len = snprintf(head, sizeof head,
-                            "HTTP/1.1 200 OK\r\nServer: floor\r\n"
-                            "Date: Wed, 25 Nov 2026 00:00:00 GMT\r\n"
-                            "Content-Type: application/octet-stream\r\n"
-                            "Last-Modified: Wed, 25 Nov 2026 00:00:00 GMT\r\n"
-                            "ETag: \"floor-%zx\"\r\nCache-Control: public, max-age=3600\r\n"
-                            "Accept-Ranges: bytes\r\nAge: 0\r\nContent-Length: %zu\r\n\r\n",
-                            o->size, o->size);
-    o->answer_len = (size_t)head_len + o->size;
-    o->answer = malloc(o->answer_len);
-    memcpy(o->answer, head, (size_t)head_len);
-    for (size_t b = 0; b < o->size; ++b) {  // the origin's pattern (bench/macro/peers.py)
-      o->answer[head_len + b] = (char)(((b % 4096) * 131 + o->size) & 0xFF);
-    }
-  }
-}
 
 static void set_events(int epoll_fd, struct connection* c, uint32_t events) {
   struct epoll_event ev = {.events = events, .data.ptr = c};
@@ -98,20 +62,11 @@ static int answer_requests(int epoll_fd, struct connection* c) {
   while (c->output == NULL) {
     char* end = memmem(c->input, c->input_len, "\r\n\r\n", 4);
     if (end == NULL) return c->input_len == sizeof c->input ? -1 : 0;
-    const char* answer = not_found;
-    size_t answer_len = sizeof not_found - 1;
-    char* path = memchr(c->input, ' ', (size_t)(end - c->input));
-    if (path != NULL) {
-      ++path;
-      char* path_end = memchr(path, ' ', (size_t)(end - path));
-      size_t path_len = path_end ? (size_t)(path_end - path) : 0;
-      for (size_t i = 0; i < OBJECT_COUNT; ++i) {
-        if (strlen(objects[i].path) == path_len && memcmp(objects[i].path, path, path_len) == 0) {
-          answer = objects[i].answer;
-          answer_len = objects[i].answer_len;
-        }
-      }
-    }
+    size_t path_len;
+    const char* path = floor_request_path(c->input, end, &path_len);
+    const char* answer;
+    size_t answer_len;
+    floor_answer_for(path, path_len, &answer, &answer_len);
     size_t consumed = (size_t)(end + 4 - c->input);
     memmove(c->input, c->input + consumed, c->input_len - consumed);
     c->input_len -= consumed;
@@ -128,7 +83,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: floor PORT\n");
     return 2;
   }
-  build_answers();
+  floor_build_answers();
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;
   setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

@@ -23,20 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct object {
-  const char* path;
-  size_t size;
-  char* answer;  // head + body
-  size_t answer_len;
-};
+#include "floor_answers.h"
 
-static struct object objects[] = {
-    {"/obj/1k.bin", 1024, NULL, 0},
-    {"/obj/16k.bin", 16 * 1024, NULL, 0},
-};
-#define OBJECT_COUNT (sizeof objects / sizeof objects[0])
-
-static const char not_found[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 static unsigned long handshakes, resumed;
 static char counters_answer[256];
 
@@ -49,27 +37,6 @@ struct connection {
   const char* output;  // the answer being written (SSL_write retries need the same buffer)
   size_t output_len;
 };
-
-static void build_answers(void) {
-  for (size_t i = 0; i < OBJECT_COUNT; ++i) {
-    struct object* o = &objects[i];
-    char head[512];
-    int head_len = snprintf(head, sizeof head,
-                            "HTTP/1.1 200 OK\r\nServer: floor\r\n"
-                            "Date: Wed, 25 Nov 2026 00:00:00 GMT\r\n"
-                            "Content-Type: application/octet-stream\r\n"
-                            "Last-Modified: Wed, 25 Nov 2026 00:00:00 GMT\r\n"
-                            "ETag: \"floor-%zx\"\r\nCache-Control: public, max-age=3600\r\n"
-                            "Accept-Ranges: bytes\r\nAge: 0\r\nContent-Length: %zu\r\n\r\n",
-                            o->size, o->size);
-    o->answer_len = (size_t)head_len + o->size;
-    o->answer = malloc(o->answer_len);
-    memcpy(o->answer, head, (size_t)head_len);
-    for (size_t b = 0; b < o->size; ++b) {  // the origin's pattern (bench/macro/peers.py)
-      o->answer[head_len + b] = (char)(((b % 4096) * 131 + o->size) & 0xFF);
-    }
-  }
-}
 
 static void set_events(int epoll_fd, struct connection* c, uint32_t events) {
   struct epoll_event ev = {.events = events, .data.ptr = c};
@@ -100,8 +67,6 @@ static int flush_output(int epoll_fd, struct connection* c) {
 }
 
 static void pick_answer(struct connection* c, const char* path, size_t path_len) {
-  c->output = not_found;
-  c->output_len = sizeof not_found - 1;
   if (path_len == 15 && memcmp(path, "/floor-counters", 15) == 0) {
     char body[64];
     int body_len = snprintf(body, sizeof body, "%lu %lu\n", handshakes, resumed);
@@ -111,12 +76,7 @@ static void pick_answer(struct connection* c, const char* path, size_t path_len)
     c->output_len = (size_t)len;
     return;
   }
-  for (size_t i = 0; i < OBJECT_COUNT; ++i) {
-    if (strlen(objects[i].path) == path_len && memcmp(objects[i].path, path, path_len) == 0) {
-      c->output = objects[i].answer;
-      c->output_len = objects[i].answer_len;
-    }
-  }
+  floor_answer_for(path, path_len, &c->output, &c->output_len);
 }
 
 // Answers every complete request in the input; returns -1 when the connection died.
@@ -124,13 +84,8 @@ static int answer_requests(int epoll_fd, struct connection* c) {
   while (c->output == NULL) {
     char* end = memmem(c->input, c->input_len, "\r\n\r\n", 4);
     if (end == NULL) return c->input_len == sizeof c->input ? -1 : 0;
-    char* path = memchr(c->input, ' ', (size_t)(end - c->input));
-    size_t path_len = 0;
-    if (path != NULL) {
-      ++path;
-      char* path_end = memchr(path, ' ', (size_t)(end - path));
-      path_len = path_end ? (size_t)(path_end - path) : 0;
-    }
+    size_t path_len;
+    const char* path = floor_request_path(c->input, end, &path_len);
     pick_answer(c, path, path_len);
     size_t consumed = (size_t)(end + 4 - c->input);
     memmove(c->input, c->input + consumed, c->input_len - consumed);
@@ -204,7 +159,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: tls_floor PORT CERT KEY\n");
     return 2;
   }
-  build_answers();
+  floor_build_answers();
   SSL_CTX* ctx = make_context(argv[2], argv[3]);
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;

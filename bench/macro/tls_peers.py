@@ -59,8 +59,15 @@ def _write(path, text):
         f.write(text)
 
 
-def _httpGet(port, path):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+def _httpGet(port, path, tls=False):
+    """(status, body text) of one GET, over TLS without verifying the certificate if `tls`."""
+    if tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ctx)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         conn.request("GET", path)
         resp = conn.getresponse()
@@ -294,7 +301,7 @@ def floorPeer(root, port, origin, cert, key, both):
         return TlsPeer("floor", ["tls-floor-not-built"], note=built.stderr.strip()[:200])
 
     def counters():
-        got = _httpsGet(port, "/floor-counters")
+        got = _httpGet(port, "/floor-counters", tls=True)
         if got is None or got[0] != 200:
             return None
         handshakes, resumed = (int(x) for x in got[1].split())
@@ -304,21 +311,6 @@ def floorPeer(root, port, origin, cert, key, both):
                    note="floor: bare OpenSSL epoll loop, not a proxy", counters=counters,
                    extra={"counter_source": "GET /floor-counters",
                           "workloads": ["handshake", "h1"]})
-
-
-def _httpsGet(port, path):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ctx)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, resp.read().decode(errors="replace")
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        conn.close()
 
 
 PEERS = {

@@ -18,20 +18,13 @@ import pytest
 from harness import Reply
 from harness.h2raw import (DATA, END_HEADERS, END_STREAM, HEADERS, RST_STREAM, SETTINGS,
                            WINDOW_UPDATE, H2Raw, frame)
-from harness.tls import Pki
+from harness.tls import sitePki
 from test_tls import CACHEABLE, metric, tls_config
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    pki = Pki(tmp_path_factory.mktemp("pki-h2body"))
-    pki.certs = {
-        "default": pki.issue("default", ["default.test"]),
-        "site_ecdsa": pki.issue("site", ["example.test"]),
-        "site_rsa": pki.issue("site-rsa", ["example.test"], "rsa"),
-        "other": pki.issue("other", ["other.test"]),
-    }
-    return pki
+    return sitePki(tmp_path_factory.mktemp("pki-h2body"))
 
 
 def high_water_kib(node):

@@ -18,7 +18,7 @@ from harness import Reply
 from harness.client import fetch
 from harness.h2raw import (ACK, DATA, END_STREAM, GOAWAY, HEADERS, PING, RST_STREAM, SETTINGS,
                            WINDOW_UPDATE, END_HEADERS, ENHANCE_YOUR_CALM, H2Raw, frame)
-from harness.tls import Pki
+from harness.tls import sitePki
 from test_tls import CACHEABLE, metric, tls_config
 
 CANCEL = 0x8
@@ -27,14 +27,7 @@ INITIAL_WINDOW_SIZE = 4
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    pki = Pki(tmp_path_factory.mktemp("pki-h2send"))
-    pki.certs = {
-        "default": pki.issue("default", ["default.test"]),
-        "site_ecdsa": pki.issue("site", ["example.test"]),
-        "site_rsa": pki.issue("site-rsa", ["example.test"], "rsa"),
-        "other": pki.issue("other", ["other.test"]),
-    }
-    return pki
+    return sitePki(tmp_path_factory.mktemp("pki-h2send"))
 
 
 def body_of(size, seed):

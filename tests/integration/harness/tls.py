@@ -15,6 +15,19 @@ def _run(args, cwd, **kwargs):
     return subprocess.run(args, cwd=cwd, check=True, capture_output=True, **kwargs)
 
 
+def sitePki(directory):
+    """A Pki with the HTTP/2 tests' certificates: `default` (default.test), `site_ecdsa` and
+    `site_rsa` (both example.test) and `other` (other.test), in pki.certs."""
+    pki = Pki(directory)
+    pki.certs = {
+        "default": pki.issue("default", ["default.test"]),
+        "site_ecdsa": pki.issue("site", ["example.test"]),
+        "site_rsa": pki.issue("site-rsa", ["example.test"], "rsa"),
+        "other": pki.issue("other", ["other.test"]),
+    }
+    return pki
+
+
 class Pki:
     """A CA in `directory`; issue() makes a leaf certificate signed by it."""
 
