@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "floor_answers.h"
+#include "floor_common.h"
 
 struct connection {
   int fd;
@@ -84,18 +84,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   floor_build_answers();
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int listener;
+  int epoll_fd = floor_listen("floor: listen", argv[1], 1024, &listener);
+  if (epoll_fd < 0) return 1;
   int one = 1;
-  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (bind(listener, (struct sockaddr*)&addr, sizeof addr) != 0 || listen(listener, 1024) != 0) {
-    perror("floor: listen");
-    return 1;
-  }
-  int epoll_fd = epoll_create1(0);
-  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-  epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &ev);
   struct epoll_event events[256];
   for (;;) {
     int n = epoll_wait(epoll_fd, events, 256, -1);

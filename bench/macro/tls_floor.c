@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "floor_answers.h"
+#include "floor_common.h"
 
 static unsigned long handshakes, resumed;
 static char counters_answer[256];
@@ -161,18 +161,10 @@ int main(int argc, char** argv) {
   }
   floor_build_answers();
   SSL_CTX* ctx = make_context(argv[2], argv[3]);
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int listener;
+  int epoll_fd = floor_listen("tls_floor: listen", argv[1], 4096, &listener);
+  if (epoll_fd < 0) return 1;
   int one = 1;
-  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (bind(listener, (struct sockaddr*)&addr, sizeof addr) != 0 || listen(listener, 4096) != 0) {
-    perror("tls_floor: listen");
-    return 1;
-  }
-  int epoll_fd = epoll_create1(0);
-  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-  epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &ev);
   struct epoll_event events[256];
   for (;;) {
     int n = epoll_wait(epoll_fd, events, 256, -1);

@@ -1,12 +1,17 @@
-// What the two floors of the benchmark (floor.c, plain; tls_floor.c, TLS) answer: the bench's
+// What the two floors of the benchmark (floor.c, plain; tls_floor.c, TLS) share: the bench's
 // objects with the origin's head fields and body pattern (bench/macro/peers.py), prebuilt in
-// memory at start, and the request's path picked out of a complete request head. Header-only:
-// each floor is one C file the runner compiles on its own.
+// memory at start; the request's path picked out of a complete request head; and the listening
+// socket on 127.0.0.1 with its epoll set. Header-only: each floor is one C file the runner
+// compiles on its own.
 #pragma once
 
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 
 struct floor_object {
   const char* path;
@@ -69,4 +74,23 @@ static void floor_answer_for(const char* path, size_t path_len, const char** ans
       *answer_len = o->answer_len;
     }
   }
+}
+
+// A non-blocking listener on 127.0.0.1:port, registered in a new epoll set (data.ptr NULL marks
+// it). Returns the epoll descriptor, or -1 after printing why (name: the program, for perror).
+static int floor_listen(const char* name, const char* port, int backlog, int* listener_out) {
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int one = 1;
+  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (bind(listener, (struct sockaddr*)&addr, sizeof addr) != 0 || listen(listener, backlog) != 0) {
+    perror(name);
+    return -1;
+  }
+  int epoll_fd = epoll_create1(0);
+  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+  epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &ev);
+  *listener_out = listener;
+  return epoll_fd;
 }
