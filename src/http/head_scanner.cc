@@ -189,4 +189,34 @@ void HeadScanner::fillFields(std::string_view input, Fields& fields) const {
   }
 }
 
+bool HeadLimits::line(size_t length, size_t max, ParseErrorKind too_long) {
+  // scan() at this line's LF (see checkLimitsUpTo): a line whose content passes `max` is
+  // reported when its crossing byte is within the header limit; otherwise the header section
+  // is too large once the bytes through the LF pass max_header_bytes.
+  const size_t begin = at_;
+  at_ = begin + length + 2;
+  const size_t header = limits_.max_header_bytes;
+  if (length > max && begin + max <= header) {
+    return fail(too_long, too_long == ParseErrorKind::kFieldTooLarge ? "field line too long"
+                                                                     : "start line too long");
+  }
+  if (at_ > header) return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
+  return true;
+}
+
+bool HeadLimits::fieldLine(size_t length) {
+  if (!line(length, limits_.max_field_size, ParseErrorKind::kFieldTooLarge)) return false;
+  if (fields_ >= limits_.max_field_count) return fail(ParseErrorKind::kTooManyFields, "too many fields");
+  ++fields_;
+  return true;
+}
+
+bool HeadLimits::end() {
+  at_ += 2;
+  if (at_ > limits_.max_header_bytes) {
+    return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
+  }
+  return true;
+}
+
 }  // namespace ec::http

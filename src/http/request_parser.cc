@@ -135,6 +135,12 @@ RequestParser::Status RequestParser::parseTarget(RequestHead& head) {
 }
 
 RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
+  const ParseError error = deriveRequestSemantics(head, limits_);
+  if (error.kind != ParseErrorKind::kNone) return fail(error.kind, error.detail);
+  return Status::kDone;
+}
+
+ParseError deriveRequestSemantics(RequestHead& head, const ParseLimits& limits) {
   const Fields& fields = head.fields;
   const bool http11 = head.version == Version::kHttp11;
 
@@ -160,10 +166,10 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
       default: break;
     }
   }
-  if (host_count > 1) return fail(ParseErrorKind::kDuplicateHost, "more than one Host line");
-  if (host_count == 0 && http11) return fail(ParseErrorKind::kMissingHost, "HTTP/1.1 without Host");
+  if (host_count > 1) return ParseError{ParseErrorKind::kDuplicateHost, "more than one Host line"};
+  if (host_count == 0 && http11) return ParseError{ParseErrorKind::kMissingHost, "HTTP/1.1 without Host"};
   if (host_count == 1) {
-    if (!isValidAuthority(host)) return fail(ParseErrorKind::kBadHost, "invalid Host");
+    if (!isValidAuthority(host)) return ParseError{ParseErrorKind::kBadHost, "invalid Host"};
     if (head.target_form != TargetForm::kAbsolute) head.authority = host;
   }
 
@@ -171,27 +177,27 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
   const TransferCoding coding = maybe_framing ? readTransferCoding(fields) : TransferCoding::kAbsent;
   const ContentLength length = maybe_framing ? readContentLength(fields) : ContentLength{};
   if (coding != TransferCoding::kAbsent) {
-    if (!http11) return fail(ParseErrorKind::kTeInHttp10, "Transfer-Encoding in HTTP/1.0");
+    if (!http11) return ParseError{ParseErrorKind::kTeInHttp10, "Transfer-Encoding in HTTP/1.0"};
     if (length.state != ContentLength::State::kAbsent) {
-      return fail(ParseErrorKind::kConflictingFraming, "Content-Length with Transfer-Encoding");
+      return ParseError{ParseErrorKind::kConflictingFraming, "Content-Length with Transfer-Encoding"};
     }
     switch (coding) {
       case TransferCoding::kChunked: head.framing = BodyFraming::kChunked; break;
       case TransferCoding::kUnknownCoding:
       case TransferCoding::kUnsupported:
-        return fail(ParseErrorKind::kUnsupportedTransferCoding, "transfer coding not supported");
-      default: return fail(ParseErrorKind::kBadTransferEncoding, "invalid Transfer-Encoding");
+        return ParseError{ParseErrorKind::kUnsupportedTransferCoding, "transfer coding not supported"};
+      default: return ParseError{ParseErrorKind::kBadTransferEncoding, "invalid Transfer-Encoding"};
     }
   } else {
     switch (length.state) {
       case ContentLength::State::kAbsent: break;
       case ContentLength::State::kInvalid:
-        return fail(ParseErrorKind::kBadContentLength, "invalid Content-Length");
+        return ParseError{ParseErrorKind::kBadContentLength, "invalid Content-Length"};
       case ContentLength::State::kConflicting:
-        return fail(ParseErrorKind::kConflictingContentLength, "differing Content-Length values");
+        return ParseError{ParseErrorKind::kConflictingContentLength, "differing Content-Length values"};
       case ContentLength::State::kValid:
-        if (length.value > limits_.max_body_bytes) {
-          return fail(ParseErrorKind::kBodyTooLarge, "Content-Length over the body limit");
+        if (length.value > limits.max_body_bytes) {
+          return ParseError{ParseErrorKind::kBodyTooLarge, "Content-Length over the body limit"};
         }
         head.framing = BodyFraming::kContentLength;
         head.content_length = length.value;
@@ -208,7 +214,7 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
       if (!equalsIgnoreCase(element, "100-continue")) only_continue = false;
     });
     if (elements != 1 || !only_continue) {
-      return fail(ParseErrorKind::kExpectationFailed, "unsupported expectation");
+      return ParseError{ParseErrorKind::kExpectationFailed, "unsupported expectation"};
     }
     head.expect_continue = http11;
   }
@@ -220,7 +226,7 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
                              : fields.hasListToken("connection", "keep-alive") &&
                                    !fields.hasListToken("connection", "close");
   }
-  return Status::kDone;
+  return {};
 }
 
 }  // namespace ec::http

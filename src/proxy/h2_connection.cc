@@ -223,16 +223,6 @@ void H2Connection::runRefills() {
   if (refills_.empty()) refills_.swap(ids);  // keeps the capacity
 }
 
-http::RequestParser& H2Connection::requestParser() {
-  if (!request_parser_ || parser_config_ != config_) {
-    parser_config_ = config_;
-    request_parser_.emplace(config_->limits);
-  } else {
-    request_parser_->reset();
-  }
-  return *request_parser_;
-}
-
 H2Stream* H2Connection::find(int32_t stream) const { return streams_.find(stream); }
 
 H2Stream* H2Connection::open(int32_t stream) {
