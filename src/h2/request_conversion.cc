@@ -1,5 +1,6 @@
 #include "h2/request_conversion.h"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -10,56 +11,63 @@
 namespace ec::h2 {
 namespace {
 
-using http::isTokenChar;
-
-bool isLowerToken(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (!isTokenChar(c) || (c >= 'A' && c <= 'Z')) return false;
+// Byte classes for the checks run on every byte of every request field: one load per byte.
+enum : uint8_t { kLowerTokenByte = 1, kTokenByte = 2, kAuthorityByte = 4 };
+constexpr std::array<uint8_t, 256> kByteClass = [] {
+  std::array<uint8_t, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    uint8_t bits = 0;
+    if (http::detail::kTokenTable[static_cast<size_t>(c)]) {
+      bits |= kTokenByte;
+      if (c < 'A' || c > 'Z') bits |= kLowerTokenByte;
+    }
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == ':' || c == '[' || c == ']' || c == '_') {
+      bits |= kAuthorityByte;
+    }
+    table[static_cast<size_t>(c)] = bits;
   }
-  return true;
+  return table;
+}();
+
+// True when `text` is not empty and every byte has `bit` (no branch per byte).
+bool allBytes(std::string_view text, uint8_t bit) {
+  if (text.empty()) return false;
+  unsigned all = bit;
+  for (unsigned char c : text) all &= kByteClass[c];
+  return all != 0;
 }
 
-bool isUpperToken(std::string_view method) {
-  if (method.empty()) return false;
-  for (unsigned char c : method) {
-    if (!isTokenChar(c)) return false;
-  }
-  return true;
-}
+bool isLowerToken(std::string_view name) { return allBytes(name, kLowerTokenByte); }
+
+bool isUpperToken(std::string_view method) { return allBytes(method, kTokenByte); }
 
 // RFC 9113 §8.2.1: no NUL, CR, LF; no leading or trailing SP/HTAB. Other controls and DEL are
 // refused too (an HTTP/1.1 origin would choke on them).
 bool isCleanValue(std::string_view value) {
-  if (!value.empty() && (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' ||
-                         value.back() == '\t')) {
+  if (value.empty()) return true;
+  if (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' || value.back() == '\t') {
     return false;
   }
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
+  return !http::hasControlBytes(value);
+}
+
+template <size_t N>
+bool is(std::string_view text, const char (&literal)[N]) {
+  return text.size() == N - 1 && std::memcmp(text.data(), literal, N - 1) == 0;
 }
 
 // origin-form: "/" then visible ASCII without '#'; or exactly "*".
 bool isCleanPath(std::string_view path, bool options) {
-  if (path == "*") return options;
+  if (is(path, "*")) return options;
   if (path.empty() || path.front() != '/') return false;
-  for (unsigned char c : path) {
-    if (c <= 0x20 || c >= 0x7f || c == '#') return false;
-  }
-  return true;
+  return !http::hasNonTargetBytes(path);
 }
 
 // reg-name or IPv4 or [IPv6], optional :port; no userinfo.
 bool isCleanAuthority(std::string_view authority) {
-  if (authority.empty() || authority.size() > 255 + 6) return false;
-  for (unsigned char c : authority) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
+  if (authority.size() > 255 + 6) return false;
+  return allBytes(authority, kAuthorityByte);
 }
 
 bool equalsLower(std::string_view a, std::string_view b) {
@@ -153,11 +161,12 @@ DowngradeError check(std::span<const HeaderField> fields, std::optional<uint64_t
   for (const HeaderField& field : fields) {
     if (!field.name.empty() && field.name.front() == ':') {
       if (regular_seen) return DowngradeError::kPseudoHeader;
+      const std::string_view name = field.name;
       const std::string** slot = nullptr;
-      if (field.name == ":method") slot = &method;
-      else if (field.name == ":scheme") slot = &scheme;
-      else if (field.name == ":path") slot = &path;
-      else if (field.name == ":authority") slot = &authority;
+      if (is(name, ":method")) slot = &method;
+      else if (is(name, ":scheme")) slot = &scheme;
+      else if (is(name, ":path")) slot = &path;
+      else if (is(name, ":authority")) slot = &authority;
       else return DowngradeError::kPseudoHeader;
       if (*slot != nullptr) return DowngradeError::kPseudoHeader;
       *slot = &field.value;
@@ -188,9 +197,9 @@ DowngradeError check(std::span<const HeaderField> fields, std::optional<uint64_t
   }
   if (method == nullptr || scheme == nullptr || path == nullptr) return DowngradeError::kPseudoHeader;
   if (!isUpperToken(*method)) return DowngradeError::kBadMethod;
-  if (*method == "CONNECT") return DowngradeError::kBadMethod;  // no tunnels through the cache
-  if (*scheme != "https" && *scheme != "http") return DowngradeError::kBadScheme;
-  if (!isCleanPath(*path, *method == "OPTIONS")) return DowngradeError::kBadPath;
+  if (is(*method, "CONNECT")) return DowngradeError::kBadMethod;  // no tunnels through the cache
+  if (!is(*scheme, "https") && !is(*scheme, "http")) return DowngradeError::kBadScheme;
+  if (!isCleanPath(*path, is(*method, "OPTIONS"))) return DowngradeError::kBadPath;
   if (authority != nullptr) {
     if (!isCleanAuthority(*authority)) return DowngradeError::kBadAuthority;
     if (host != nullptr && !equalsLower(*host, *authority)) return DowngradeError::kBadAuthority;
@@ -208,7 +217,7 @@ DowngradeError check(std::span<const HeaderField> fields, std::optional<uint64_t
   // A GET or HEAD without content and without a content-length of its own goes on without
   // one, as the same request over HTTP/1.1 does (RFC 9110 §8.6: no Content-Length when the
   // method anticipates no content).
-  if (length && *length == 0 && content_length == nullptr && (*method == "GET" || *method == "HEAD")) {
+  if (length && *length == 0 && content_length == nullptr && (is(*method, "GET") || is(*method, "HEAD"))) {
     length.reset();
   }
   plan.length = length;

@@ -87,10 +87,8 @@ RequestParser::Status RequestParser::parseRequestLine(std::string_view line, Req
 
 RequestParser::Status RequestParser::parseTarget(RequestHead& head) {
   const std::string_view target = head.target;
-  for (char c : target) {
-    if (!isTargetByte(static_cast<unsigned char>(c))) {
-      return fail(ParseErrorKind::kBadTarget, "invalid byte in request target");
-    }
+  if (hasNonTargetBytes(target)) {
+    return fail(ParseErrorKind::kBadTarget, "invalid byte in request target");
   }
   if (target.front() == '/') {
     head.target_form = TargetForm::kOrigin;
@@ -147,8 +145,9 @@ ParseError deriveRequestSemantics(RequestHead& head, const ParseLimits& limits) 
   // Host (RFC 9112 §3.2): exactly one valid line in HTTP/1.1, even when absolute-form names the
   // authority (which then wins, §3.2.2).
   // One pass for the count and the value. It also notes, by name length only, whether any
-  // line could be Transfer-Encoding or Content-Length (17, 14), Expect (6) or Connection (10):
-  // most requests have none, and the readings below of absent fields are then known.
+  // line could be Transfer-Encoding or Content-Length (17, 14), and whether there is an Expect
+  // or a Connection line (User-Agent has Connection's length): most requests have none, and
+  // the readings below of absent fields are then known.
   size_t host_count = 0;
   std::string_view host;
   bool maybe_framing = false;
@@ -161,8 +160,8 @@ ParseError deriveRequestSemantics(RequestHead& head, const ParseLimits& limits) 
         break;
       case 14:
       case 17: maybe_framing = true; break;
-      case 6: maybe_expect = true; break;
-      case 10: maybe_connection = true; break;
+      case 6: maybe_expect = maybe_expect || equalsIgnoreCase(field.name, "expect"); break;
+      case 10: maybe_connection = maybe_connection || equalsIgnoreCase(field.name, "connection"); break;
       default: break;
     }
   }

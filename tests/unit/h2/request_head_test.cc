@@ -190,6 +190,29 @@ TEST(RequestHeadDirect, EverySizeLimitAgreesWithTheScannerAtEveryValue) {
   EXPECT_GT(counts.parse_refused, 0u);
 }
 
+TEST(RequestHeadDirect, ALineLimitAndTheHeaderLimitTogetherAgreeWithTheScanner) {
+  // Two limits at once, so that a line's limit and the section's are crossed at the same byte
+  // (the scanner reports the line's then) or one just before the other.
+  auto fields = basic();
+  fields.push_back({"x-long", std::string(30, 'v')});
+  fields.push_back({"cookie", "a=1"});
+  for (size_t header = 0; header < 140; ++header) {
+    for (size_t line = 0; line < 60; ++line) {
+      http::ParseLimits limits;
+      limits.max_header_bytes = header;
+      limits.max_field_size = line;
+      agree(fields, 0, false, limits);
+      limits.max_field_size = 8192;
+      limits.max_request_line = line;
+      agree(fields, 0, false, limits);
+      limits.max_request_line = 8192;
+      limits.max_field_count = line / 10;
+      agree(fields, 0, false, limits);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
 // Random field lists from a vocabulary of the cases that matter (pseudo-header order and
 // repeats, host and :authority, cookies, lengths, Expect, refused names and values) under
 // random limits, a fixed seed so a failure reproduces.
