@@ -30,12 +30,15 @@ constexpr std::array<uint8_t, 256> kByteClass = [] {
   return table;
 }();
 
-// True when `text` is not empty and every byte has `bit` (no branch per byte).
+// True when `text` is not empty and every byte has `bit`.
 bool allBytes(std::string_view text, uint8_t bit) {
   if (text.empty()) return false;
-  unsigned all = bit;
-  for (unsigned char c : text) all &= kByteClass[c];
-  return all != 0;
+  const auto* at = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const end = at + text.size();
+  for (; at != end; ++at) {
+    if ((kByteClass[*at] & bit) == 0) return false;
+  }
+  return true;
 }
 
 bool isLowerToken(std::string_view name) { return allBytes(name, kLowerTokenByte); }

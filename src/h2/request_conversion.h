@@ -5,7 +5,10 @@
 // whitespace in values, uppercase or non-token names, connection-specific fields, `te` other
 // than `trailers`, missing, repeated, unknown or late pseudo-headers, a `:path` that is not
 // origin-form (or `*` for OPTIONS), `:authority` disagreeing with `host`, spaces in `:method`.
-// Transport-free and allocation-bounded; fuzzed by tests/fuzz/h2_conversion_fuzz.cc.
+// convertRequest() writes the head as text; buildRequestHead(), what the proxy uses, builds the
+// same RequestHead without the text (docs/design/h2-hit-path.md), and convertRequest() stays
+// as its reference in the differential tests. Transport-free and allocation-bounded; fuzzed by
+// tests/fuzz/h2_conversion_fuzz.cc.
 
 #include <cstdint>
 #include <optional>

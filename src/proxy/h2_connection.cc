@@ -63,13 +63,13 @@ void H2Connection::start(std::string_view already_read) {
   writeOutput();
 }
 
-bool H2Connection::certificateCovers(std::string_view host) {
+bool H2Connection::certificateCovers(std::string_view authority) {
   if (tls_ == nullptr) return true;
-  // The certificate is the connection's for its life: a client asking for the same host
-  // again (the usual case) gets the last answer.
-  if (covered_known_ && host == covered_host_) return covered_;
-  covered_ = tls_->certificateCovers(host);
-  covered_host_.assign(host);
+  // The certificate is the connection's for its life: a client asking for the same authority
+  // again (the usual case) gets the last answer, without lower-casing the host again.
+  if (covered_known_ && authority == covered_authority_) return covered_;
+  covered_ = tls_->certificateCovers(hostOnly(authority));
+  covered_authority_.assign(authority);
   covered_known_ = true;
   return covered_;
 }

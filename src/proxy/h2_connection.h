@@ -208,7 +208,8 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   const std::string& peerIp() const { return peer_ip_; }
   bool secure() const { return tls_ != nullptr; }
   const tls::TlsTransport* tls() const { return tls_; }
-  bool certificateCovers(std::string_view host);
+  // `authority` as the request named it (host[:port]); the last answer is kept per connection.
+  bool certificateCovers(std::string_view authority);
   bool closing() const { return closing_; }
   void writeSoon();  // frames are ready: write after this event
   // Calls the stream's refill() after this event, if it is still open then (one deferred
@@ -278,7 +279,7 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   std::string head_names_;
   OwnHeadMemo own_head_memo_;
   std::vector<nghttp2_nv> head_pairs_;
-  std::string covered_host_;  // the last host certificateCovers() answered for
+  std::string covered_authority_;  // the last authority certificateCovers() answered for
   bool covered_known_ = false;
   bool covered_ = false;
   std::string out_;  // serialised frames, written up to out_at_

@@ -246,7 +246,7 @@ void H2Stream::startRequest(std::optional<uint64_t> body_length,
     respondLocal(http::statusForParseError(parse_error.kind), "Bad request.\n");
     return;
   }
-  if (connection_.secure() && !connection_.certificateCovers(hostOnly(head_.authority))) {
+  if (connection_.secure() && !connection_.certificateCovers(head_.authority)) {
     // RFC 9113 §9.1.1: a coalesced connection asked for a host its certificate does not cover.
     shared.stats().h2_misdirected.fetch_add(1, std::memory_order_relaxed);
     respondLocal(421, "This connection's certificate does not cover that host.\n");
