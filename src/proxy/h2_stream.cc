@@ -243,6 +243,8 @@ void H2Stream::startRequest(std::optional<uint64_t> body_length,
     return;
   }
   if (parse_error.kind != http::ParseErrorKind::kNone) {
+    // Counted by kind as over HTTP/1.1 (limits.* documents edgecache_parse_errors_total).
+    shared.stats().parse_errors[static_cast<size_t>(parse_error.kind)].fetch_add(1, std::memory_order_relaxed);
     respondLocal(http::statusForParseError(parse_error.kind), "Bad request.\n");
     return;
   }
