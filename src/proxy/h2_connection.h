@@ -77,10 +77,16 @@ class H2Stream final : public Downstream {
   void detach();  // the stream closed: no more frames, the transaction is dropped
   // Response bytes ready for DATA frames that the client's flow control holds back now.
   bool waitsForClientWindow();
-  // One send-progress check (H2Connection's timer): true when this stream has waited on its
-  // own exhausted window for limits.send_timeout without a byte moving (once: the caller
-  // resets it, and it no longer waits for anything).
-  bool sendStalled();
+  // One send-progress check (H2Connection's timer): not kFine when this stream has waited on
+  // its own exhausted window for limits.send_timeout with no byte, or fewer than
+  // limits.min_send_rate allows, moving (once: the caller resets it, and it no longer waits
+  // for anything).
+  h2::ProgressWatch::Verdict sendStalled(int64_t now_ms);
+  // One request-body check (the same timer): true when the body the stream waits for (not
+  // held back for a slow origin) stopped or trickled below limits.min_body_rate for
+  // limits.body_timeout. The stream has then ended its request: 408 when no answer had
+  // started (then RST_STREAM NO_ERROR once it is out, RFC 9113 §8.1), else RST_STREAM CANCEL.
+  bool bodyStalled(int64_t now_ms);
   // Response bytes this stream holds copied (counted against http2.max_response_buffer).
   size_t heldBytes() const { return held_; }
 
@@ -142,8 +148,11 @@ class H2Stream final : public Downstream {
   char status_digits_[3] = {};
   size_t held_ = 0;        // response_ + dataLeft() as last reported to the connection
   uint64_t sent_ = 0;      // body bytes handed to DATA frames
-  h2::SendWatch send_watch_;
+  h2::ProgressWatch send_watch_;
   bool send_timed_out_ = false;  // reset for limits.send_timeout; its RST_STREAM may still wait
+  h2::ProgressWatch body_watch_;
+  bool body_timed_out_ = false;     // limits.body_timeout ended the request
+  bool reset_after_answer_ = false;  // a 408 for body_timeout: RST_STREAM NO_ERROR once it is out
 };
 
 // The open streams of a connection by id. Clients open ids in increasing order (RFC 9113
@@ -250,11 +259,12 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   void updateInterest();
   void finishClose();
   void armIdleTimer();
-  // The send-progress check (limits.send_timeout): armed once while streams are open or
-  // frames wait for the socket, re-armed by itself every send_timeout / kChecksPerTimeout.
+  // The progress check (limits.send_timeout and min_send_rate, limits.body_timeout and
+  // min_body_rate): armed once while streams are open or frames wait for the socket, re-armed
+  // by itself every min(send_timeout, body_timeout) / kChecksPerTimeout.
   void armSendTimer();
   void checkSendProgress();
-  void endStalled();
+  void endStalled(h2::ProgressWatch::Verdict verdict);
   H2Stream* find(int32_t stream) const;
   H2Stream* open(int32_t stream);  // a recycled or new stream; nullptr if the id is open
   void runRefills();
@@ -291,7 +301,7 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   uint32_t interest_ = 0;
   net::Timer timer_;
   net::Timer send_timer_;
-  h2::SendWatch send_watch_;
+  h2::ProgressWatch send_watch_;
   // Send progress: DATA payload bytes handed to frames, plus bytes the socket took while
   // out_ held DATA (frames a client merely answers with, such as PING ACK, are no progress).
   uint64_t sent_progress_ = 0;

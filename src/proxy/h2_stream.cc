@@ -96,6 +96,8 @@ void H2Stream::reuse(int32_t id) {
   sent_ = 0;
   send_watch_.reset();
   send_timed_out_ = false;
+  body_watch_.reset();
+  body_timed_out_ = reset_after_answer_ = false;
 }
 
 std::string_view H2Stream::rawHead() const {
@@ -573,11 +575,58 @@ bool H2Stream::waitsForClientWindow() {
   return !detached_ && !send_timed_out_ && head_submitted_ && dataLeft() > 0;
 }
 
-bool H2Stream::sendStalled() {
+h2::ProgressWatch::Verdict H2Stream::sendStalled(int64_t now_ms) {
   const bool waiting =
       waitsForClientWindow() && connection_.session().streamSendWindow(id_) <= 0;
-  if (!send_watch_.check(waiting, sent_)) return false;
-  send_timed_out_ = true;
+  const RuntimeConfig& config = connection_.config();
+  const int64_t timeout_ms = config.send_timeout.count();
+  const h2::ProgressWatch::Verdict verdict = send_watch_.check(
+      now_ms, waiting, sent_, timeout_ms, h2::ProgressWatch::minBytes(config.min_send_rate, timeout_ms));
+  if (verdict != h2::ProgressWatch::Verdict::kFine) send_timed_out_ = true;
+  return verdict;
+}
+
+bool H2Stream::bodyStalled(int64_t now_ms) {
+  if (detached_) return false;
+  if (body_timed_out_) {
+    // The 408 is framed (its last DATA handed to nghttp2): ask the client to stop sending the
+    // rest of its body (RFC 9113 §8.1), which also frees the stream's slot.
+    if (reset_after_answer_ && body_done_ && dataLeft() == 0) {
+      reset_after_answer_ = false;
+      connection_.session().resetStream(id_, NGHTTP2_NO_ERROR);
+      connection_.writeSoon();
+    }
+    return false;
+  }
+  // Waiting for the client's DATA: a GET or HEAD whose body is still buffered (the request
+  // starts at END_STREAM), or a streamed body the origin is not holding back.
+  const bool waiting = !started_ || (streaming_ && transaction_ && !body_paused_);
+  const RuntimeConfig& config = connection_.config();
+  const int64_t timeout_ms = config.body_timeout.count();
+  if (body_watch_.check(now_ms, waiting, received_, timeout_ms,
+                        h2::ProgressWatch::minBytes(config.min_body_rate, timeout_ms)) ==
+      h2::ProgressWatch::Verdict::kFine) {
+    return false;
+  }
+  body_timed_out_ = true;
+  started_ = true;  // DATA that still comes is dropped (onData)
+  streaming_ = false;
+  if (transaction_) {
+    // The origin got part of a body: the exchange is dropped with the transaction.
+    transaction_->clientClosed();
+    connection_.worker().loop().defer([doomed = std::shared_ptr<Transaction>(std::move(transaction_))] {});
+  }
+  if (!head_submitted_ && response_.empty() && output_.empty()) {
+    reset_after_answer_ = true;
+    finished_ = false;
+    respondLocal(408, "Request body timeout.\n");
+  } else {
+    // An answer has begun: only a reset is honest now.
+    output_.clear();
+    finished_ = true;
+    connection_.session().resetStream(id_, NGHTTP2_CANCEL);
+    connection_.writeSoon();
+  }
   return true;
 }
 
