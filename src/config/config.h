@@ -71,6 +71,9 @@ struct LimitsConfig {
   uint64_t header_timeout_ms = 10000;
   uint64_t idle_timeout_ms = 60000;
   uint64_t send_timeout_ms = 60000;
+  uint64_t min_send_rate = 240;  // bytes per second while an answer waits (0: any byte)
+  uint64_t body_timeout_ms = 20000;
+  uint64_t min_body_rate = 240;  // bytes per second while a request body is awaited (0: any byte)
   uint64_t drain_timeout_ms = 30000;
   uint32_t max_ranges = 64;
   bool operator==(const LimitsConfig&) const = default;

@@ -155,8 +155,29 @@ const SectionDecl<LimitsConfig>& limitsDecl() {
           {"send_timeout", FieldType::kDurationMs, &L::send_timeout_ms, R,
            "Longest time a client may take no bytes at all while an answer waits for it; then "
            "the connection is closed (`edgecache_client_send_timeouts_total`). Guards against "
-           "clients that stop reading (slow-read attacks) without cutting slow downloads.",
+           "clients that stop reading (slow-read attacks) without cutting slow downloads. Over "
+           "HTTP/2 a stream whose own window stays shut that long is reset (CANCEL).",
            1 * kSecond, 1 * kHour},
+          {"min_send_rate", FieldType::kSize, &L::min_send_rate, R,
+           "Fewest bytes per second a client must take, measured over each send_timeout, while "
+           "an answer waits for it (its socket full, or its HTTP/2 windows shut); slower, the "
+           "connection is closed (HTTP/2: GOAWAY ENHANCE_YOUR_CALM; a single stream: "
+           "RST_STREAM CANCEL) and counted in `edgecache_client_send_too_slow_total`. Stops a "
+           "client that reads one byte, or opens one byte of window, per send_timeout "
+           "(\"data dribble\"). 240 as Kestrel and IIS; 0: any byte is progress.",
+           0, 1 * kGiB},
+          {"body_timeout", FieldType::kDurationMs, &L::body_timeout_ms, R,
+           "Longest time a client may send no byte of a request body the proxy waits for (not "
+           "while the origin is behind); then 408 if no answer has started, else the connection "
+           "(HTTP/1.1) or the stream (HTTP/2, RST_STREAM CANCEL) ends "
+           "(`edgecache_client_body_timeouts_total`). An HTTP/2 stream opened without "
+           "END_STREAM and then silent ends the same way.",
+           100, 1 * kHour},
+          {"min_body_rate", FieldType::kSize, &L::min_body_rate, R,
+           "Fewest request body bytes per second, measured over each body_timeout, a client must "
+           "send while the proxy waits for them; slower ends as body_timeout does (slow POST "
+           "attacks). 240 as Kestrel; 0: any byte is progress.",
+           0, 1 * kGiB},
           {"drain_timeout", FieldType::kDurationMs, &L::drain_timeout_ms, R,
            "On SIGTERM, how long in-flight requests may take before the node exits anyway.", 0,
            1 * kHour},

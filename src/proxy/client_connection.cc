@@ -84,21 +84,82 @@ void ClientConnection::onHeaderTimer() {
   }
 }
 
+int64_t ClientConnection::nowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             worker_.loop().now().time_since_epoch()).count();
+}
+
 void ClientConnection::noteSendProgress(uint64_t written) {
+  send_progress_ += written;
   if (!want_write_) {
-    if (!send_timer_.armed()) return;  // the common case: the answer left in one go
-    send_timer_.cancel();
-    // The answer of a finished request is out: from now on the connection is idle.
+    if (!send_waiting_) return;  // the common case: the answer left in one go
+    send_waiting_ = false;
+    // The answer of a finished request is out: from now on the connection is idle. The send
+    // check lapses at its next firing.
     if (!transaction_ && !closing_ && !header_deadline_armed_) armHeaderTimer();
     return;
   }
-  // Bytes wait for the client: it must take some within send_timeout, again after each progress.
-  if (written == 0 && send_timer_.armed()) return;
-  send_timer_.arm(worker_.loop(), worker_.loop().now() + config_->send_timeout, [this] {
-    if (closed_) return;
-    worker_.shared().stats().send_timeouts.fetch_add(1, std::memory_order_relaxed);
-    abortNow();
-  });
+  // Bytes wait for the client: it must take at least min_send_rate's worth per send_timeout
+  // (and at least one byte).
+  send_waiting_ = true;
+  armSendTimer();
+}
+
+void ClientConnection::armSendTimer() {
+  if (send_timer_.armed() || closed_) return;
+  const Millis period{h2::ProgressWatch::period(config_->send_timeout.count())};
+  send_timer_.arm(worker_.loop(), worker_.loop().now() + period, [this] { checkSendProgress(); });
+}
+
+void ClientConnection::checkSendProgress() {
+  if (closed_) return;
+  const int64_t timeout_ms = config_->send_timeout.count();
+  const h2::ProgressWatch::Verdict verdict =
+      send_watch_.check(nowMs(), want_write_, send_progress_, timeout_ms,
+                        h2::ProgressWatch::minBytes(config_->min_send_rate, timeout_ms));
+  if (verdict == h2::ProgressWatch::Verdict::kFine) {
+    if (want_write_) armSendTimer();
+    else send_watch_.reset();
+    return;
+  }
+  ProxyStats& stats = worker_.shared().stats();
+  if (verdict == h2::ProgressWatch::Verdict::kSlow) {
+    stats.send_too_slow.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    stats.send_timeouts.fetch_add(1, std::memory_order_relaxed);
+  }
+  abortNow();
+}
+
+void ClientConnection::armBodyTimer() {
+  if (body_timer_.armed() || closed_) return;
+  const Millis period{h2::ProgressWatch::period(config_->body_timeout.count())};
+  body_timer_.arm(worker_.loop(), worker_.loop().now() + period, [this] { checkBodyProgress(); });
+}
+
+void ClientConnection::checkBodyProgress() {
+  if (closed_) return;
+  // Waiting for the client's body bytes; not while the origin holds the body back.
+  const bool waiting = body_active_ && !body_paused_ && !read_eof_;
+  const int64_t timeout_ms = config_->body_timeout.count();
+  const h2::ProgressWatch::Verdict verdict =
+      body_watch_.check(nowMs(), waiting, input_progress_, timeout_ms,
+                        h2::ProgressWatch::minBytes(config_->min_body_rate, timeout_ms));
+  if (verdict == h2::ProgressWatch::Verdict::kFine) {
+    if (body_active_) armBodyTimer();
+    else body_watch_.reset();
+    return;
+  }
+  worker_.shared().stats().body_timeouts.fetch_add(1, std::memory_order_relaxed);
+  body_active_ = false;
+  if (body_buffering_ && !transaction_) {
+    // Nothing reached an origin and nothing was answered: 408 and close.
+    body_buffering_ = false;
+    buffered_body_.clear();
+    respondError(408, "Request body timeout.\n", false, 0);
+  } else {
+    abortNow();  // part of the body already went to the origin: only a close is honest now
+  }
 }
 
 void ClientConnection::onIo(uint32_t events) {
@@ -138,6 +199,7 @@ void ClientConnection::readInput() {
     if (io.kind == net::IoResult::Kind::kBytes) {
       const size_t n = io.bytes;
       input_.commitWrite(n);
+      input_progress_ += n;
       if (handOverIfH2()) return;
       worker_.shared().stats().client_bytes_in.fetch_add(n, std::memory_order_relaxed);
       processInput();
@@ -248,6 +310,7 @@ void ClientConnection::startRequest() {
   body_buffering_ = true;
   buffered_body_.clear();
   if (head_.expect_continue) output_.appendCopy("HTTP/1.1 100 Continue\r\n\r\n");
+  armBodyTimer();
   feedBody();
   flush();
 }
@@ -433,6 +496,7 @@ void ClientConnection::finishClose() {
   closed_ = true;
   timer_.cancel();
   send_timer_.cancel();
+  body_timer_.cancel();
   net::closeStream(worker_.loop(), *transport_, fd_);
   if (transaction_) {
     transaction_->clientClosed();

@@ -1,14 +1,16 @@
 #pragma once
 // ClientConnection: one downstream HTTP/1.1 connection. Reads and parses requests (one at a
 // time; pipelined bytes wait in the buffer), feeds request bodies to the transaction, writes
-// what the transaction queues, and enforces the header timeout (slowloris -> 408), the idle
-// timeout and keep-alive. A parse error gets its status and a close; nothing reaches an origin.
+// what the transaction queues, and enforces the header timeout (slowloris -> 408), the body
+// timeout and minimum body rate (slow POST -> 408 or close), the send timeout and minimum send
+// rate (slow read -> close), the idle timeout and keep-alive. A parse error gets its status and a close; nothing reaches an origin.
 // Bytes move through a net::Transport: the socket itself, or a TLS stream whose handshake
 // must finish within the header timeout.
 
 #include <memory>
 #include <string>
 
+#include "h2/send_progress.h"
 #include "http/body_decoder.h"
 #include "http/message.h"
 #include "http/request_parser.h"
@@ -86,9 +88,18 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   void armHeaderTimer();
   void onHeaderTimer();
   void armHeaderTimerAt(MonoTime deadline);
-  // After each flush: (re)arms the send timeout while bytes wait for the client, and once they
-  // are all out, hands the connection to the idle timer.
+  // After each flush: counts the bytes, arms the send check while bytes wait for the client,
+  // and once they are all out, hands the connection to the idle timer.
   void noteSendProgress(uint64_t written);
+  // limits.send_timeout / min_send_rate and limits.body_timeout / min_body_rate: a timer armed
+  // once while bytes wait (an answer for the client, a body from it), firing every
+  // timeout / kChecksPerTimeout and comparing progress counts (h2::ProgressWatch): no timer
+  // operation per write or read.
+  void armSendTimer();
+  void checkSendProgress();
+  void armBodyTimer();
+  void checkBodyProgress();
+  int64_t nowMs() const;
 
   WorkerContext& worker_;
   net::UniqueFd fd_;
@@ -129,6 +140,12 @@ class ClientConnection final : public net::IoHandler, public Downstream {
   bool header_timer_live_ = false;
   bool header_timer_partial_ = false;
   net::Timer send_timer_;  // limits.send_timeout while an answer waits for the client
+  h2::ProgressWatch send_watch_;
+  uint64_t send_progress_ = 0;  // bytes the client took
+  bool send_waiting_ = false;   // the last flush left bytes waiting
+  net::Timer body_timer_;       // limits.body_timeout while a request body is read
+  h2::ProgressWatch body_watch_;
+  uint64_t input_progress_ = 0;  // bytes read from the client
   std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
 };
 

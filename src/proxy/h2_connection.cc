@@ -63,13 +63,13 @@ void H2Connection::start(std::string_view already_read) {
   writeOutput();
 }
 
-bool H2Connection::certificateCovers(std::string_view host) {
+bool H2Connection::certificateCovers(std::string_view authority) {
   if (tls_ == nullptr) return true;
-  // The certificate is the connection's for its life: a client asking for the same host
-  // again (the usual case) gets the last answer.
-  if (covered_known_ && host == covered_host_) return covered_;
-  covered_ = tls_->certificateCovers(host);
-  covered_host_.assign(host);
+  // The certificate is the connection's for its life: a client asking for the same authority
+  // again (the usual case) gets the last answer, without lower-casing the host again.
+  if (covered_known_ && authority == covered_authority_) return covered_;
+  covered_ = tls_->certificateCovers(hostOnly(authority));
+  covered_authority_.assign(authority);
   covered_known_ = true;
   return covered_;
 }
@@ -85,52 +85,80 @@ void H2Connection::armIdleTimer() {
 
 void H2Connection::armSendTimer() {
   if (send_timer_.armed() || closed_) return;
-  const Millis period = std::max(Millis{1}, config_->send_timeout / h2::SendWatch::kChecksPerTimeout);
+  const Millis period{h2::ProgressWatch::period(
+      std::min(config_->send_timeout, config_->body_timeout).count())};
   send_timer_.arm(worker_.loop(), worker_.loop().now() + period, [this] { checkSendProgress(); });
 }
 
 void H2Connection::checkSendProgress() {
   if (closed_) return;
+  using Verdict = h2::ProgressWatch::Verdict;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             worker_.loop().now().time_since_epoch()).count();
+  const int64_t send_ms = config_->send_timeout.count();
   // The connection: frames wait for the socket, or response bytes for the client's windows,
-  // and nothing moved (DATA handed to frames, or the socket taking frames that carry DATA).
+  // and nothing moved (DATA handed to frames, or the socket taking frames that carry DATA),
+  // or less than limits.min_send_rate allows.
   bool data_waiting = false;
   streams_.forEach([&data_waiting](H2Stream& stream) {
     if (!data_waiting && stream.waitsForClientWindow()) data_waiting = true;
   });
   const bool out_waiting = out_at_ < out_.size();
-  if (send_watch_.check(out_waiting || data_waiting, sent_progress_)) {
-    endStalled();
+  const Verdict verdict =
+      send_watch_.check(now_ms, out_waiting || data_waiting, sent_progress_, send_ms,
+                        h2::ProgressWatch::minBytes(config_->min_send_rate, send_ms));
+  if (verdict != Verdict::kFine) {
+    endStalled(verdict);
     return;
   }
-  // A stream whose own window stays shut while the connection moves: reset, so one stuck
-  // stream cannot pin its transaction and object forever on a busy connection.
-  bool reset = false;
-  streams_.forEach([this, &reset](H2Stream& stream) {
-    if (!stream.sendStalled()) return;
-    worker_.shared().stats().h2_stream_send_timeouts.fetch_add(1, std::memory_order_relaxed);
-    EC_LOG_EVERY_SECOND(LogLevel::kWarning,
-                        "http2: client %s kept stream %d's window shut for limits.send_timeout "
-                        "(%lld ms): stream reset (CANCEL)",
-                        peer_ip_.c_str(), stream.id(),
-                        static_cast<long long>(config_->send_timeout.count()));
-    session_.resetStream(stream.id(), NGHTTP2_CANCEL);
-    reset = true;
+  // A stream whose own window stays shut (or opens a byte at a time) while the connection
+  // moves: reset, so one stuck stream cannot pin its transaction and object forever on a busy
+  // connection. And a stream whose request body stopped or trickles: 408 or reset.
+  bool wrote = false;
+  ProxyStats& stats = worker_.shared().stats();
+  streams_.forEach([&](H2Stream& stream) {
+    const Verdict stream_verdict = stream.sendStalled(now_ms);
+    if (stream_verdict != Verdict::kFine) {
+      const bool slow = stream_verdict == Verdict::kSlow;
+      (slow ? stats.h2_stream_send_too_slow : stats.h2_stream_send_timeouts)
+          .fetch_add(1, std::memory_order_relaxed);
+      EC_LOG_EVERY_SECOND(LogLevel::kWarning,
+                          "http2: client %s %s stream %d's window for limits.send_timeout "
+                          "(%lld ms): stream reset (CANCEL)",
+                          peer_ip_.c_str(), slow ? "opened below limits.min_send_rate" : "kept shut",
+                          stream.id(), static_cast<long long>(send_ms));
+      session_.resetStream(stream.id(), NGHTTP2_CANCEL);
+      wrote = true;
+      return;
+    }
+    if (stream.bodyStalled(now_ms)) {
+      stats.h2_body_timeouts.fetch_add(1, std::memory_order_relaxed);
+      EC_LOG_EVERY_SECOND(LogLevel::kWarning,
+                          "http2: client %s sent stream %d's request body below "
+                          "limits.min_body_rate for limits.body_timeout (%lld ms): request ended",
+                          peer_ip_.c_str(), stream.id(),
+                          static_cast<long long>(config_->body_timeout.count()));
+      wrote = true;
+    }
   });
-  if (reset) writeSoon();
+  if (wrote) writeSoon();
   if (!streams_.empty() || out_at_ < out_.size()) {
     armSendTimer();
   } else {
-    send_watch_.reset(sent_progress_);
+    send_watch_.reset();
   }
 }
 
-void H2Connection::endStalled() {
-  worker_.shared().stats().h2_send_timeouts.fetch_add(1, std::memory_order_relaxed);
+void H2Connection::endStalled(h2::ProgressWatch::Verdict verdict) {
+  const bool slow = verdict == h2::ProgressWatch::Verdict::kSlow;
+  (slow ? worker_.shared().stats().h2_send_too_slow : worker_.shared().stats().h2_send_timeouts)
+      .fetch_add(1, std::memory_order_relaxed);
   EC_LOG_EVERY_SECOND(LogLevel::kWarning,
-                      "http2: client %s took no response bytes for limits.send_timeout (%lld ms) "
-                      "with %zu streams open: connection closed",
-                      peer_ip_.c_str(), static_cast<long long>(config_->send_timeout.count()),
-                      streams_.size());
+                      "http2: client %s took %s for limits.send_timeout (%lld ms) with %zu "
+                      "streams open: connection closed",
+                      peer_ip_.c_str(),
+                      slow ? "fewer response bytes than limits.min_send_rate" : "no response bytes",
+                      static_cast<long long>(config_->send_timeout.count()), streams_.size());
   closing_ = true;
   session_.terminate(NGHTTP2_ENHANCE_YOUR_CALM);
   // Best effort: the GOAWAY goes behind what already waits, in one write attempt.
@@ -221,16 +249,6 @@ void H2Connection::runRefills() {
   }
   ids.clear();
   if (refills_.empty()) refills_.swap(ids);  // keeps the capacity
-}
-
-http::RequestParser& H2Connection::requestParser() {
-  if (!request_parser_ || parser_config_ != config_) {
-    parser_config_ = config_;
-    request_parser_.emplace(config_->limits);
-  } else {
-    request_parser_->reset();
-  }
-  return *request_parser_;
 }
 
 H2Stream* H2Connection::find(int32_t stream) const { return streams_.find(stream); }

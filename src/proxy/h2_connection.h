@@ -1,7 +1,8 @@
 #pragma once
 // H2Connection: one downstream HTTP/2 connection (ALPN h2 over TLS). An h2::Session decodes
-// frames; each request stream becomes an H2Stream, which converts the request to a canonical
-// HTTP/1.1 head (h2/request_conversion.h, then the strict HTTP/1.1 parser once more) and runs
+// frames; each request stream becomes an H2Stream, which builds the canonical HTTP/1.1 request
+// head straight from the fields with the downgrade checks and the strict HTTP/1.1 parser's
+// (h2/request_conversion.h; the text only when an origin fetch needs it) and runs
 // an ordinary Transaction on it, so caching is identical over HTTP/1.1 and HTTP/2. The
 // transaction writes an HTTP/1.1 response; the stream turns it into HEADERS and DATA (its own
 // well-formed heads by a short scan, anything unusual by the full response parser).
@@ -58,7 +59,8 @@ class H2Stream final : public Downstream {
   // The origin is behind (or caught up): hold back (or reopen) the stream's window.
   void pauseBody(bool paused) override;
   const std::string& peerIp() const override;
-  std::string_view rawHead() const override { return converted_.head; }
+  // The request's HTTP/1.1 text, written on the first call (head_ has no text of its own).
+  std::string_view rawHead() const override;
   bool closing() const override;
   void abortNow() override;
   bool secure() const override;
@@ -75,10 +77,16 @@ class H2Stream final : public Downstream {
   void detach();  // the stream closed: no more frames, the transaction is dropped
   // Response bytes ready for DATA frames that the client's flow control holds back now.
   bool waitsForClientWindow();
-  // One send-progress check (H2Connection's timer): true when this stream has waited on its
-  // own exhausted window for limits.send_timeout without a byte moving (once: the caller
-  // resets it, and it no longer waits for anything).
-  bool sendStalled();
+  // One send-progress check (H2Connection's timer): not kFine when this stream has waited on
+  // its own exhausted window for limits.send_timeout with no byte, or fewer than
+  // limits.min_send_rate allows, moving (once: the caller resets it, and it no longer waits
+  // for anything).
+  h2::ProgressWatch::Verdict sendStalled(int64_t now_ms);
+  // One request-body check (the same timer): true when the body the stream waits for (not
+  // held back for a slow origin) stopped or trickled below limits.min_body_rate for
+  // limits.body_timeout. The stream has then ended its request: 408 when no answer had
+  // started (then RST_STREAM NO_ERROR once it is out, RFC 9113 §8.1), else RST_STREAM CANCEL.
+  bool bodyStalled(int64_t now_ms);
   // Response bytes this stream holds copied (counted against http2.max_response_buffer).
   size_t heldBytes() const { return held_; }
 
@@ -107,7 +115,8 @@ class H2Stream final : public Downstream {
   H2Connection& connection_;
   int32_t id_;
   std::vector<h2::HeaderField> fields_;
-  h2::ConvertedRequest converted_;  // its head is the request's HTTP/1.1 bytes (rawHead)
+  std::string request_bytes_;          // what head_'s views point to (h2::buildRequestHead)
+  mutable std::string request_text_;  // head_ as HTTP/1.1 text, once rawHead() is asked
   http::RequestHead head_;
   std::string body_;
   bool body_too_large_ = false;
@@ -139,8 +148,11 @@ class H2Stream final : public Downstream {
   char status_digits_[3] = {};
   size_t held_ = 0;        // response_ + dataLeft() as last reported to the connection
   uint64_t sent_ = 0;      // body bytes handed to DATA frames
-  h2::SendWatch send_watch_;
+  h2::ProgressWatch send_watch_;
   bool send_timed_out_ = false;  // reset for limits.send_timeout; its RST_STREAM may still wait
+  h2::ProgressWatch body_watch_;
+  bool body_timed_out_ = false;     // limits.body_timeout ended the request
+  bool reset_after_answer_ = false;  // a 408 for body_timeout: RST_STREAM NO_ERROR once it is out
 };
 
 // The open streams of a connection by id. Clients open ids in increasing order (RFC 9113
@@ -205,7 +217,8 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   const std::string& peerIp() const { return peer_ip_; }
   bool secure() const { return tls_ != nullptr; }
   const tls::TlsTransport* tls() const { return tls_; }
-  bool certificateCovers(std::string_view host);
+  // `authority` as the request named it (host[:port]); the last answer is kept per connection.
+  bool certificateCovers(std::string_view authority);
   bool closing() const { return closing_; }
   void writeSoon();  // frames are ready: write after this event
   // Calls the stream's refill() after this event, if it is still open then (one deferred
@@ -230,8 +243,6 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   };
   OwnHeadMemo& ownHeadMemo() { return own_head_memo_; }
   std::vector<nghttp2_nv>& headPairs() { return head_pairs_; }
-  // One request parser per connection, reset per request: its field list keeps its capacity.
-  http::RequestParser& requestParser();
   // The connection's account of response bytes its streams hold copied, bounded by
   // http2.max_response_buffer (see h2::responseAllowance).
   void noteHeld(size_t before, size_t after) { held_ += after; held_ -= before; }
@@ -248,11 +259,12 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   void updateInterest();
   void finishClose();
   void armIdleTimer();
-  // The send-progress check (limits.send_timeout): armed once while streams are open or
-  // frames wait for the socket, re-armed by itself every send_timeout / kChecksPerTimeout.
+  // The progress check (limits.send_timeout and min_send_rate, limits.body_timeout and
+  // min_body_rate): armed once while streams are open or frames wait for the socket, re-armed
+  // by itself every min(send_timeout, body_timeout) / kChecksPerTimeout.
   void armSendTimer();
   void checkSendProgress();
-  void endStalled();
+  void endStalled(h2::ProgressWatch::Verdict verdict);
   H2Stream* find(int32_t stream) const;
   H2Stream* open(int32_t stream);  // a recycled or new stream; nullptr if the id is open
   void runRefills();
@@ -277,11 +289,9 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   std::string head_names_;
   OwnHeadMemo own_head_memo_;
   std::vector<nghttp2_nv> head_pairs_;
-  std::optional<http::RequestParser> request_parser_;
-  std::string covered_host_;  // the last host certificateCovers() answered for
+  std::string covered_authority_;  // the last authority certificateCovers() answered for
   bool covered_known_ = false;
   bool covered_ = false;
-  RuntimeConfigPtr parser_config_;  // whose limits request_parser_ was made with
   std::string out_;  // serialised frames, written up to out_at_
   size_t out_at_ = 0;
   bool closing_ = false;
@@ -291,7 +301,7 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   uint32_t interest_ = 0;
   net::Timer timer_;
   net::Timer send_timer_;
-  h2::SendWatch send_watch_;
+  h2::ProgressWatch send_watch_;
   // Send progress: DATA payload bytes handed to frames, plus bytes the socket took while
   // out_ held DATA (frames a client merely answers with, such as PING ACK, are no progress).
   uint64_t sent_progress_ = 0;

@@ -21,7 +21,8 @@ const MetricDecl kCacheLookups{
     "another request's fetch), int (answered by edgecache itself).",
     Type::kCounter, {"result"}, {}, ""};
 const MetricDecl kParseErrors{"edgecache_parse_errors_total",
-                              "Client requests refused by the HTTP/1.1 parser, by reason.",
+                              "Client requests refused by the HTTP/1.1 parser (over HTTP/2: by the same "
+                              "checks on the converted request), by reason.",
                               Type::kCounter, {"kind"}, {}, ""};
 const MetricDecl kClientBytes{"edgecache_client_bytes_total",
                               "Bytes received from and sent to clients.", Type::kCounter,
@@ -49,6 +50,18 @@ const MetricDecl kSendTimeouts{"edgecache_client_send_timeouts_total",
                                "answer for limits.send_timeout, by protocol (http1; http2: no "
                                "response byte moved, socket full or windows shut).",
                                Type::kCounter, {"protocol"}, {}, ""};
+const MetricDecl kSendTooSlow{
+    "edgecache_client_send_too_slow_total",
+    "Clients that took bytes of a pending answer, but fewer than limits.min_send_rate per "
+    "limits.send_timeout (slow read, HTTP/2 \"data dribble\"), by protocol: http1 and http2 "
+    "connections closed, http2_stream streams reset (RST_STREAM CANCEL).",
+    Type::kCounter, {"protocol"}, {}, ""};
+const MetricDecl kBodyTimeouts{
+    "edgecache_client_body_timeouts_total",
+    "Requests whose body stopped, or trickled below limits.min_body_rate, for "
+    "limits.body_timeout while the proxy waited for it (slow POST), by protocol; answered 408 "
+    "when no answer had started, else the connection (http1) or stream (http2) ended.",
+    Type::kCounter, {"protocol"}, {}, ""};
 const MetricDecl kCacheEvents{
     "edgecache_cache_events_total",
     "Cache events: revalidations sent, background refreshes (stale-while-revalidate), stale "
@@ -137,6 +150,7 @@ const std::vector<const observe::MetricDecl*>& metricDecls() {
         &kRequests,        &kCacheLookups,      &kParseErrors,       &kClientBytes,
         &kClientBytesSpliced,
         &kConnections,     &kConnectionsOpen,   &kConnectionsMax,    &kHeaderTimeouts,    &kSendTimeouts,
+        &kSendTooSlow,     &kBodyTimeouts,
         &kCacheEvents,     &kOriginRequests,    &kOriginErrors,      &kOriginConnections,
         &kOriginTlsHandshakes, &kOriginOpen,      &kOriginBytes,       &kOriginUnavailable, &kMemoryBytes,
         &kMemoryObjects,   &kMemoryEvictions,   &kMemoryInserts,     &kHttpsRedirects,
@@ -178,6 +192,12 @@ void registerMetrics(observe::Registry& registry, SharedState& shared) {
   registry.callback(kSendTimeouts, {"http1"}, [&stats] { return load(stats.send_timeouts); });
   registry.callback(kSendTimeouts, {"http2"}, [&stats] { return load(stats.h2_send_timeouts); });
   registry.callback(kH2StreamSendTimeouts, {}, [&stats] { return load(stats.h2_stream_send_timeouts); });
+  registry.callback(kSendTooSlow, {"http1"}, [&stats] { return load(stats.send_too_slow); });
+  registry.callback(kSendTooSlow, {"http2"}, [&stats] { return load(stats.h2_send_too_slow); });
+  registry.callback(kSendTooSlow, {"http2_stream"},
+                    [&stats] { return load(stats.h2_stream_send_too_slow); });
+  registry.callback(kBodyTimeouts, {"http1"}, [&stats] { return load(stats.body_timeouts); });
+  registry.callback(kBodyTimeouts, {"http2"}, [&stats] { return load(stats.h2_body_timeouts); });
   registry.callback(kH2ResponseBufferFull, {}, [&stats] { return load(stats.h2_response_buffer_full); });
   registry.callback(kCacheEvents, {"revalidation"}, [&stats] { return load(stats.revalidations); });
   registry.callback(kCacheEvents, {"background_refresh"}, [&stats] { return load(stats.background_refreshes); });

@@ -27,6 +27,14 @@ struct ProxyStats {
   std::atomic<uint64_t> header_timeouts{0};
   std::atomic<uint64_t> send_timeouts{0};  // clients that took no bytes for limits.send_timeout
   std::atomic<uint64_t> h2_send_timeouts{0};  // the same for HTTP/2 connections
+  // Clients that took bytes, but fewer than limits.min_send_rate per send_timeout: closed
+  // (HTTP/1.1, HTTP/2 connections) or reset (HTTP/2 streams).
+  std::atomic<uint64_t> send_too_slow{0};
+  std::atomic<uint64_t> h2_send_too_slow{0};
+  std::atomic<uint64_t> h2_stream_send_too_slow{0};
+  // Request bodies that stopped or trickled below limits.min_body_rate for limits.body_timeout.
+  std::atomic<uint64_t> body_timeouts{0};
+  std::atomic<uint64_t> h2_body_timeouts{0};
   std::atomic<uint64_t> origin_unavailable{0};  // 502/504 answered
   std::atomic<uint64_t> stale_on_error{0};
   std::atomic<uint64_t> revalidations{0};

@@ -50,6 +50,9 @@ struct RuntimeConfig {
   Millis header_timeout{10000};
   Millis idle_timeout{60000};
   Millis send_timeout{60000};
+  uint64_t min_send_rate = 240;  // bytes per second (limits.min_send_rate)
+  Millis body_timeout{20000};
+  uint64_t min_body_rate = 240;  // bytes per second (limits.min_body_rate)
   h2::SessionLimits h2_limits;  // from the `http2` section
   size_t h2_response_buffer = size_t{1} << 20;  // http2.max_response_buffer
   uint32_t max_connections = 10000;

@@ -50,6 +50,9 @@ Result<proxy::RuntimeConfigPtr> buildRuntimeConfig(const config::Config& config,
   runtime->header_timeout = Millis{limits.header_timeout_ms};
   runtime->idle_timeout = Millis{limits.idle_timeout_ms};
   runtime->send_timeout = Millis{limits.send_timeout_ms};
+  runtime->min_send_rate = limits.min_send_rate;
+  runtime->body_timeout = Millis{limits.body_timeout_ms};
+  runtime->min_body_rate = limits.min_body_rate;
   const config::Http2Config& http2 = config.http2;
   h2::SessionLimits& h2 = runtime->h2_limits;
   h2.max_concurrent_streams = http2.max_concurrent_streams;

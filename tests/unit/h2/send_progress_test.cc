@@ -1,4 +1,5 @@
-// SendWatch (the send-progress decision behind limits.send_timeout for HTTP/2) and
+// ProgressWatch (the decision behind limits.send_timeout / min_send_rate and
+// limits.body_timeout / min_body_rate, HTTP/1.1 and HTTP/2) and
 // responseAllowance (a stream's share of http2.max_response_buffer).
 #include "h2/send_progress.h"
 
@@ -7,46 +8,100 @@
 namespace ec::h2 {
 namespace {
 
-constexpr uint32_t kChecks = SendWatch::kChecksPerTimeout;
+using Verdict = ProgressWatch::Verdict;
+constexpr int64_t kTimeout = 1000;
+constexpr int64_t kPeriod = kTimeout / ProgressWatch::kChecksPerTimeout;
 
-TEST(SendWatchTest, StalledOnlyAfterMoreThanAWholeTimeoutWithoutProgress) {
-  SendWatch watch;
-  // Progress stopped just after a check: the next kChecks checks are at most one timeout
-  // later, so the stall is reported on the one after (more than a timeout, at most 1.25x).
-  EXPECT_FALSE(watch.check(true, 100));
-  for (uint32_t i = 0; i < kChecks; ++i) EXPECT_FALSE(watch.check(true, 100)) << i;
-  EXPECT_TRUE(watch.check(true, 100));
-  EXPECT_TRUE(watch.check(true, 100));  // and stays stalled
+TEST(ProgressWatchTest, StalledOnlyAfterAWholeTimeoutWithoutProgress) {
+  ProgressWatch watch;
+  int64_t now = 0;
+  // Progress stopped just after the first check: the window starts there, and the stall is
+  // reported on the check a whole timeout later (more than a timeout since the last byte, at
+  // most a period more).
+  EXPECT_EQ(watch.check(now, true, 100, kTimeout, 1), Verdict::kFine);
+  for (uint32_t i = 1; i < ProgressWatch::kChecksPerTimeout; ++i) {
+    EXPECT_EQ(watch.check(now += kPeriod, true, 100, kTimeout, 1), Verdict::kFine) << i;
+  }
+  EXPECT_EQ(watch.check(now += kPeriod, true, 100, kTimeout, 1), Verdict::kStalled);
+  EXPECT_EQ(watch.check(now += kPeriod, true, 100, kTimeout, 1), Verdict::kStalled);  // stays
 }
 
-TEST(SendWatchTest, AnyProgressStartsTheCountAgain) {
-  SendWatch watch;
+TEST(ProgressWatchTest, AnyByteIsProgressWithoutAMinimumRate) {
+  ProgressWatch watch;
   uint64_t progress = 0;
   // A slow but steady reader: one byte per three checks, forever.
   for (int i = 0; i < 100; ++i) {
     if (i % 3 == 0) ++progress;
-    EXPECT_FALSE(watch.check(true, progress)) << i;
+    EXPECT_EQ(watch.check(i * kPeriod, true, progress, kTimeout, 1), Verdict::kFine) << i;
   }
 }
 
-TEST(SendWatchTest, NothingWaitingIsNeverAStall) {
-  SendWatch watch;
-  // Streams waiting on a slow origin: nothing waits for the client, however long.
-  for (int i = 0; i < 100; ++i) EXPECT_FALSE(watch.check(false, 7));
-  // Output appears and then sits: counted from then on.
-  for (uint32_t i = 0; i < kChecks; ++i) EXPECT_FALSE(watch.check(true, 7));
-  EXPECT_TRUE(watch.check(true, 7));
+TEST(ProgressWatchTest, ADribbleBelowTheMinimumRateIsSlow) {
+  ProgressWatch watch;
+  // One byte per check ("data dribble": one byte of window per period) against a minimum of
+  // 240 bytes per second over a 1 s timeout.
+  const uint64_t min_bytes = ProgressWatch::minBytes(240, kTimeout);
+  EXPECT_EQ(min_bytes, 240u);
+  uint64_t progress = 0;
+  Verdict verdict = Verdict::kFine;
+  int checks = 0;
+  while (verdict == Verdict::kFine && checks < 100) {
+    verdict = watch.check(checks * kPeriod, true, ++progress, kTimeout, min_bytes);
+    ++checks;
+  }
+  EXPECT_EQ(verdict, Verdict::kSlow);
+  EXPECT_EQ(checks, 5);  // the first check opens the window, a timeout later it is judged
 }
 
-TEST(SendWatchTest, AGapWithNothingWaitingResetsTheCount) {
-  SendWatch watch;
-  for (uint32_t i = 0; i < kChecks; ++i) EXPECT_FALSE(watch.check(true, 5));
-  EXPECT_FALSE(watch.check(false, 5));
-  EXPECT_EQ(watch.stalledChecks(), 0u);
-  for (uint32_t i = 0; i < kChecks; ++i) EXPECT_FALSE(watch.check(true, 5));
-  EXPECT_TRUE(watch.check(true, 5));
-  watch.reset(5);
-  EXPECT_FALSE(watch.check(true, 5));
+TEST(ProgressWatchTest, ARateAtTheMinimumIsNeverSlow) {
+  ProgressWatch watch;
+  const uint64_t min_bytes = ProgressWatch::minBytes(240, kTimeout);
+  uint64_t progress = 0;
+  // 60 bytes per quarter second is exactly 240 per second.
+  for (int i = 0; i < 200; ++i) {
+    progress += 60;
+    EXPECT_EQ(watch.check(i * kPeriod, true, progress, kTimeout, min_bytes), Verdict::kFine) << i;
+  }
+  // Bursty: the whole minimum once per timeout, nothing in between.
+  ProgressWatch bursty;
+  progress = 0;
+  for (int i = 0; i < 200; ++i) {
+    if (i % 4 == 0) progress += min_bytes;
+    EXPECT_EQ(bursty.check(i * kPeriod, true, progress, kTimeout, min_bytes), Verdict::kFine) << i;
+  }
+}
+
+TEST(ProgressWatchTest, MinBytesScalesWithTheTimeoutAndIsAtLeastOne) {
+  EXPECT_EQ(ProgressWatch::minBytes(240, 60000), 14400u);
+  EXPECT_EQ(ProgressWatch::minBytes(0, 60000), 1u);
+  EXPECT_EQ(ProgressWatch::minBytes(1, 100), 1u);
+  EXPECT_EQ(ProgressWatch::period(1000), 250);
+  EXPECT_EQ(ProgressWatch::period(2), 1);
+}
+
+TEST(ProgressWatchTest, NothingWaitingIsNeverAStall) {
+  ProgressWatch watch;
+  int64_t now = 0;
+  // Streams waiting on a slow origin (or a body held back for one): nothing waits on the
+  // client, however long.
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(watch.check(now += kPeriod, false, 7, kTimeout, 100), Verdict::kFine);
+  // Output appears and then sits: counted from the last check that saw nothing waiting.
+  for (uint32_t i = 1; i < ProgressWatch::kChecksPerTimeout; ++i) {
+    EXPECT_EQ(watch.check(now += kPeriod, true, 7, kTimeout, 100), Verdict::kFine);
+  }
+  EXPECT_EQ(watch.check(now += kPeriod, true, 7, kTimeout, 100), Verdict::kStalled);
+}
+
+TEST(ProgressWatchTest, AGapWithNothingWaitingOrAResetStartsAFreshWindow) {
+  ProgressWatch watch;
+  int64_t now = 0;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(watch.check(now += kPeriod, true, 5, kTimeout, 1), Verdict::kFine);
+  EXPECT_EQ(watch.check(now += kPeriod, false, 5, kTimeout, 1), Verdict::kFine);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(watch.check(now += kPeriod, true, 5, kTimeout, 1), Verdict::kFine);
+  EXPECT_EQ(watch.check(now += kPeriod, true, 5, kTimeout, 1), Verdict::kStalled);
+  watch.reset();
+  EXPECT_EQ(watch.check(now += kPeriod, true, 5, kTimeout, 1), Verdict::kFine);
+  EXPECT_EQ(watch.movedSince(9), 4u);
 }
 
 TEST(ResponseAllowanceTest, AStreamGetsWhatIsLeftWithinItsOwnBounds) {
