@@ -1,63 +1,76 @@
 #include "h2/request_conversion.h"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
+#include "http/head_scanner.h"
+#include "http/request_parser.h"
 #include "http/syntax.h"
 
 namespace ec::h2 {
 namespace {
 
-using http::isTokenChar;
+// Byte classes for the checks run on every byte of every request field: one load per byte.
+enum : uint8_t { kLowerTokenByte = 1, kTokenByte = 2, kAuthorityByte = 4 };
+constexpr std::array<uint8_t, 256> kByteClass = [] {
+  std::array<uint8_t, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    uint8_t bits = 0;
+    if (http::detail::kTokenTable[static_cast<size_t>(c)]) {
+      bits |= kTokenByte;
+      if (c < 'A' || c > 'Z') bits |= kLowerTokenByte;
+    }
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == ':' || c == '[' || c == ']' || c == '_') {
+      bits |= kAuthorityByte;
+    }
+    table[static_cast<size_t>(c)] = bits;
+  }
+  return table;
+}();
 
-bool isLowerToken(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (!isTokenChar(c) || (c >= 'A' && c <= 'Z')) return false;
+// True when `text` is not empty and every byte has `bit`.
+bool allBytes(std::string_view text, uint8_t bit) {
+  if (text.empty()) return false;
+  const auto* at = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const end = at + text.size();
+  for (; at != end; ++at) {
+    if ((kByteClass[*at] & bit) == 0) return false;
   }
   return true;
 }
 
-bool isUpperToken(std::string_view method) {
-  if (method.empty()) return false;
-  for (unsigned char c : method) {
-    if (!isTokenChar(c)) return false;
-  }
-  return true;
-}
+bool isLowerToken(std::string_view name) { return allBytes(name, kLowerTokenByte); }
+
+bool isUpperToken(std::string_view method) { return allBytes(method, kTokenByte); }
 
 // RFC 9113 §8.2.1: no NUL, CR, LF; no leading or trailing SP/HTAB. Other controls and DEL are
 // refused too (an HTTP/1.1 origin would choke on them).
 bool isCleanValue(std::string_view value) {
-  if (!value.empty() && (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' ||
-                         value.back() == '\t')) {
+  if (value.empty()) return true;
+  if (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' || value.back() == '\t') {
     return false;
   }
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
+  return !http::hasControlBytes(value);
+}
+
+template <size_t N>
+bool is(std::string_view text, const char (&literal)[N]) {
+  return text.size() == N - 1 && std::memcmp(text.data(), literal, N - 1) == 0;
 }
 
 // origin-form: "/" then visible ASCII without '#'; or exactly "*".
 bool isCleanPath(std::string_view path, bool options) {
-  if (path == "*") return options;
+  if (is(path, "*")) return options;
   if (path.empty() || path.front() != '/') return false;
-  for (unsigned char c : path) {
-    if (c <= 0x20 || c >= 0x7f || c == '#') return false;
-  }
-  return true;
+  return !http::hasNonTargetBytes(path);
 }
 
 // reg-name or IPv4 or [IPv6], optional :port; no userinfo.
 bool isCleanAuthority(std::string_view authority) {
-  if (authority.empty() || authority.size() > 255 + 6) return false;
-  for (unsigned char c : authority) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
+  if (authority.size() > 255 + 6) return false;
+  return allBytes(authority, kAuthorityByte);
 }
 
 bool equalsLower(std::string_view a, std::string_view b) {
@@ -126,9 +139,21 @@ const char* downgradeErrorName(DowngradeError error) {
   return "unknown";
 }
 
-DowngradeError convertRequest(std::span<const HeaderField> fields,
-                              std::optional<uint64_t> body_length, ConvertedRequest& out,
-                              bool body_follows) {
+namespace {
+
+// What the checks of both paths found: the pseudo-headers, the host and the length to say.
+struct Plan {
+  std::string_view method;
+  std::string_view path;
+  std::string_view host_value;  // :authority, else host, else empty
+  std::optional<uint64_t> length;  // the Content-Length to write, if any
+  bool chunked = false;            // Transfer-Encoding: chunked instead (length unknown)
+  bool has_body = false;
+};
+
+// RFC 9113 §8.2-8.3 and http-hardening.md §F 24-26: everything convertRequest() refuses.
+DowngradeError check(std::span<const HeaderField> fields, std::optional<uint64_t> body_length,
+                     bool body_follows, Plan& plan) {
   const std::string* method = nullptr;
   const std::string* scheme = nullptr;
   const std::string* path = nullptr;
@@ -139,11 +164,12 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
   for (const HeaderField& field : fields) {
     if (!field.name.empty() && field.name.front() == ':') {
       if (regular_seen) return DowngradeError::kPseudoHeader;
+      const std::string_view name = field.name;
       const std::string** slot = nullptr;
-      if (field.name == ":method") slot = &method;
-      else if (field.name == ":scheme") slot = &scheme;
-      else if (field.name == ":path") slot = &path;
-      else if (field.name == ":authority") slot = &authority;
+      if (is(name, ":method")) slot = &method;
+      else if (is(name, ":scheme")) slot = &scheme;
+      else if (is(name, ":path")) slot = &path;
+      else if (is(name, ":authority")) slot = &authority;
       else return DowngradeError::kPseudoHeader;
       if (*slot != nullptr) return DowngradeError::kPseudoHeader;
       *slot = &field.value;
@@ -174,9 +200,9 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
   }
   if (method == nullptr || scheme == nullptr || path == nullptr) return DowngradeError::kPseudoHeader;
   if (!isUpperToken(*method)) return DowngradeError::kBadMethod;
-  if (*method == "CONNECT") return DowngradeError::kBadMethod;  // no tunnels through the cache
-  if (*scheme != "https" && *scheme != "http") return DowngradeError::kBadScheme;
-  if (!isCleanPath(*path, *method == "OPTIONS")) return DowngradeError::kBadPath;
+  if (is(*method, "CONNECT")) return DowngradeError::kBadMethod;  // no tunnels through the cache
+  if (!is(*scheme, "https") && !is(*scheme, "http")) return DowngradeError::kBadScheme;
+  if (!isCleanPath(*path, is(*method, "OPTIONS"))) return DowngradeError::kBadPath;
   if (authority != nullptr) {
     if (!isCleanAuthority(*authority)) return DowngradeError::kBadAuthority;
     if (host != nullptr && !equalsLower(*host, *authority)) return DowngradeError::kBadAuthority;
@@ -190,28 +216,57 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
     if (body_length && *body_length != *declared) return DowngradeError::kBadContentLength;
   }
   std::optional<uint64_t> length = body_length ? body_length : declared;
-  out.has_body = length ? *length > 0 : body_follows;
+  plan.has_body = length ? *length > 0 : body_follows;
   // A GET or HEAD without content and without a content-length of its own goes on without
   // one, as the same request over HTTP/1.1 does (RFC 9110 §8.6: no Content-Length when the
   // method anticipates no content).
-  if (length && *length == 0 && content_length == nullptr && (*method == "GET" || *method == "HEAD")) {
+  if (length && *length == 0 && content_length == nullptr && (is(*method, "GET") || is(*method, "HEAD"))) {
     length.reset();
   }
+  plan.length = length;
+  plan.chunked = !length && body_follows;
+  plan.method = *method;
+  plan.path = *path;
+  plan.host_value = authority != nullptr ? std::string_view(*authority)
+                                         : (host != nullptr ? std::string_view(*host) : std::string_view(""));
+  return DowngradeError::kNone;
+}
 
-  out.method = *method;
+size_t writeDigits(char (&digits)[24], const std::optional<uint64_t>& length) {
+  if (!length) return 0;
+  return static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, *length).ptr - digits);
+}
+
+constexpr std::string_view kHostName = "Host";
+constexpr std::string_view kCookieName = "cookie";
+constexpr std::string_view kLengthName = "Content-Length";
+constexpr std::string_view kCodingName = "Transfer-Encoding";
+constexpr std::string_view kChunked = "chunked";
+constexpr size_t kVersionBytes = 9;  // " HTTP/1.1" after the target
+
+bool isCookie(std::string_view name) { return name.size() == 6 && name == kCookieName; }
+
+}  // namespace
+
+DowngradeError convertRequest(std::span<const HeaderField> fields,
+                              std::optional<uint64_t> body_length, ConvertedRequest& out,
+                              bool body_follows) {
+  Plan plan;
+  if (const DowngradeError error = check(fields, body_length, body_follows, plan);
+      error != DowngradeError::kNone) {
+    return error;
+  }
+  out.has_body = plan.has_body;
+  out.method = plan.method;
   // The head's size first, then one pass that writes it: no reallocation and no append
   // bookkeeping per piece.
-  const std::string_view host_value =
-      authority != nullptr ? std::string_view(*authority)
-                           : (host != nullptr ? std::string_view(*host) : std::string_view());
   char digits[24];
-  size_t digit_count = 0;
-  if (length) digit_count = static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, *length).ptr - digits);
+  const size_t digit_count = writeDigits(digits, plan.length);
   static constexpr std::string_view kVersionHost = " HTTP/1.1\r\nHost: ";
   static constexpr std::string_view kCookie = "cookie: ";
   static constexpr std::string_view kLength = "Content-Length: ";
-  static constexpr std::string_view kChunked = "Transfer-Encoding: chunked\r\n";
-  size_t total = method->size() + 1 + path->size() + kVersionHost.size() + host_value.size() + 2;
+  static constexpr std::string_view kChunkedLine = "Transfer-Encoding: chunked\r\n";
+  size_t total = plan.method.size() + 1 + plan.path.size() + kVersionHost.size() + plan.host_value.size() + 2;
   size_t cookies = 0;
   for (const HeaderField& field : fields) {
     if (field.name.front() == ':') continue;
@@ -229,18 +284,18 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
         break;
     }
   }
-  if (length) total += kLength.size() + digit_count + 2;
-  else if (body_follows) total += kChunked.size();
+  if (plan.length) total += kLength.size() + digit_count + 2;
+  else if (plan.chunked) total += kChunkedLine.size();
   total += 2;
 
   std::string& head = out.head;
   head.resize(total);
   char* at = head.data();
-  at = put(at, *method);
+  at = put(at, plan.method);
   *at++ = ' ';
-  at = put(at, *path);
+  at = put(at, plan.path);
   at = put(at, kVersionHost);
-  at = put(at, host_value);
+  at = put(at, plan.host_value);
   at = put(at, "\r\n");
   bool cookie_done = false;
   for (const HeaderField& field : fields) {
@@ -253,7 +308,7 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
       at = put(at, kCookie);
       bool first = true;
       for (const HeaderField& c : fields) {
-        if (c.name.size() != 6 || c.name != "cookie") continue;
+        if (!isCookie(c.name)) continue;
         if (!first) at = put(at, "; ");
         at = put(at, c.value);
         first = false;
@@ -266,15 +321,139 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
     at = put(at, field.value);
     at = put(at, "\r\n");
   }
-  if (length) {
+  if (plan.length) {
     at = put(at, kLength);
     at = put(at, std::string_view(digits, digit_count));
     at = put(at, "\r\n");
-  } else if (body_follows) {
-    at = put(at, kChunked);
+  } else if (plan.chunked) {
+    at = put(at, kChunkedLine);
   }
   at = put(at, "\r\n");
   return DowngradeError::kNone;
+}
+
+DowngradeError buildRequestHead(std::span<const HeaderField> fields,
+                                std::optional<uint64_t> body_length, bool body_follows,
+                                const http::ParseLimits& limits, std::string& storage,
+                                http::RequestHead& head, http::ParseError& parse_error) {
+  Plan plan;
+  if (const DowngradeError error = check(fields, body_length, body_follows, plan);
+      error != DowngradeError::kNone) {
+    return error;
+  }
+  parse_error = {};
+  head.clear();
+  char digits[24];
+  const size_t digit_count = writeDigits(digits, plan.length);
+
+  // The bytes the head's views need, copied once into `storage` (sized first: the views stay
+  // put); the fixed names are literals.
+  size_t total = plan.method.size() + plan.path.size() + plan.host_value.size() + digit_count;
+  size_t regular = 0;
+  for (const HeaderField& field : fields) {
+    if (field.name.front() == ':') continue;
+    switch (classify(field.name)) {
+      case FieldKind::kHost:
+      case FieldKind::kContentLength:
+      case FieldKind::kTe:
+        break;
+      case FieldKind::kCookie:
+        total += 2 + field.value.size();  // "; " before every value but the first: at most
+        break;
+      default:
+        total += field.name.size() + field.value.size();
+        ++regular;
+        break;
+    }
+  }
+  storage.resize(total);
+  char* at = storage.data();
+  const auto keep = [&at](std::string_view text) {
+    std::memcpy(at, text.data(), text.size());
+    const std::string_view kept(at, text.size());
+    at += text.size();
+    return kept;
+  };
+
+  // What the strict parser would decide on the text convertRequest() writes, line by line in
+  // the same order: the size limits first (414, 431), then the request line, then Host,
+  // framing, Expect (http::deriveRequestSemantics).
+  http::HeadLimits lines(limits, {limits.max_request_line, http::ParseErrorKind::kUriTooLong,
+                                  http::ParseErrorKind::kBadRequestLine, true});
+  const auto refuse = [&parse_error, &lines] {
+    parse_error = lines.error();
+    return DowngradeError::kNone;
+  };
+  head.method_text = keep(plan.method);
+  head.method = http::methodFromToken(head.method_text);
+  head.target = keep(plan.path);
+  head.version = http::Version::kHttp11;
+  head.target_form = head.target == "*" ? http::TargetForm::kAsterisk : http::TargetForm::kOrigin;
+  head.path = head.target;
+  if (!lines.startLine(plan.method.size() + 1 + plan.path.size() + kVersionBytes)) return refuse();
+  head.fields.reserve(regular + 3);
+  head.fields.add(kHostName, keep(plan.host_value));
+  if (!lines.fieldLine(kHostName.size() + 2 + plan.host_value.size())) return refuse();
+  bool cookie_done = false;
+  for (const HeaderField& field : fields) {
+    if (field.name.front() == ':') continue;
+    const FieldKind kind = classify(field.name);
+    if (kind == FieldKind::kHost || kind == FieldKind::kContentLength || kind == FieldKind::kTe) continue;
+    if (kind == FieldKind::kCookie) {
+      if (cookie_done) continue;
+      cookie_done = true;
+      const char* const begin = at;
+      bool first = true;
+      for (const HeaderField& c : fields) {
+        if (!isCookie(c.name)) continue;
+        if (!first) keep("; ");
+        keep(c.value);
+        first = false;
+      }
+      // The parser drops the line's trailing whitespace: "a; " when the last value is empty.
+      std::string_view joined(begin, static_cast<size_t>(at - begin));
+      const size_t line = kCookieName.size() + 2 + joined.size();
+      while (!joined.empty() && (joined.back() == ' ' || joined.back() == '\t')) joined.remove_suffix(1);
+      head.fields.add(kCookieName, joined);
+      if (!lines.fieldLine(line)) return refuse();
+      continue;
+    }
+    head.fields.add(keep(field.name), keep(field.value));
+    if (!lines.fieldLine(field.name.size() + 2 + field.value.size())) return refuse();
+  }
+  if (plan.length) {
+    head.fields.add(kLengthName, keep(std::string_view(digits, digit_count)));
+    if (!lines.fieldLine(kLengthName.size() + 2 + digit_count)) return refuse();
+  } else if (plan.chunked) {
+    head.fields.add(kCodingName, kChunked);
+    if (!lines.fieldLine(kCodingName.size() + 2 + kChunked.size())) return refuse();
+  }
+  if (!lines.end()) return refuse();
+  if (head.method == http::Method::kConnect) {  // refused above already; as the parser does
+    parse_error = {http::ParseErrorKind::kUnsupportedMethod, "CONNECT: not a forward proxy"};
+    return DowngradeError::kNone;
+  }
+  parse_error = http::deriveRequestSemantics(head, limits);
+  return DowngradeError::kNone;
+}
+
+void appendRequestText(const http::RequestHead& head, std::string& out) {
+  size_t total = head.method_text.size() + 1 + head.target.size() + kVersionBytes + 2 + 2;
+  for (const http::Field& field : head.fields.all()) total += field.name.size() + 2 + field.value.size() + 2;
+  const size_t begin = out.size();
+  out.resize(begin + total);
+  char* at = out.data() + begin;
+  at = put(at, head.method_text);
+  *at++ = ' ';
+  at = put(at, head.target);
+  at = put(at, " HTTP/1.1\r\n");
+  for (const http::Field& field : head.fields.all()) {
+    at = put(at, field.name);
+    at = put(at, ": ");
+    at = put(at, field.value);
+    at = put(at, "\r\n");
+  }
+  put(at, "\r\n");
 }
 
 }  // namespace ec::h2

@@ -5,7 +5,10 @@
 // whitespace in values, uppercase or non-token names, connection-specific fields, `te` other
 // than `trailers`, missing, repeated, unknown or late pseudo-headers, a `:path` that is not
 // origin-form (or `*` for OPTIONS), `:authority` disagreeing with `host`, spaces in `:method`.
-// Transport-free and allocation-bounded; fuzzed by tests/fuzz/h2_conversion_fuzz.cc.
+// convertRequest() writes the head as text; buildRequestHead(), what the proxy uses, builds the
+// same RequestHead without the text (docs/design/h2-hit-path.md), and convertRequest() stays
+// as its reference in the differential tests. Transport-free and allocation-bounded; fuzzed by
+// tests/fuzz/h2_conversion_fuzz.cc.
 
 #include <cstdint>
 #include <optional>
@@ -13,6 +16,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "http/message.h"
+#include "http/parse_error.h"
+#include "http/parse_limits.h"
 
 namespace ec::h2 {
 
@@ -49,5 +56,24 @@ struct ConvertedRequest {
 DowngradeError convertRequest(std::span<const HeaderField> fields,
                               std::optional<uint64_t> body_length, ConvertedRequest& out,
                               bool body_follows = false);
+
+// The request path's conversion (H2Stream::startRequest), without the text: the checks of
+// convertRequest() and then, on the head it would write, everything the strict HTTP/1.1 parser
+// decides (size limits -> 414/431, Host, framing and the body limit, Expect: see
+// docs/design/h2-hit-path.md for the table), building the RequestHead that parse would.
+// `head` holds views into `storage` (resized, its capacity kept by the caller) and into string
+// literals. A DowngradeError comes first (the stream is reset); with kNone, a `parse_error`
+// whose kind is not kNone is the parser's refusal (statusForParseError). Differentially tested
+// against convertRequest() + RequestParser (unit test and tests/fuzz/h2_conversion_fuzz.cc).
+DowngradeError buildRequestHead(std::span<const HeaderField> fields,
+                                std::optional<uint64_t> body_length, bool body_follows,
+                                const http::ParseLimits& limits, std::string& storage,
+                                http::RequestHead& head, http::ParseError& parse_error);
+
+// Appends the HTTP/1.1 text of an origin-form request head ("GET /p HTTP/1.1", its field lines,
+// the blank line): for a head from buildRequestHead() the text convertRequest() writes (up to
+// the whitespace the parser trims), and parsed it gives the same head. Written only when an
+// origin fetch needs it (a miss), not per hit.
+void appendRequestText(const http::RequestHead& head, std::string& out);
 
 }  // namespace ec::h2

@@ -2,10 +2,6 @@
 
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "base/check.h"
 #include "http/syntax.h"
 
@@ -48,40 +44,6 @@ HeadScanner::Status HeadScanner::checkLimitsUpTo(std::string_view input, size_t 
   return Status::kNeedMore;
 }
 
-namespace {
-
-// True when the line holds a byte no field line may hold outside a value's HTAB: a control
-// (CR and LF included), or DEL. Sixteen bytes per step: a clean line, the normal case, is
-// then checked without a branch per byte; a dirty one is re-read byte by byte for the error.
-bool hasControlBytes(std::string_view line) {
-  size_t i = 0;
-#if defined(__SSE2__)
-  const __m128i below_space = _mm_set1_epi8(0x1f);
-  const __m128i tab = _mm_set1_epi8('\t');
-  const __m128i del = _mm_set1_epi8(0x7f);
-  auto dirty = [&](size_t at) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(line.data() + at));
-    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, below_space), bytes);
-    const __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(bytes, tab), control),
-                                     _mm_cmpeq_epi8(bytes, del));
-    return _mm_movemask_epi8(bad) != 0;
-  };
-  if (line.size() >= 16) {
-    for (; i + 16 <= line.size(); i += 16) {
-      if (dirty(i)) return true;
-    }
-    // The last partial block as an overlapping full one.
-    return i < line.size() && dirty(line.size() - 16);
-  }
-#endif
-  for (; i < line.size(); ++i) {
-    const auto c = static_cast<unsigned char>(line[i]);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 HeadScanner::Status HeadScanner::takeFieldLine(std::string_view input, size_t begin, size_t end,
                                                const ParseLimits& limits) {
@@ -187,6 +149,36 @@ void HeadScanner::fillFields(std::string_view input, Fields& fields) const {
     fields.add(input.substr(span.name.offset, span.name.length),
                input.substr(span.value.offset, span.value.length));
   }
+}
+
+bool HeadLimits::line(size_t length, size_t max, ParseErrorKind too_long) {
+  // scan() at this line's LF (see checkLimitsUpTo): a line whose content passes `max` is
+  // reported when its crossing byte is within the header limit; otherwise the header section
+  // is too large once the bytes through the LF pass max_header_bytes.
+  const size_t begin = at_;
+  at_ = begin + length + 2;
+  const size_t header = limits_.max_header_bytes;
+  if (length > max && begin + max <= header) {
+    return fail(too_long, too_long == ParseErrorKind::kFieldTooLarge ? "field line too long"
+                                                                     : "start line too long");
+  }
+  if (at_ > header) return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
+  return true;
+}
+
+bool HeadLimits::fieldLine(size_t length) {
+  if (!line(length, limits_.max_field_size, ParseErrorKind::kFieldTooLarge)) return false;
+  if (fields_ >= limits_.max_field_count) return fail(ParseErrorKind::kTooManyFields, "too many fields");
+  ++fields_;
+  return true;
+}
+
+bool HeadLimits::end() {
+  at_ += 2;
+  if (at_ > limits_.max_header_bytes) {
+    return fail(ParseErrorKind::kHeaderTooLarge, "header section too large");
+  }
+  return true;
 }
 
 }  // namespace ec::http

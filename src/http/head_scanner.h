@@ -64,4 +64,32 @@ class HeadScanner {
   ParseError error_;
 };
 
+// The size-limit decisions scan() makes, for a head whose lines are known without its text (an
+// HTTP/2 request built straight into a RequestHead, h2/request_conversion): feed the start line,
+// then each field line (content lengths, CRLF excluded), then end(). The first limit crossed is
+// reported with the kind and the order scan() reports it in (a line over its limit before the
+// header section, on a tie too; the field count after a line's size). Tests keep the two in step.
+class HeadLimits {
+ public:
+  HeadLimits(const ParseLimits& limits, const HeadScanner::StartLineRules& rules)
+      : limits_(limits), rules_(rules) {}
+  bool startLine(size_t length) { return line(length, rules_.max_length, rules_.too_long); }
+  bool fieldLine(size_t length);
+  bool end();  // the blank line
+  const ParseError& error() const { return error_; }
+
+ private:
+  bool line(size_t length, size_t max, ParseErrorKind too_long);
+  bool fail(ParseErrorKind kind, std::string_view detail) {
+    error_ = {kind, detail};
+    return false;
+  }
+
+  const ParseLimits& limits_;
+  HeadScanner::StartLineRules rules_;
+  size_t at_ = 0;  // head bytes before the next line
+  size_t fields_ = 0;
+  ParseError error_;
+};
+
 }  // namespace ec::http

@@ -87,10 +87,8 @@ RequestParser::Status RequestParser::parseRequestLine(std::string_view line, Req
 
 RequestParser::Status RequestParser::parseTarget(RequestHead& head) {
   const std::string_view target = head.target;
-  for (char c : target) {
-    if (!isTargetByte(static_cast<unsigned char>(c))) {
-      return fail(ParseErrorKind::kBadTarget, "invalid byte in request target");
-    }
+  if (hasNonTargetBytes(target)) {
+    return fail(ParseErrorKind::kBadTarget, "invalid byte in request target");
   }
   if (target.front() == '/') {
     head.target_form = TargetForm::kOrigin;
@@ -135,14 +133,21 @@ RequestParser::Status RequestParser::parseTarget(RequestHead& head) {
 }
 
 RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
+  const ParseError error = deriveRequestSemantics(head, limits_);
+  if (error.kind != ParseErrorKind::kNone) return fail(error.kind, error.detail);
+  return Status::kDone;
+}
+
+ParseError deriveRequestSemantics(RequestHead& head, const ParseLimits& limits) {
   const Fields& fields = head.fields;
   const bool http11 = head.version == Version::kHttp11;
 
   // Host (RFC 9112 §3.2): exactly one valid line in HTTP/1.1, even when absolute-form names the
   // authority (which then wins, §3.2.2).
   // One pass for the count and the value. It also notes, by name length only, whether any
-  // line could be Transfer-Encoding or Content-Length (17, 14), Expect (6) or Connection (10):
-  // most requests have none, and the readings below of absent fields are then known.
+  // line could be Transfer-Encoding or Content-Length (17, 14), and whether there is an Expect
+  // or a Connection line (User-Agent has Connection's length): most requests have none, and
+  // the readings below of absent fields are then known.
   size_t host_count = 0;
   std::string_view host;
   bool maybe_framing = false;
@@ -155,15 +160,15 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
         break;
       case 14:
       case 17: maybe_framing = true; break;
-      case 6: maybe_expect = true; break;
-      case 10: maybe_connection = true; break;
+      case 6: maybe_expect = maybe_expect || equalsIgnoreCase(field.name, "expect"); break;
+      case 10: maybe_connection = maybe_connection || equalsIgnoreCase(field.name, "connection"); break;
       default: break;
     }
   }
-  if (host_count > 1) return fail(ParseErrorKind::kDuplicateHost, "more than one Host line");
-  if (host_count == 0 && http11) return fail(ParseErrorKind::kMissingHost, "HTTP/1.1 without Host");
+  if (host_count > 1) return ParseError{ParseErrorKind::kDuplicateHost, "more than one Host line"};
+  if (host_count == 0 && http11) return ParseError{ParseErrorKind::kMissingHost, "HTTP/1.1 without Host"};
   if (host_count == 1) {
-    if (!isValidAuthority(host)) return fail(ParseErrorKind::kBadHost, "invalid Host");
+    if (!isValidAuthority(host)) return ParseError{ParseErrorKind::kBadHost, "invalid Host"};
     if (head.target_form != TargetForm::kAbsolute) head.authority = host;
   }
 
@@ -171,27 +176,27 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
   const TransferCoding coding = maybe_framing ? readTransferCoding(fields) : TransferCoding::kAbsent;
   const ContentLength length = maybe_framing ? readContentLength(fields) : ContentLength{};
   if (coding != TransferCoding::kAbsent) {
-    if (!http11) return fail(ParseErrorKind::kTeInHttp10, "Transfer-Encoding in HTTP/1.0");
+    if (!http11) return ParseError{ParseErrorKind::kTeInHttp10, "Transfer-Encoding in HTTP/1.0"};
     if (length.state != ContentLength::State::kAbsent) {
-      return fail(ParseErrorKind::kConflictingFraming, "Content-Length with Transfer-Encoding");
+      return ParseError{ParseErrorKind::kConflictingFraming, "Content-Length with Transfer-Encoding"};
     }
     switch (coding) {
       case TransferCoding::kChunked: head.framing = BodyFraming::kChunked; break;
       case TransferCoding::kUnknownCoding:
       case TransferCoding::kUnsupported:
-        return fail(ParseErrorKind::kUnsupportedTransferCoding, "transfer coding not supported");
-      default: return fail(ParseErrorKind::kBadTransferEncoding, "invalid Transfer-Encoding");
+        return ParseError{ParseErrorKind::kUnsupportedTransferCoding, "transfer coding not supported"};
+      default: return ParseError{ParseErrorKind::kBadTransferEncoding, "invalid Transfer-Encoding"};
     }
   } else {
     switch (length.state) {
       case ContentLength::State::kAbsent: break;
       case ContentLength::State::kInvalid:
-        return fail(ParseErrorKind::kBadContentLength, "invalid Content-Length");
+        return ParseError{ParseErrorKind::kBadContentLength, "invalid Content-Length"};
       case ContentLength::State::kConflicting:
-        return fail(ParseErrorKind::kConflictingContentLength, "differing Content-Length values");
+        return ParseError{ParseErrorKind::kConflictingContentLength, "differing Content-Length values"};
       case ContentLength::State::kValid:
-        if (length.value > limits_.max_body_bytes) {
-          return fail(ParseErrorKind::kBodyTooLarge, "Content-Length over the body limit");
+        if (length.value > limits.max_body_bytes) {
+          return ParseError{ParseErrorKind::kBodyTooLarge, "Content-Length over the body limit"};
         }
         head.framing = BodyFraming::kContentLength;
         head.content_length = length.value;
@@ -208,7 +213,7 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
       if (!equalsIgnoreCase(element, "100-continue")) only_continue = false;
     });
     if (elements != 1 || !only_continue) {
-      return fail(ParseErrorKind::kExpectationFailed, "unsupported expectation");
+      return ParseError{ParseErrorKind::kExpectationFailed, "unsupported expectation"};
     }
     head.expect_continue = http11;
   }
@@ -220,7 +225,7 @@ RequestParser::Status RequestParser::deriveSemantics(RequestHead& head) {
                              : fields.hasListToken("connection", "keep-alive") &&
                                    !fields.hasListToken("connection", "close");
   }
-  return Status::kDone;
+  return {};
 }
 
 }  // namespace ec::http

@@ -41,4 +41,10 @@ class RequestParser {
   Status status_ = Status::kNeedMore;
 };
 
+// What the parser derives from a head's fields once the request line is read: Host (exactly one,
+// valid; the authority unless absolute-form named one), framing (Content-Length,
+// Transfer-Encoding, the body limit), Expect and keep-alive. Shared with the HTTP/2 path, which
+// builds a RequestHead without text (h2/request_conversion.h); kind kNone when accepted.
+ParseError deriveRequestSemantics(RequestHead& head, const ParseLimits& limits);
+
 }  // namespace ec::http

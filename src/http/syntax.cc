@@ -1,5 +1,9 @@
 #include "http/syntax.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <array>
 
 #include "base/strings.h"
@@ -68,6 +72,62 @@ bool isKnownCoding(std::string_view coding) {
 
 }  // namespace
 
+
+bool hasControlBytes(std::string_view line) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i below_space = _mm_set1_epi8(0x1f);
+  const __m128i tab = _mm_set1_epi8('\t');
+  const __m128i del = _mm_set1_epi8(0x7f);
+  auto dirty = [&](size_t at) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(line.data() + at));
+    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, below_space), bytes);
+    const __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(bytes, tab), control),
+                                     _mm_cmpeq_epi8(bytes, del));
+    return _mm_movemask_epi8(bad) != 0;
+  };
+  if (line.size() >= 16) {
+    for (; i + 16 <= line.size(); i += 16) {
+      if (dirty(i)) return true;
+    }
+    // The last partial block as an overlapping full one.
+    return i < line.size() && dirty(line.size() - 16);
+  }
+#endif
+  for (; i < line.size(); ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+  }
+  return false;
+}
+
+bool hasNonTargetBytes(std::string_view text) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i tilde = _mm_set1_epi8(0x7e);
+  const __m128i hash = _mm_set1_epi8('#');
+  auto dirty = [&](size_t at) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + at));
+    // Unsigned: at most SP (min with SP is the byte) or past '~' (max with '~' is not '~').
+    const __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(bytes, space), bytes);
+    const __m128i high = _mm_andnot_si128(_mm_cmpeq_epi8(_mm_max_epu8(bytes, tilde), tilde),
+                                          _mm_set1_epi8(-1));
+    const __m128i bad = _mm_or_si128(_mm_or_si128(low, high), _mm_cmpeq_epi8(bytes, hash));
+    return _mm_movemask_epi8(bad) != 0;
+  };
+  if (text.size() >= 16) {
+    for (; i + 16 <= text.size(); i += 16) {
+      if (dirty(i)) return true;
+    }
+    return i < text.size() && dirty(text.size() - 16);
+  }
+#endif
+  for (; i < text.size(); ++i) {
+    if (!isTargetByte(static_cast<unsigned char>(text[i]))) return true;
+  }
+  return false;
+}
 
 bool isToken(std::string_view text) {
   if (text.empty()) return false;

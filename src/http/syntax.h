@@ -33,6 +33,12 @@ bool isToken(std::string_view text);
 inline bool isFieldValueByte(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
 // A byte allowed in a request-target: visible ASCII except '#' (a fragment is never sent).
 inline bool isTargetByte(unsigned char c) { return c > 0x20 && c < 0x7f && c != '#'; }
+// True when `text` holds a byte no field line may hold outside a value's HTAB: a control (CR
+// and LF included), or DEL. Sixteen bytes per step: a clean line, the normal case, is checked
+// without a branch per byte (the head scanner; the HTTP/2 downgrade's value check).
+bool hasControlBytes(std::string_view text);
+// True when some byte of `text` is not isTargetByte(), sixteen bytes per step.
+bool hasNonTargetBytes(std::string_view text);
 
 // uri-host [ ":" port ], strictly: a DNS-style reg-name (ALPHA DIGIT - . _ ~), an IPv4
 // address, or a bracketed IPv6 literal; port is 1-5 digits up to 65535. Rejects empty

@@ -63,13 +63,13 @@ void H2Connection::start(std::string_view already_read) {
   writeOutput();
 }
 
-bool H2Connection::certificateCovers(std::string_view host) {
+bool H2Connection::certificateCovers(std::string_view authority) {
   if (tls_ == nullptr) return true;
-  // The certificate is the connection's for its life: a client asking for the same host
-  // again (the usual case) gets the last answer.
-  if (covered_known_ && host == covered_host_) return covered_;
-  covered_ = tls_->certificateCovers(host);
-  covered_host_.assign(host);
+  // The certificate is the connection's for its life: a client asking for the same authority
+  // again (the usual case) gets the last answer, without lower-casing the host again.
+  if (covered_known_ && authority == covered_authority_) return covered_;
+  covered_ = tls_->certificateCovers(hostOnly(authority));
+  covered_authority_.assign(authority);
   covered_known_ = true;
   return covered_;
 }
@@ -252,16 +252,6 @@ void H2Connection::runRefills() {
   }
   ids.clear();
   if (refills_.empty()) refills_.swap(ids);  // keeps the capacity
-}
-
-http::RequestParser& H2Connection::requestParser() {
-  if (!request_parser_ || parser_config_ != config_) {
-    parser_config_ = config_;
-    request_parser_.emplace(config_->limits);
-  } else {
-    request_parser_->reset();
-  }
-  return *request_parser_;
 }
 
 H2Stream* H2Connection::find(int32_t stream) const { return streams_.find(stream); }

@@ -1,7 +1,8 @@
 #pragma once
 // H2Connection: one downstream HTTP/2 connection (ALPN h2 over TLS). An h2::Session decodes
-// frames; each request stream becomes an H2Stream, which converts the request to a canonical
-// HTTP/1.1 head (h2/request_conversion.h, then the strict HTTP/1.1 parser once more) and runs
+// frames; each request stream becomes an H2Stream, which builds the canonical HTTP/1.1 request
+// head straight from the fields with the downgrade checks and the strict HTTP/1.1 parser's
+// (h2/request_conversion.h; the text only when an origin fetch needs it) and runs
 // an ordinary Transaction on it, so caching is identical over HTTP/1.1 and HTTP/2. The
 // transaction writes an HTTP/1.1 response; the stream turns it into HEADERS and DATA (its own
 // well-formed heads by a short scan, anything unusual by the full response parser).
@@ -58,7 +59,8 @@ class H2Stream final : public Downstream {
   // The origin is behind (or caught up): hold back (or reopen) the stream's window.
   void pauseBody(bool paused) override;
   const std::string& peerIp() const override;
-  std::string_view rawHead() const override { return converted_.head; }
+  // The request's HTTP/1.1 text, written on the first call (head_ has no text of its own).
+  std::string_view rawHead() const override;
   bool closing() const override;
   void abortNow() override;
   bool secure() const override;
@@ -113,7 +115,8 @@ class H2Stream final : public Downstream {
   H2Connection& connection_;
   int32_t id_;
   std::vector<h2::HeaderField> fields_;
-  h2::ConvertedRequest converted_;  // its head is the request's HTTP/1.1 bytes (rawHead)
+  std::string request_bytes_;          // what head_'s views point to (h2::buildRequestHead)
+  mutable std::string request_text_;  // head_ as HTTP/1.1 text, once rawHead() is asked
   http::RequestHead head_;
   std::string body_;
   bool body_too_large_ = false;
@@ -214,7 +217,8 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   const std::string& peerIp() const { return peer_ip_; }
   bool secure() const { return tls_ != nullptr; }
   const tls::TlsTransport* tls() const { return tls_; }
-  bool certificateCovers(std::string_view host);
+  // `authority` as the request named it (host[:port]); the last answer is kept per connection.
+  bool certificateCovers(std::string_view authority);
   bool closing() const { return closing_; }
   void writeSoon();  // frames are ready: write after this event
   // Calls the stream's refill() after this event, if it is still open then (one deferred
@@ -239,8 +243,6 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   };
   OwnHeadMemo& ownHeadMemo() { return own_head_memo_; }
   std::vector<nghttp2_nv>& headPairs() { return head_pairs_; }
-  // One request parser per connection, reset per request: its field list keeps its capacity.
-  http::RequestParser& requestParser();
   // The connection's account of response bytes its streams hold copied, bounded by
   // http2.max_response_buffer (see h2::responseAllowance).
   void noteHeld(size_t before, size_t after) { held_ += after; held_ -= before; }
@@ -287,11 +289,9 @@ class H2Connection final : public net::IoHandler, public h2::SessionHandler {
   std::string head_names_;
   OwnHeadMemo own_head_memo_;
   std::vector<nghttp2_nv> head_pairs_;
-  std::optional<http::RequestParser> request_parser_;
-  std::string covered_host_;  // the last host certificateCovers() answered for
+  std::string covered_authority_;  // the last authority certificateCovers() answered for
   bool covered_known_ = false;
   bool covered_ = false;
-  RuntimeConfigPtr parser_config_;  // whose limits request_parser_ was made with
   std::string out_;  // serialised frames, written up to out_at_
   size_t out_at_ = 0;
   bool closing_ = false;

@@ -74,12 +74,11 @@ void H2Stream::recycle() {
   retired_.reset();
   output_.clear();  // object references go now
   // Keep what a small response needs; a large one's buffers go back to the allocator.
-  for (std::string* buffer : {&body_, &response_, &data_}) {
+  for (std::string* buffer : {&body_, &response_, &data_, &request_bytes_, &request_text_}) {
     if (buffer->capacity() > kKeptBufferBytes) std::string().swap(*buffer);
     else buffer->clear();
   }
   fields_.clear();
-  converted_.head.clear();
   head_.clear();
   response_head_.clear();
 }
@@ -99,6 +98,12 @@ void H2Stream::reuse(int32_t id) {
   send_timed_out_ = false;
   body_watch_.reset();
   body_timed_out_ = reset_after_answer_ = false;
+}
+
+std::string_view H2Stream::rawHead() const {
+  // Only a fetch from the origin reads it (a miss, a revalidation): a hit never pays for it.
+  if (request_text_.empty()) h2::appendRequestText(head_, request_text_);
+  return request_text_;
 }
 
 const std::string& H2Stream::peerIp() const { return connection_.peerIp(); }
@@ -222,8 +227,12 @@ void H2Stream::startRequest(std::optional<uint64_t> body_length,
                             std::span<const h2::HeaderField> fields) {
   started_ = true;
   SharedState& shared = connection_.worker().shared();
+  // The HTTP/2 fields straight into head_ with every check of the downgrade and of the strict
+  // HTTP/1.1 parser (h2/request_conversion.h); the HTTP/1.1 text only if a fetch needs it.
+  http::ParseError parse_error;
   const h2::DowngradeError error =
-      h2::convertRequest(fields, body_length, converted_, /*body_follows=*/!body_length);
+      h2::buildRequestHead(fields, body_length, /*body_follows=*/!body_length,
+                           connection_.config().limits, request_bytes_, head_, parse_error);
   fields_.clear();
   if (error != h2::DowngradeError::kNone) {
     shared.stats().h2_downgrade_errors[static_cast<size_t>(error)].fetch_add(1, std::memory_order_relaxed);
@@ -235,13 +244,13 @@ void H2Stream::startRequest(std::optional<uint64_t> body_length,
     respondLocal(413, "Request body too large.\n");
     return;
   }
-  http::RequestParser& parser = connection_.requestParser();
-  if (parser.parse(converted_.head, head_) != http::RequestParser::Status::kDone ||
-      parser.headBytes() != converted_.head.size()) {
-    respondLocal(http::statusForParseError(parser.error().kind), "Bad request.\n");
+  if (parse_error.kind != http::ParseErrorKind::kNone) {
+    // Counted by kind as over HTTP/1.1 (limits.* documents edgecache_parse_errors_total).
+    shared.stats().parse_errors[static_cast<size_t>(parse_error.kind)].fetch_add(1, std::memory_order_relaxed);
+    respondLocal(http::statusForParseError(parse_error.kind), "Bad request.\n");
     return;
   }
-  if (connection_.secure() && !connection_.certificateCovers(hostOnly(head_.authority))) {
+  if (connection_.secure() && !connection_.certificateCovers(head_.authority)) {
     // RFC 9113 §9.1.1: a coalesced connection asked for a host its certificate does not cover.
     shared.stats().h2_misdirected.fetch_add(1, std::memory_order_relaxed);
     respondLocal(421, "This connection's certificate does not cover that host.\n");

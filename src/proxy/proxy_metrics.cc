@@ -21,7 +21,8 @@ const MetricDecl kCacheLookups{
     "another request's fetch), int (answered by edgecache itself).",
     Type::kCounter, {"result"}, {}, ""};
 const MetricDecl kParseErrors{"edgecache_parse_errors_total",
-                              "Client requests refused by the HTTP/1.1 parser, by reason.",
+                              "Client requests refused by the HTTP/1.1 parser (over HTTP/2: by the same "
+                              "checks on the converted request), by reason.",
                               Type::kCounter, {"kind"}, {}, ""};
 const MetricDecl kClientBytes{"edgecache_client_bytes_total",
                               "Bytes received from and sent to clients.", Type::kCounter,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace ec::http {
 namespace {
 
@@ -56,6 +58,24 @@ TEST(Syntax, TransferCodings) {
   EXPECT_EQ(read("cow"), TransferCoding::kUnknownCoding);
   Fields none;
   EXPECT_EQ(readTransferCoding(none), TransferCoding::kAbsent);
+}
+
+TEST(Syntax, ByteScansAgreeWithTheirPerBytePredicatesAtEveryPositionAndLength) {
+  // The sixteen-byte steps (and the overlapping last block) against the byte predicates: every
+  // byte value at every position of every length up to 40.
+  for (size_t length = 1; length <= 40; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string text(length, 'a');
+        text[at] = static_cast<char>(byte);
+        const auto c = static_cast<unsigned char>(byte);
+        ASSERT_EQ(hasControlBytes(text), !(c == '\t' || (c >= 0x20 && c != 0x7f))) << length << " " << at << " " << byte;
+        ASSERT_EQ(hasNonTargetBytes(text), !isTargetByte(c)) << length << " " << at << " " << byte;
+      }
+    }
+  }
+  EXPECT_FALSE(hasControlBytes(""));
+  EXPECT_FALSE(hasNonTargetBytes(""));
 }
 
 }  // namespace
