@@ -16,6 +16,15 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 }
 
+void resetOnClose(int fd) {
+  // The kernel may hold megabytes of the answer in the socket (its send buffer autotunes up to
+  // tcp_wmem's maximum, 4 MiB); an orderly close would keep them, and the socket, for as long
+  // as the slow reader dribbles. SO_LINGER 0 makes the close a reset that drops them.
+  if (fd < 0) return;
+  const linger drop{1, 0};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_LINGER, &drop, sizeof drop);
+}
+
 ClientConnection::ClientConnection(WorkerContext& worker, net::UniqueFd fd,
                                    std::unique_ptr<net::Transport> transport, tls::TlsTransport* tls,
                                    std::string peer_ip, OnClosed on_closed)
@@ -128,6 +137,7 @@ void ClientConnection::checkSendProgress() {
   } else {
     stats.send_timeouts.fetch_add(1, std::memory_order_relaxed);
   }
+  resetOnClose(fd_.get());
   abortNow();
 }
 
