@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "http/date.h"
 #include "http/parse_error.h"
 #include "http/serializer.h"
 #include "proxy/transaction.h"
@@ -13,6 +14,15 @@
 namespace ec::proxy {
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
+}
+
+void resetOnClose(int fd) {
+  // The kernel may hold megabytes of the answer in the socket (its send buffer autotunes up to
+  // tcp_wmem's maximum, 4 MiB); an orderly close would keep them, and the socket, for as long
+  // as the slow reader dribbles. SO_LINGER 0 makes the close a reset that drops them.
+  if (fd < 0) return;
+  const linger drop{1, 0};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_LINGER, &drop, sizeof drop);
 }
 
 ClientConnection::ClientConnection(WorkerContext& worker, net::UniqueFd fd,
@@ -127,6 +137,7 @@ void ClientConnection::checkSendProgress() {
   } else {
     stats.send_timeouts.fetch_add(1, std::memory_order_relaxed);
   }
+  resetOnClose(fd_.get());
   abortNow();
 }
 
@@ -385,6 +396,7 @@ void ClientConnection::respondError(int status, const char* detail, bool count_p
   worker_.shared().stats().countStatus(status);
   std::string out;
   http::appendStatusLine(out, status);
+  http::appendDateLine(out, worker_.wallNow());
   const std::string_view body(detail);
   out += "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ";
   out += std::to_string(body.size());

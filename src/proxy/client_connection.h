@@ -31,6 +31,10 @@ namespace ec::proxy {
 class Transaction;
 class WorkerContext;
 
+// Makes the socket's close a reset (SO_LINGER 0): what the kernel still buffers for a client
+// that timed out (slow read) is dropped instead of sent on for as long as it reads.
+void resetOnClose(int fd);
+
 class ClientConnection final : public net::IoHandler, public Downstream {
  public:
   // Called when the connection is finished and may be deleted (deferred by the owner).

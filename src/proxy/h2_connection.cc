@@ -169,7 +169,10 @@ void H2Connection::endStalled(h2::ProgressWatch::Verdict verdict) {
   session_.takeOutput(out_, out_.size() + 1);
   if (out_at_ < out_.size()) {
     iovec iov{out_.data() + out_at_, out_.size() - out_at_};
-    (void)transport_->writev(&iov, 1);
+    const net::IoResult io = transport_->writev(&iov, 1);
+    // The socket is full (the client stopped reading it): the GOAWAY cannot arrive anyway,
+    // and the kernel would keep up to its send buffer for as long as the client dribbles.
+    if (io.kind != net::IoResult::Kind::kBytes || io.bytes < iov.iov_len) resetOnClose(fd_.get());
   }
   finishClose();
 }

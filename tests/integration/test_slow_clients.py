@@ -315,3 +315,83 @@ def test_issue_2_slowhttptest_slow_read_is_closed(start_edgecache, origin, tmp_p
                         "-z", "32", "-k", "4", path="/big")
     print("slow read: 10 connections closed %.2f s after the start" % took)
     assert took < 6
+
+
+# --- HTTP/1.1: minimum send rate and body timeout through raw sockets --------------------------
+
+
+def slow_reader(port, path, chunk, pause, limit, want=None):
+    """GET `path` on a socket with a small receive buffer, reading `chunk` bytes every `pause`
+    seconds for at most `limit` seconds (or until `want` bytes came). Returns (bytes read,
+    seconds until the node closed or reset, or None if it did not)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: example.test\r\n\r\n" % path).encode())
+    started = time.monotonic()
+    got = 0
+    try:
+        while time.monotonic() - started < limit and (want is None or got < want):
+            sock.settimeout(5)
+            try:
+                data = sock.recv(chunk)
+            except ConnectionResetError:
+                data = b""
+            if not data:
+                return got, time.monotonic() - started
+            got += len(data)
+            time.sleep(pause)
+        return got, None
+    finally:
+        sock.close()
+
+
+def test_issue_2_h1_slow_reader_is_closed_with_a_reset(start_edgecache, origin):
+    big = body_of(8 << 20, 11)
+    origin.script("/big", Reply(200, CACHEABLE, big))
+    node = slow_node(start_edgecache, origin, send_timeout="1s", min_send_rate="64KiB")
+    assert len(fetch(node.port, "GET", "/big").body) == len(big)  # cached, fast reader fine
+    # 4 KiB every 0.1 s (40 KiB/s) while the kernel already holds about 4 MiB of the answer:
+    # the node sees no byte move (the socket stays full), so the send timeout fires, and the
+    # close is a reset: the kernel's copy goes too instead of dribbling out for minutes.
+    got, closed_after = slow_reader(node.port, "/big", 4096, 0.1, 8)
+    print("h1 slow reader: closed after %s s, %d bytes" % (closed_after, got))
+    assert closed_after is not None and closed_after < 4, closed_after
+    assert got < 1 << 20
+    assert (metric(node, "edgecache_client_send_timeouts_total", protocol="http1") +
+            metric(node, "edgecache_client_send_too_slow_total", protocol="http1")) == 1
+    assert fetch(node.port, "GET", "/small").status == 200
+
+
+def test_issue_2_h1_reader_above_min_send_rate_gets_everything(start_edgecache, origin):
+    big = body_of(1 << 20, 12)
+    origin.script("/big", Reply(200, CACHEABLE, big))
+    node = slow_node(start_edgecache, origin, send_timeout="1s", min_send_rate="64KiB")
+    # 16 KiB every 0.1 s: 160 KiB/s, above the minimum.
+    got, closed_after = slow_reader(node.port, "/big", 16384, 0.1, 15, want=len(big) + 100)
+    assert got >= len(big) and closed_after is None, (got, closed_after)
+    assert metric(node, "edgecache_client_send_too_slow_total") == 0
+    assert metric(node, "edgecache_client_send_timeouts_total") == 0
+
+
+def test_issue_2_h1_streamed_body_that_stops_is_closed(start_edgecache, origin):
+    origin.script("/upload", Reply(200, {"Cache-Control": "no-store"}, b"stored"))
+    node = slow_node(start_edgecache, origin, body_timeout="1s", min_body_rate="1KiB")
+    sock = socket.create_connection(("127.0.0.1", node.port))
+    try:
+        # Past the 1 MiB read whole first: the body already streams to the origin, so only a
+        # close is honest when it stops.
+        sock.sendall(b"POST /upload HTTP/1.1\r\nHost: example.test\r\nContent-Length: %d\r\n\r\n"
+                     % (4 << 20) + b"z" * ((1 << 20) + 4096))
+        started = time.monotonic()
+        sock.settimeout(6)
+        try:
+            answer = sock.recv(65536)
+        except ConnectionResetError:
+            answer = b""
+        elapsed = time.monotonic() - started
+    finally:
+        sock.close()
+    assert answer == b"" and 0.9 <= elapsed <= 3.5, (answer[:100], elapsed)
+    assert metric(node, "edgecache_client_body_timeouts_total", protocol="http1") == 1
+    assert fetch(node.port, "GET", "/small").status == 200
