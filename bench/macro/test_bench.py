@@ -230,6 +230,18 @@ class ReportTest(unittest.TestCase):
         self.assertIsNone(report.ratios(cells, "1KiB"))
 
 
+class FloorCompareTest(unittest.TestCase):
+    def testBothFloorsBuild(self):
+        if not os.path.exists("/usr/include/liburing.h"):
+            self.skipTest("liburing-dev not installed (scripts/install-deps bench)")
+        floor_compare = _loadScript("floor_compare")
+        with tempfile.TemporaryDirectory() as workdir:
+            binaries = floor_compare.build(workdir)
+            self.assertEqual(sorted(binaries), ["epoll", "io_uring"])
+            for binary in binaries.values():
+                self.assertTrue(os.access(binary, os.X_OK))
+
+
 class ProcsTest(unittest.TestCase):
     def testOwnCpuTimeAndAffinityAreReadable(self):
         me = os.getpid()

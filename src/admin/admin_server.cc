@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "base/time_source.h"
+#include "http/date.h"
 #include "http/parse_limits.h"
 #include "http/request_parser.h"
 #include "http/serializer.h"
@@ -54,6 +56,7 @@ class AdminServer::Connection final : public net::IoHandler {
     }
     std::string out;
     http::appendStatusLine(out, response.status);
+    http::appendDateLine(out, SystemTimeSource::instance().wallNow());
     out += "Content-Type: " + response.content_type + "\r\n";
     out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
     out += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";

@@ -173,6 +173,9 @@ ObjectMeta makeObjectMeta(const http::RequestHead& request, const http::Response
   ObjectMeta meta;
   meta.status = static_cast<uint16_t>(response.status);
   meta.head = serializeStoredHead(response.fields);
+  // RFC 9110 §6.6.1: a response cached without Date gets the time it was received, so every
+  // answer from it (and the Age arithmetic of a downstream cache) has one.
+  if (!response.fields.has("date")) http::appendDateLine(meta.head, response_time);
   fillMeta(meta, response, response_cc, request_time, response_time, config);
   meta.content_length = response.framing == http::BodyFraming::kContentLength
                             ? static_cast<int64_t>(response.content_length)

@@ -242,6 +242,12 @@ void appendHttpDate(std::string& out, WallTime time) {
   out.append(" GMT");
 }
 
+void appendDateLine(std::string& out, WallTime time) {
+  out.append("Date: ");
+  appendHttpDate(out, time);
+  out.append("\r\n");
+}
+
 std::string formatHttpDate(WallTime time) {
   std::string out;
   out.reserve(29);

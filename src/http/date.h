@@ -18,6 +18,10 @@ std::optional<WallTime> parseHttpDate(std::string_view text);
 
 // Appends the IMF-fixdate form of `time` (always 29 characters).
 void appendHttpDate(std::string& out, WallTime time);
+// Appends "Date: <IMF-fixdate>\r\n": answers edgecache makes itself, and responses that
+// arrived without one (RFC 9110 §6.6.1: a recipient with a clock MUST add it when it caches or
+// forwards such a response).
+void appendDateLine(std::string& out, WallTime time);
 std::string formatHttpDate(WallTime time);
 
 }  // namespace ec::http

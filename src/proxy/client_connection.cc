@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "http/date.h"
 #include "http/parse_error.h"
 #include "http/serializer.h"
 #include "proxy/transaction.h"
@@ -395,6 +396,7 @@ void ClientConnection::respondError(int status, const char* detail, bool count_p
   worker_.shared().stats().countStatus(status);
   std::string out;
   http::appendStatusLine(out, status);
+  http::appendDateLine(out, worker_.wallNow());
   const std::string_view body(detail);
   out += "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ";
   out += std::to_string(body.size());

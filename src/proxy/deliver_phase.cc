@@ -10,6 +10,7 @@
 #include "cache/freshness.h"
 #include "cache/range.h"
 #include "cache/x_cache.h"
+#include "http/date.h"
 #include "http/serializer.h"
 #include "proxy/client_connection.h"
 #include "proxy/transaction.h"
@@ -349,6 +350,7 @@ void Transaction::respondSynthetic(int status, std::string_view body, Dispositio
     out += location;
     out += "\r\n";
   }
+  http::appendDateLine(out, worker_.wallNow());
   out += "Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ";
   appendNumber(out, body.size());
   out += "\r\n";

@@ -5,6 +5,7 @@
 
 #include "base/strings.h"
 #include "cache/invalidation.h"
+#include "http/date.h"
 #include "http/serializer.h"
 #include "proxy/client_connection.h"
 #include "proxy/transaction.h"
@@ -84,7 +85,9 @@ void Transaction::onResponseHead(const http::ResponseHead& head) {
   // Forward end-to-end fields only; framing is ours to decide.
   const http::Fields& fields = head.fields;
   const http::ConnectionNames connection_names(fields);
+  bool has_date = false;
   for (const http::Field& field : fields.all()) {
+    if (!has_date && equalsIgnoreCase(field.name, "date")) has_date = true;
     if (http::isHopByHopField(field.name) || equalsIgnoreCase(field.name, "content-length") ||
         equalsIgnoreCase(field.name, "x-cache-status")) {
       continue;
@@ -104,6 +107,7 @@ void Transaction::onResponseHead(const http::ResponseHead& head) {
     out += field.value;
     out += "\r\n";
   }
+  if (!has_date) http::appendDateLine(out, worker_.wallNow());  // RFC 9110 §6.6.1
   appendXCacheFields(out, upstream_x_cache, Disposition::kPass);
   const bool head_only = head_.method == http::Method::kHead;
   const bool bodyless = head_only || head.status == 204 || head.status == 304;

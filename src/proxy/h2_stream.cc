@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "http/date.h"
 #include "http/parse_error.h"
 #include "http/serializer.h"
 #include "proxy/client_connection.h"
@@ -274,6 +275,7 @@ void H2Stream::respondLocal(int status, std::string_view body) {
   connection_.worker().shared().stats().countStatus(status);
   std::string out;
   http::appendStatusLine(out, status);
+  http::appendDateLine(out, connection_.worker().wallNow());
   out += "Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ";
   out += std::to_string(body.size());
   out += "\r\n\r\n";

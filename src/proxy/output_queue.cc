@@ -72,7 +72,12 @@ void OutputQueue::clear() {
 
 bool OutputQueue::spliceCandidate(size_t index, const net::SplicePipePool* pipes) const {
   const Segment& segment = segments_[index];
-  return pipes != nullptr && segment.body && segment.length >= kSpliceMinBytes;
+  if (pipes == nullptr || !segment.body || segment.length < kSpliceMinBytes) return false;
+  // Only page-mapped chunks can be vmspliced. A body in heap chunks (every chunk under
+  // Body::kMappedChunkMinBytes: a 16-64 KiB object) is copied anyway, so it rides in the same
+  // sendmsg as the head before it instead of costing a send of its own.
+  iovec probe;
+  return segment.body->peekMapped(segment.offset, 1, &probe, 1) > 0;
 }
 
 bool OutputQueue::loadPipe(net::SplicePipePool* pipes) {

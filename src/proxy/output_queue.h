@@ -29,7 +29,8 @@ class OutputQueue {
   // [offset, offset+length) of body; all of it must already be available.
   void appendBody(const std::shared_ptr<storage::Body>& body, uint64_t offset, uint64_t length);
 
-  // Body ranges at least this long are sent by reference when a pipe pool is given.
+  // Body ranges at least this long are sent by reference when a pipe pool is given and their
+  // bytes are in page-mapped chunks.
   static constexpr uint64_t kSpliceMinBytes = 16u << 10;
   // Body ranges at most this long are copied behind the head they follow, so a small
   // response leaves in one contiguous send() (no iovec import, no object reference held).

@@ -10,6 +10,17 @@
 
 namespace ec::storage {
 
+// The average object size the shard's hash tables (MemoryStore's index, S3-FIFO's ghost index)
+// are sized for when the shard is created. Growing an std::unordered_map rehashes every node at
+// once, under the shard lock, stalling every worker whose key falls in that shard: 490 ms at 3M
+// entries on this machine (docs/design/memory-tier.md). Sized up front, a table only grows when
+// the objects turn out smaller than this on average. The bucket arrays cost 8 bytes per bucket,
+// about 0.3% of the capacity over the three tables, and are not charged to it.
+inline constexpr uint64_t kIndexSizingObjectBytes = 8 * 1024;
+inline size_t expectedObjects(uint64_t capacity_bytes) {
+  return static_cast<size_t>(capacity_bytes / kIndexSizingObjectBytes);
+}
+
 // Embedded in whatever the store indexes. The policy owns prev/next/freq/queue while the node is
 // admitted; the caller sets charge and key_hash before admit() and keeps the node alive until
 // remove() or until evict() returns it.

@@ -48,6 +48,8 @@ MemoryStore::MemoryStore(const MemoryStoreOptions& options)
     auto shard = std::make_unique<Shard>();
     shard->number = static_cast<uint32_t>(i);
     shard->policy = makeEvictionPolicy(options.policy, shard_capacity_);
+    shard->index.reserve(expectedObjects(shard_capacity_));
+    shard->by_object.reserve(expectedObjects(shard_capacity_));
     shards_.push_back(std::move(shard));
   }
 }

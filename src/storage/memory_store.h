@@ -45,6 +45,8 @@ class MemoryStore final : public Store {
   uint64_t capacityBytes() const { return shard_capacity_ * shards_.size(); }
   // min(max_object_bytes, capacity / shards): the largest charge insert() accepts.
   uint64_t effectiveMaxObjectBytes() const { return max_object_bytes_; }
+  // Buckets of shard 0's index (its tables are sized at construction: eviction_policy.h).
+  size_t indexBucketsForTest() const { return shards_.front()->index.bucket_count(); }
 
  private:
   struct Primary;

@@ -9,7 +9,9 @@ namespace ec::storage {
 S3FifoPolicy::S3FifoPolicy(uint64_t capacity_bytes)
     : small_target_(capacity_bytes / 100 * kSmallPercent +
                     capacity_bytes % 100 * kSmallPercent / 100),
-      ghost_capacity_(capacity_bytes - small_target_) {}
+      ghost_capacity_(capacity_bytes - small_target_) {
+  ghost_index_.reserve(expectedObjects(ghost_capacity_));
+}
 
 detail::NodeList& S3FifoPolicy::listOf(const PolicyNode& node) {
   EC_DCHECK(node.queue == kSmall || node.queue == kMain);

@@ -40,6 +40,7 @@ class S3FifoPolicy final : public EvictionPolicy {
   uint64_t mainBytes() const { return main_.bytes(); }
   uint64_t ghostBytes() const { return ghost_bytes_; }
   bool ghostContainsForTest(uint64_t key_hash) const { return ghost_index_.count(key_hash) != 0; }
+  size_t ghostBucketsForTest() const { return ghost_index_.bucket_count(); }
 
  private:
   struct Ghost {

@@ -5,6 +5,7 @@ import hashlib
 import socket
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -34,6 +35,38 @@ def test_x_cache_is_appended_to_upstream(edgecache, origin):
     origin.script("/layered", Reply(200, dict(CACHEABLE, **{"X-Cache": "cp1001 miss"}), b"x"))
     assert edgecache.get("/layered").header("X-Cache") == "cp1001 miss, %s miss" % NODE
     assert edgecache.get("/layered").header("X-Cache") == "cp1001 miss, %s hit" % NODE
+
+
+def test_every_answer_carries_a_date_even_when_the_origin_sent_none(edgecache, origin):
+    # RFC 9110 §6.6.1: a cache that stores or forwards a response without Date adds the time
+    # it received it; answers edgecache makes itself carry one as an origin server's would.
+    edgecache.freeze_clock()
+    origin.script("/dateless", Reply(200, CACHEABLE, b"d", date=False))
+    origin.script("/dateless-pass", Reply(200, {"Cache-Control": "no-store"}, b"p", date=False))
+    miss = edgecache.get("/dateless")
+    stamped = miss.header("Date")
+    assert stamped == edgecache.clock.http_date()
+    edgecache.advance(5)
+    hit = edgecache.get("/dateless")
+    assert hit.header("X-Cache-Status") == "hit-front"
+    assert hit.header("Date") == stamped  # the receipt time travels with the object
+    assert hit.header("Age") == "5"
+    passed = edgecache.get("/dateless-pass")
+    assert passed.header("X-Cache-Status") == "pass"
+    assert passed.header("Date") == edgecache.clock.http_date()
+    # The origin's own Date is forwarded, never doubled.
+    origin.script("/dated", Reply(200, CACHEABLE, b"o"))
+    dated = edgecache.get("/dated")
+    assert len([v for k, v in dated.headers.items if k.lower() == "date"]) == 1
+    # Local answers: a refused request and the admin listener.
+    with socket.create_connection(("127.0.0.1", edgecache.port)) as raw:
+        raw.sendall(b"GET / HTTP/1.1\r\n\r\n")  # no Host: 400
+        answer = raw.recv(4096).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 400"), answer
+    assert "\r\nDate: " in answer
+    req = urllib.request.Request("http://127.0.0.1:%d/healthz" % edgecache.admin_port)
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.headers.get("Date")
 
 
 def test_private_response_is_passed(edgecache, origin):

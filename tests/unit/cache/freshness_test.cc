@@ -87,6 +87,18 @@ TEST(Freshness, HeuristicCapDefaultTtlAndTtlCap) {
       999999);
 }
 
+TEST(Freshness, AResponseWithoutDateIsStoredWithTheTimeItArrived) {
+  // RFC 9110 §6.6.1: a cache that stores a response without Date adds one (its receipt time).
+  const ObjectMeta dateless = metaFor(makeResponse(200, {{"Cache-Control", "max-age=60"}}), {},
+                                      kNow, kNow + Seconds{3});
+  EXPECT_NE(dateless.head.find("Date: " + dateAt(3) + "\r\n"), std::string::npos) << dateless.head;
+  EXPECT_EQ(dateless.corrected_initial_age, 3);  // apparent age 0, plus the response delay
+  // An origin's own Date is kept as it is, and no second one is added.
+  const ObjectMeta dated = metaFor(makeResponse(200, {{"Date", dateAt(-7)}}), {}, kNow, kNow);
+  EXPECT_NE(dated.head.find("Date: " + dateAt(-7)), std::string::npos);
+  EXPECT_EQ(dated.head.find("Date:"), dated.head.rfind("Date:"));
+}
+
 TEST(Freshness, CorrectedInitialAge) {
   // Upstream Age 30, response took 2 s: corrected_age_value = 32.
   const ObjectMeta meta =

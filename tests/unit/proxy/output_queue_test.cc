@@ -206,6 +206,47 @@ TEST(OutputQueue, SplicesLargeMappedBodiesAndKeepsOrderWithCopiedSegments) {
   EXPECT_EQ(pipes.idle(), 1u);  // the pipe went back to the pool once empty
 }
 
+// Counts the sends a flush makes, passing them on to a real socket.
+class CountingTransport final : public net::Transport {
+ public:
+  explicit CountingTransport(int fd) : inner_(fd) {}
+  net::IoResult read(char* buffer, size_t capacity) override { return inner_.read(buffer, capacity); }
+  net::IoResult writev(const iovec* iov, int count, bool more) override {
+    ++writes;
+    return inner_.writev(iov, count, more);
+  }
+  int rawFd() const override { return inner_.rawFd(); }
+  int writes = 0;
+
+ private:
+  net::PlainTransport inner_;
+};
+
+TEST(OutputQueue, AHeapBodyAboveTheSpliceSizeLeavesWithItsHeadInOneSend) {
+  auto [sender, receiver] = tcpPair();
+  const std::string payload(20u << 10, 'b');  // over kSpliceMinBytes, under a mapped chunk
+  auto body = std::make_shared<storage::Body>(payload.size());
+  body->append(payload);
+  body->finish();
+  net::SplicePipePool pipes;
+  OutputQueue queue;
+  queue.appendCopy("HEAD\r\n\r\n");
+  queue.appendBody(body, 0, payload.size());
+  CountingTransport transport(sender.get());
+  uint64_t written = 0;
+  auto result = queue.flush(transport, written, &pipes);
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(*result);
+  EXPECT_EQ(transport.writes, 1);  // head and body together, as the floor sends them
+  EXPECT_EQ(pipes.idle(), 0u);     // no pipe was taken for bytes that cannot be spliced
+  std::string received;
+  for (int i = 0; i < 100 && received.size() < 8 + payload.size(); ++i) {
+    received += drain(receiver.get());
+    if (received.size() < 8 + payload.size()) usleep(1000);
+  }
+  EXPECT_TRUE(received == "HEAD\r\n\r\n" + payload);
+}
+
 TEST(OutputQueue, ClearDropsAPipeThatStillHoldsBytes) {
   auto [sender, receiver] = tcpPair();
   int small_buffer = 4096;

@@ -33,6 +33,23 @@ TEST(MemoryStoreTest, AnObjectMayNotExceedOneShardsShare) {
   EXPECT_EQ(roomy.effectiveMaxObjectBytes(), uint64_t{64 << 10});
 }
 
+TEST(MemoryStoreTest, TheIndexIsSizedForTheCapacitySoFillingItNeverRehashes) {
+  // 64 MiB in 4 shards: 16 MiB each, sized for 2,048 objects of 8 KiB.
+  MemoryStore store(options(64 << 20, 4, 1 << 20));
+  const size_t buckets = store.indexBucketsForTest();
+  EXPECT_GE(buckets, expectedObjects(16 << 20));
+  EXPECT_EQ(expectedObjects(16 << 20), size_t{2048});
+  // Objects charged a little over the sizing average (head and key on top) fill the capacity,
+  // evicting, without the table growing: a shard never holds more than it was sized for.
+  for (int i = 0; i < 5 * 2048; ++i) {
+    store.insert("k" + std::to_string(i), "",
+                 makeObject(kIndexSizingObjectBytes - CachedObject::kIndexOverheadBytes));
+  }
+  EXPECT_GT(store.stats().objects, 4u * 1800u);  // full (S3-FIFO keeps some slack)
+  EXPECT_GT(store.stats().evictions, 0u);
+  EXPECT_EQ(store.indexBucketsForTest(), buckets);
+}
+
 TEST(MemoryStoreTest, ChargesHeadKeysAndOverheadNotJustTheBody) {
   MemoryStore store(options(1 << 20, 1, 1 << 20));
   const std::string primary(300, 'p');

@@ -42,6 +42,12 @@ class Harness {
   std::vector<PolicyNode> nodes_;
 };
 
+TEST(S3FifoPolicyTest, TheGhostIndexIsSizedForWhatMainHolds) {
+  S3FifoPolicy policy(100 << 20);  // main (and the ghost) 90 MiB: 11,520 objects of 8 KiB
+  EXPECT_GE(policy.ghostBucketsForTest(), expectedObjects(90 << 20));
+  EXPECT_EQ(expectedObjects(90 << 20), size_t{11520});
+}
+
 TEST(S3FifoPolicyTest, OneHitWondersLeaveFromTheSmallQueueFirst) {
   S3FifoPolicy policy(kCapacity);
   Harness h(policy, 32);
