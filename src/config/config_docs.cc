@@ -46,7 +46,9 @@ void renderSection(const SectionDecl<Section>& decl, std::string_view title, std
   out += "## " + std::string(title) + "\n\n" + std::string(decl.doc) + "\n\n";
   out += "| Key | Type | Default | Range | Reload | Description |\n";
   out += "|---|---|---|---|---|---|\n";
-  const Section defaults{};
+  // Static: GCC 12 reports the members of a local one, read through pointers to members, as
+  // "may be used uninitialized" (-Wmaybe-uninitialized false positive).
+  static const Section defaults{};
   for (const auto& field : decl.fields) {
     std::string default_text = formatFieldValue(field, defaults);
     if (field.required) {

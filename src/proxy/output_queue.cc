@@ -153,6 +153,9 @@ Result<bool> OutputQueue::sendCopies(net::Transport& transport, uint64_t& bytes_
       ++count;
     }
   }
+  // Every queued range is available, so only a store-file body reclaimed under us gives no
+  // bytes (peek() refuses an invalid body).
+  if (count == 0) return staleBody();
   // MSG_MORE before a spliced body: the head and the first body bytes share TCP segments.
   const net::IoResult io = transport.writev(iov, count, splice_follows);
   if (io.kind == net::IoResult::Kind::kBlocked) return false;
