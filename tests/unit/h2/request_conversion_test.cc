@@ -141,7 +141,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"unknown_pseudo", std::vector<HeaderField>{{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {":protocol", "x"}}, DowngradeError::kPseudoHeader},
         Case{"duplicate_path", std::vector<HeaderField>{{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {":path", "/b"}}, DowngradeError::kPseudoHeader},
         Case{"missing_path", std::vector<HeaderField>{{":method", "GET"}, {":scheme", "https"}}, DowngradeError::kPseudoHeader}),
-    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+    [](const ::testing::TestParamInfo<Case>& case_info) { return std::string(case_info.param.name); });
 
 TEST(RequestConversion, HostHeaderAloneIsTheAuthority) {
   ConvertedRequest out;

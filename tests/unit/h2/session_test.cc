@@ -402,7 +402,9 @@ TEST_F(SessionTest, ARequestAndItsResponseWithNghttp2sClient) {
       std::string to_server;
       ssize_t n;
       while ((n = nghttp2_session_mem_send(client, &data)) > 0) to_server.append(reinterpret_cast<const char*>(data), n);
-      if (!to_server.empty()) ASSERT_TRUE(session_.receive(to_server));
+      if (!to_server.empty()) {
+        ASSERT_TRUE(session_.receive(to_server));
+      }
       std::string to_client;
       session_.takeOutput(to_client, 1 << 20);
       if (!to_client.empty()) {

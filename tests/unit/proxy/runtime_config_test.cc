@@ -50,7 +50,9 @@ TEST(RuntimeConfig, HostIndexRoutesLikeTheScan) {
     const ServiceRoute* a = scanned.routeFor(host);
     const ServiceRoute* b = indexed.routeFor(host);
     ASSERT_EQ(a == nullptr, b == nullptr) << host;
-    if (a != nullptr) EXPECT_EQ(a->name, b->name) << host;
+    if (a != nullptr) {
+      EXPECT_EQ(a->name, b->name) << host;
+    }
   }
   EXPECT_EQ(indexed.routeFor(long_host)->name, "en");
   EXPECT_EQ(indexed.routeFor("api.wiki.test")->name, "exact");
