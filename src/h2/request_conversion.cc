@@ -115,6 +115,37 @@ FieldKind classify(std::string_view name) {
   }
 }
 
+// The regular fields and cookies both forwarding passes size their output from (host,
+// content-length and te are rewritten, pseudo-headers become the request line).
+struct FieldTally {
+  size_t regular = 0;        // fields forwarded as they are
+  size_t regular_bytes = 0;  // their names and values
+  size_t cookies = 0;        // cookie fields, joined into one
+  size_t cookie_bytes = 0;   // their values
+};
+
+FieldTally tallyFields(std::span<const HeaderField> fields) {
+  FieldTally tally;
+  for (const HeaderField& field : fields) {
+    if (field.name.front() == ':') continue;
+    switch (classify(field.name)) {
+      case FieldKind::kHost:
+      case FieldKind::kContentLength:
+      case FieldKind::kTe:
+        break;
+      case FieldKind::kCookie:
+        ++tally.cookies;
+        tally.cookie_bytes += field.value.size();
+        break;
+      default:
+        ++tally.regular;
+        tally.regular_bytes += field.name.size() + field.value.size();
+        break;
+    }
+  }
+  return tally;
+}
+
 char* put(char* at, std::string_view text) {
   std::memcpy(at, text.data(), text.size());
   return at + text.size();
@@ -267,23 +298,10 @@ DowngradeError convertRequest(std::span<const HeaderField> fields,
   static constexpr std::string_view kLength = "Content-Length: ";
   static constexpr std::string_view kChunkedLine = "Transfer-Encoding: chunked\r\n";
   size_t total = plan.method.size() + 1 + plan.path.size() + kVersionHost.size() + plan.host_value.size() + 2;
-  size_t cookies = 0;
-  for (const HeaderField& field : fields) {
-    if (field.name.front() == ':') continue;
-    switch (classify(field.name)) {
-      case FieldKind::kHost:
-      case FieldKind::kContentLength:
-      case FieldKind::kTe:
-        break;
-      case FieldKind::kCookie:
-        // RFC 9113 §8.2.3: split cookie fields are joined with "; " for HTTP/1.1.
-        total += (cookies++ == 0 ? kCookie.size() + 2 : 2) + field.value.size();
-        break;
-      default:
-        total += field.name.size() + 2 + field.value.size() + 2;
-        break;
-    }
-  }
+  const FieldTally tally = tallyFields(fields);
+  total += tally.regular_bytes + 4 * tally.regular;  // ": " and CRLF per line
+  // RFC 9113 §8.2.3: split cookie fields are joined with "; " for HTTP/1.1.
+  if (tally.cookies > 0) total += kCookie.size() + tally.cookie_bytes + 2 * (tally.cookies - 1) + 2;
   if (plan.length) total += kLength.size() + digit_count + 2;
   else if (plan.chunked) total += kChunkedLine.size();
   total += 2;
@@ -348,24 +366,11 @@ DowngradeError buildRequestHead(std::span<const HeaderField> fields,
 
   // The bytes the head's views need, copied once into `storage` (sized first: the views stay
   // put); the fixed names are literals.
-  size_t total = plan.method.size() + plan.path.size() + plan.host_value.size() + digit_count;
-  size_t regular = 0;
-  for (const HeaderField& field : fields) {
-    if (field.name.front() == ':') continue;
-    switch (classify(field.name)) {
-      case FieldKind::kHost:
-      case FieldKind::kContentLength:
-      case FieldKind::kTe:
-        break;
-      case FieldKind::kCookie:
-        total += 2 + field.value.size();  // "; " before every value but the first: at most
-        break;
-      default:
-        total += field.name.size() + field.value.size();
-        ++regular;
-        break;
-    }
-  }
+  const FieldTally tally = tallyFields(fields);
+  const size_t regular = tally.regular;
+  // Cookie values joined with "; " (counted once per value: at most what is needed).
+  const size_t total = plan.method.size() + plan.path.size() + plan.host_value.size() +
+                       digit_count + tally.regular_bytes + tally.cookie_bytes + 2 * tally.cookies;
   storage.resize(total);
   char* at = storage.data();
   const auto keep = [&at](std::string_view text) {
